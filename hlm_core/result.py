@@ -1,0 +1,68 @@
+"""FitResult: the one object every page, export and command reads after a fit.
+
+It holds plain pandas tables and numbers, built once per fit, so that nothing downstream needs
+the engine (or refits). Column names follow lme4/lmerTest so an analyst can check them against R.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from hlm_core.design import ModelFrame
+    from hlm_core.spec import ModelSpec
+
+FIXED_COLUMNS = ["term", "estimate", "std_error", "df", "t_value", "p_value", "ci_low", "ci_high"]
+VARCORR_COLUMNS = ["group", "term1", "term2", "vcov", "sdcor"]
+RANEF_COLUMNS = ["level", "term", "value", "cond_sd"]
+
+
+@dataclass
+class FitResult:
+    spec: ModelSpec
+    formula: str  # lme4 formula text of the spec
+    reml: bool
+    nobs: int
+    ngroups: dict[str, int]  # lme4 group names, e.g. {"class:school": 120, "school": 30}
+    fixed: pd.DataFrame  # FIXED_COLUMNS; lme4 term names
+    varcorr: pd.DataFrame  # VARCORR_COLUMNS, lme4 as.data.frame(VarCorr()) layout, Residual last
+    sigma: float
+    loglik: float
+    df_loglik: int
+    aic: float
+    bic: float
+    deviance: float  # -2 logLik (ML) or the REML criterion (REML), as lme4's summary shows
+    converged: bool
+    singular: bool
+    warnings: list[str]  # plain-language, each says what to try
+    icc: float | None
+    icc_adjusted: bool  # False for a null model (plain ICC), True otherwise (Nakagawa adjusted)
+    r2_marginal: float
+    r2_conditional: float
+    ranef: dict[str, pd.DataFrame]  # group name -> RANEF_COLUMNS (BLUPs + conditional SDs)
+    coef: dict[str, pd.DataFrame]  # group name -> level, term, value (= fixef + ranef)
+    rows_total: int
+    rows_dropped: int
+    dropped_by_column: dict[str, int]  # missing-value counts among the dropped rows, per column
+    notes: list[str] = field(default_factory=list)  # what we did on the user's behalf
+    timing: dict[str, float] = field(default_factory=dict)
+    engine: str = "mixedlm"
+    model_frame: ModelFrame | None = field(default=None, repr=False)  # our design, for effects
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def method(self) -> str:
+        return "REML" if self.reml else "ML"
+
+    @property
+    def group_names(self) -> list[str]:
+        return list(self.ngroups)
+
+    def fixef(self) -> dict[str, float]:
+        return dict(zip(self.fixed["term"], self.fixed["estimate"], strict=True))
+
+    def random_terms(self, group: str) -> list[str]:
+        return list(dict.fromkeys(self.ranef[group]["term"]))

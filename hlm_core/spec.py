@@ -1,0 +1,102 @@
+"""The model specification: the one object both the formula text and the builder widgets become.
+
+A spec holds column *names* only, never code. The formula parser (`formula.py`) turns lme4 text
+into a spec and back; the design step (`design.py`) turns a spec plus a data frame into arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+Centering = Literal["none", "grand", "group"]
+
+
+@dataclass(frozen=True)
+class Term:
+    """A fixed or random-slope term: one variable, or an interaction of several (`a:b`)."""
+
+    variables: tuple[str, ...]
+
+    @property
+    def order(self) -> int:
+        return len(self.variables)
+
+
+@dataclass(frozen=True)
+class RandomEffect:
+    """One `( ... | grouping)` bar as the user wrote it.
+
+    `grouping` lists column names outer→inner as written. `kind` says how they combine:
+    "single" (`g`), "nested" (`school/class`: lme4 expands it to `class:school` and `school`),
+    or "interaction" (`school:class`: one factor of the combinations).
+    """
+
+    grouping: tuple[str, ...]
+    kind: Literal["single", "nested", "interaction"] = "single"
+    intercept: bool = True
+    slopes: tuple[Term, ...] = ()
+    correlated: bool = True
+
+    def group_factors(self) -> list[tuple[str, ...]]:
+        """The grouping factors lme4 builds, as column tuples inner-most first (lme4 order)."""
+        if self.kind == "single":
+            return [self.grouping]
+        if self.kind == "interaction":
+            return [self.grouping]
+        # nested a/b/c -> c:(b:a), b:a, a  (each prefix, innermost first)
+        out = []
+        for k in range(len(self.grouping), 0, -1):
+            out.append(tuple(reversed(self.grouping[:k])))
+        return out
+
+
+def group_name(cols: tuple[str, ...], nested: bool = False) -> str:
+    """lme4's name for a grouping factor built from `cols` (inner first).
+
+    `(1 | a/b/c)` gives `c:(b:a)`, `b:a`, `a`; `(1 | a:b)` gives `a:b`.
+    """
+    if len(cols) == 1:
+        return cols[0]
+    if not nested:
+        return ":".join(cols)
+    if len(cols) == 2:
+        return f"{cols[0]}:{cols[1]}"
+    return f"{cols[0]}:({group_name(cols[1:], nested=True)})"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything needed to fit one linear mixed model.
+
+    `centering` maps a predictor to "grand" or "group" (group = centred within the first
+    grouping factor of the first random effect, with the group mean added as a predictor).
+    """
+
+    outcome: str
+    fixed: tuple[Term, ...] = ()
+    intercept: bool = True
+    random: tuple[RandomEffect, ...] = ()
+    reml: bool = True
+    centering: tuple[tuple[str, Centering], ...] = field(default=())
+
+    def with_(self, **changes) -> ModelSpec:
+        return replace(self, **changes)
+
+    @property
+    def centering_map(self) -> dict[str, Centering]:
+        return dict(self.centering)
+
+    def variables(self) -> list[str]:
+        """Every column the model reads, in first-appearance order (outcome first)."""
+        seen: dict[str, None] = {self.outcome: None}
+        for t in self.fixed:
+            for v in t.variables:
+                seen.setdefault(v, None)
+        for r in self.random:
+            for t in r.slopes:
+                for v in t.variables:
+                    seen.setdefault(v, None)
+            for g in r.grouping:
+                seen.setdefault(g, None)
+        return list(seen)
