@@ -100,3 +100,25 @@ class ModelSpec:
             for g in r.grouping:
                 seen.setdefault(g, None)
         return list(seen)
+
+
+_R_RESERVED = frozenset(
+    "if else repeat while function for next break TRUE FALSE NULL Inf NaN NA NA_integer_ "
+    "NA_real_ NA_character_ NA_complex_ in".split()
+)
+
+
+def is_syntactic(name: str) -> bool:
+    """True when R would accept `name` unquoted (so lme4 prints it without backticks)."""
+    import re
+
+    if name in _R_RESERVED or not name:
+        return False
+    if not re.fullmatch(r"[A-Za-z.][A-Za-z0-9._]*", name):
+        return False
+    return not re.match(r"\.[0-9]", name)
+
+
+def quote_name(name: str) -> str:
+    """A column name as R writes it in formulas and coefficient names (backticks if needed)."""
+    return name if is_syntactic(name) else f"`{name}`"
