@@ -1,0 +1,167 @@
+"""Views of the class effects, read from a FitResult (never refitting).
+
+`ranef_table` is what the caterpillar plot draws; `pred_slope` is the seed's per-class
+predicted line; `group_ols_lines` the raw-data per-class regression the seed drew with
+`geom_smooth(method = "lm")`, so a user can see what the model adds (shrinkage).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from hlm_core.design import ModelFrame, RandomBlock, level_labels
+from hlm_core.errors import ModelError
+from hlm_core.result import FitResult
+
+Z95 = 1.959963984540054
+
+
+def ranef_table(result: FitResult, group: str) -> pd.DataFrame:
+    """One row per group level and random term: the BLUP, its conditional SD, and the group's
+    own coefficient (fixed effect + BLUP), each with a 95% interval."""
+    if group not in result.ranef:
+        raise ModelError(f"'{group}' is not a grouping level of this model.")
+    re_ = result.ranef[group]
+    co = result.coef[group]
+    out = pd.DataFrame(
+        {
+            "level": re_["level"].to_numpy(),
+            "n": re_["n"].to_numpy(),
+            "term": re_["term"].to_numpy(),
+            "ranef": re_["value"].to_numpy(),
+            "cond_sd": re_["cond_sd"].to_numpy(),
+        }
+    )
+    out["ranef_low"] = out["ranef"] - Z95 * out["cond_sd"]
+    out["ranef_high"] = out["ranef"] + Z95 * out["cond_sd"]
+    out["coef"] = co["value"].to_numpy()
+    out["coef_low"] = out["coef"] - Z95 * out["cond_sd"]
+    out["coef_high"] = out["coef"] + Z95 * out["cond_sd"]
+    return out
+
+
+def _typical_row(mf: ModelFrame, predictor: str, values: np.ndarray) -> pd.DataFrame:
+    """A prediction grid: the predictor varies, every other predictor sits at its mean
+    (numbers) or reference level (categories), as the seed's pred.slope frame does."""
+    grid = {}
+    for name, info in mf.variables.items():
+        if name == predictor:
+            continue
+        grid[name] = [info.mean] * len(values) if info.kind == "numeric" else [info.levels[0]] * len(values)
+    grid[predictor] = values
+    return pd.DataFrame(grid)
+
+
+def _block_for(mf: ModelFrame, group: str | None) -> list[RandomBlock]:
+    if group is None:
+        group = mf.blocks[0].group
+    blocks = [b for b in mf.blocks if b.group == group]
+    if not blocks:
+        raise ModelError(f"'{group}' is not a grouping level of this model.")
+    return blocks
+
+
+def pred_slope(
+    result: FitResult,
+    predictor: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    n: int = 2,
+    group: str | None = None,
+) -> pd.DataFrame:
+    """Each group's predicted line over [lo, hi] from its own coefficients.
+
+    Columns: `[predictor, "group", "prediction"]`; with `n` points per group (2 suffice for a
+    straight line; more if the predictor enters through an interaction with itself).
+    """
+    mf = result.model_frame
+    if mf is None:
+        raise ModelError("This result has no design attached; fit the model again.")
+    info = mf.variables.get(predictor)
+    if info is None or info.kind != "numeric":
+        raise ModelError(
+            f"'{predictor}' is not a numeric predictor in this model; choose one of: "
+            + ", ".join(v for v, i in mf.variables.items() if i.kind == "numeric")
+        )
+    lo = info.minimum if lo is None else float(lo)
+    hi = info.maximum if hi is None else float(hi)
+    xs = np.linspace(lo, hi, max(int(n), 2))
+    grid = _typical_row(mf, predictor, xs)
+    fixed_part = mf.fixed_matrix(grid) @ result.fixed["estimate"].to_numpy()
+    blocks = _block_for(mf, group)
+    gname = blocks[0].group
+    levels = blocks[0].levels
+    re_ = result.ranef[gname]
+    pred = np.tile(fixed_part, (len(levels), 1))  # G x len(xs)
+    for b in blocks:
+        Zg = mf.random_matrix(b, grid)  # len(xs) x q
+        vals = np.column_stack(
+            [re_.loc[re_["term"] == t, "value"].to_numpy() for t in b.term_names]
+        )  # G x q
+        pred += vals @ Zg.T
+    return pd.DataFrame(
+        {
+            predictor: np.tile(xs, len(levels)),
+            "group": np.repeat(np.asarray(levels, dtype=object), len(xs)),
+            "prediction": pred.ravel(),
+        }
+    )
+
+
+def group_ols(frame: pd.DataFrame, outcome: str, predictor: str, group: str) -> pd.DataFrame:
+    """Per-group least-squares intercept and slope on the raw data (groups with fewer than two
+    distinct predictor values get no line)."""
+    for c in (outcome, predictor, group):
+        if c not in frame.columns:
+            raise ModelError(f"There is no column called '{c}' in the data.")
+    d = pd.DataFrame(
+        {
+            "x": pd.to_numeric(frame[predictor], errors="coerce"),
+            "y": pd.to_numeric(frame[outcome], errors="coerce"),
+            "g": level_labels(frame[group]),
+        }
+    ).dropna()
+    codes, uniques = pd.factorize(d["g"])
+    G = len(uniques)
+    x, y = d["x"].to_numpy(), d["y"].to_numpy()
+    cnt = np.bincount(codes, minlength=G).astype(float)
+    sx, sy = np.bincount(codes, x, G), np.bincount(codes, y, G)
+    sxx, sxy = np.bincount(codes, x * x, G), np.bincount(codes, x * y, G)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my = sx / cnt, sy / cnt
+        vxx = sxx / cnt - mx**2
+        slope = (sxy / cnt - mx * my) / vxx
+        ok = (cnt >= 2) & (vxx > 1e-12 * np.maximum(1.0, mx**2))
+    out = pd.DataFrame(
+        {"group": np.asarray(uniques, dtype=object), "n": cnt.astype(int),
+         "intercept": my - slope * mx, "slope": slope,
+         "x_min": np.full(G, np.nan), "x_max": np.full(G, np.nan)}
+    )
+    out["x_min"] = pd.Series(x).groupby(codes).min().reindex(range(G)).to_numpy()
+    out["x_max"] = pd.Series(x).groupby(codes).max().reindex(range(G)).to_numpy()
+    return out[ok].reset_index(drop=True)
+
+
+def group_ols_lines(
+    frame: pd.DataFrame,
+    outcome: str,
+    predictor: str,
+    group: str,
+    lo: float | None = None,
+    hi: float | None = None,
+) -> pd.DataFrame:
+    """The per-group OLS lines as points, columns `[predictor, "group", "prediction"]`.
+    Without lo/hi each line spans that group's own data range, as geom_smooth draws it."""
+    co = group_ols(frame, outcome, predictor, group)
+    x0 = co["x_min"].to_numpy() if lo is None else np.full(len(co), float(lo))
+    x1 = co["x_max"].to_numpy() if hi is None else np.full(len(co), float(hi))
+    xs = np.column_stack([x0, x1])
+    pred = co["intercept"].to_numpy()[:, None] + co["slope"].to_numpy()[:, None] * xs
+    return pd.DataFrame(
+        {
+            predictor: xs.ravel(),
+            "group": np.repeat(co["group"].to_numpy(), 2),
+            "prediction": pred.ravel(),
+        }
+    )
