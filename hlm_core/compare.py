@@ -18,7 +18,7 @@ from hlm_core.result import FitResult
 
 @dataclass
 class Comparison:
-    table: pd.DataFrame  # one row per model: model, formula, npar, AIC, BIC, logLik, deviance, Chisq, Df, p
+    table: pd.DataFrame  # a row per model: npar, AIC, BIC, logLik, deviance, Chisq, Df, p_value
     chisq: float
     df: int
     p_value: float
@@ -58,7 +58,9 @@ def lrt(a: FitResult, b: FitResult, frame: pd.DataFrame) -> Comparison:
     table.loc[1, ["Chisq", "Df", "p_value"]] = [chisq, ddf, p]
     notes = []
     if ra or rb:
-        notes.append("Models fitted by REML were refitted by ML for this test, as lme4's anova() does.")
+        notes.append(
+            "Models fitted by REML were refitted by ML for this test, as lme4's anova() does."
+        )
     return Comparison(table=table, chisq=chisq, df=ddf, p_value=p, refit_ml=ra or rb, notes=notes)
 
 

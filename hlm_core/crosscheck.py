@@ -50,7 +50,8 @@ def crosscheck(frame: pd.DataFrame, result: FitResult) -> CrossCheck:
     sd_sm = np.sqrt(np.maximum(np.diag(sm.cov_re), 0))
     for t, a, b in zip(block.term_names, sd_ours, sd_sm, strict=True):
         rows.append((f"SD: {t}", a, b, a - b))
-    rows.append(("SD: Residual", result.sigma, np.sqrt(sm.sigma2), result.sigma - np.sqrt(sm.sigma2)))
+    sm_sigma = float(np.sqrt(sm.sigma2))
+    rows.append(("SD: Residual", result.sigma, sm_sigma, result.sigma - sm_sigma))
     rows.append(("logLik", result.loglik, sm.loglik, result.loglik - sm.loglik))
     table = pd.DataFrame(rows, columns=["quantity", "ours", "statsmodels", "difference"])
     sd_diffs = np.abs(np.append(sd_ours - sd_sm, result.sigma - np.sqrt(sm.sigma2)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from itertools import product
+from itertools import pairwise, product
 
 import numpy as np
 import pandas as pd
@@ -280,7 +280,7 @@ def _pivot_rank(X: np.ndarray, tol: float = 1e-7) -> list[int]:
     for j in range(X.shape[1]):
         if G[j, j] < tol:
             continue
-        idx = keep + [j]
+        idx = [*keep, j]
         sub = G[np.ix_(idx, idx)]
         ev = np.linalg.eigvalsh(sub)
         if ev.min() > tol * max(1.0, ev.max()):
@@ -411,7 +411,9 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
                 codes = group_codes[first_group][0]
                 gm = np.bincount(codes, weights=x) / np.bincount(codes)
                 x = x - gm[codes]
-                notes.append(f"'{v}' is centred within each {first_group} (at its {first_group} mean).")
+                notes.append(
+                    f"'{v}' is centred within each {first_group} (at its {first_group} mean)."
+                )
             info.center = how
             info.mean = float(x.mean())
             info.minimum, info.maximum = float(x.min()), float(x.max())
@@ -528,7 +530,7 @@ def _lme4_block_order(blocks: list[RandomBlock]) -> list[RandomBlock]:
     """lme4's mkReTrms order: when the numbers of levels are not already non-increasing, the
     terms are put in `rev(order(nlevels))`; VarCorr names repeats of a factor `g`, `g.1`, ..."""
     nl = [b.n_levels for b in blocks]
-    if any(b > a for a, b in zip(nl, nl[1:], strict=False)):
+    if any(b > a for a, b in pairwise(nl)):
         order = sorted(range(len(blocks)), key=lambda i: nl[i])  # stable, ascending
         blocks = [blocks[i] for i in reversed(order)]
     seen: dict[str, int] = {}

@@ -48,7 +48,8 @@ def _typical_row(mf: ModelFrame, predictor: str, values: np.ndarray) -> pd.DataF
     for name, info in mf.variables.items():
         if name == predictor:
             continue
-        grid[name] = [info.mean] * len(values) if info.kind == "numeric" else [info.levels[0]] * len(values)
+        typical = info.mean if info.kind == "numeric" else info.levels[0]
+        grid[name] = [typical] * len(values)
     grid[predictor] = values
     return pd.DataFrame(grid)
 

@@ -38,7 +38,9 @@ def fit(frame: pd.DataFrame, spec: ModelSpec, optimizer: str | None = None) -> F
     t2 = time.perf_counter()
     result = build_result(mf, raw)
     t3 = time.perf_counter()
-    result.timing = {"design_s": t1 - t0, "engine_s": t2 - t1, "result_s": t3 - t2, "fit_s": t3 - t0}
+    result.timing = {
+        "design_s": t1 - t0, "engine_s": t2 - t1, "result_s": t3 - t2, "fit_s": t3 - t0
+    }
     return result
 
 

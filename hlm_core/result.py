@@ -66,3 +66,50 @@ class FitResult:
 
     def random_terms(self, group: str) -> list[str]:
         return list(dict.fromkeys(self.ranef[group]["term"]))
+
+
+def _clean(v: Any) -> Any:
+    """JSON-safe scalars: numpy numbers to Python, NaN/inf to None."""
+    import math
+
+    import numpy as np
+
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+def result_to_dict(result: FitResult, ranef: bool = False) -> dict[str, Any]:
+    """The command line's --json layout (documented in README)."""
+    out: dict[str, Any] = {
+        "formula": result.formula,
+        "method": result.method,
+        "nobs": result.nobs,
+        "ngroups": dict(result.ngroups),
+        "rows_dropped": result.rows_dropped,
+        "fixed_effects": records(result.fixed),
+        "variance_components": records(result.varcorr),
+        "loglik": _clean(result.loglik),
+        "aic": _clean(result.aic),
+        "bic": _clean(result.bic),
+        "deviance": _clean(result.deviance),
+        "converged": result.converged,
+        "singular": result.singular,
+        "warnings": list(result.warnings),
+        "notes": list(result.notes),
+        "icc": _clean(result.icc),
+        "icc_adjusted": result.icc_adjusted,
+        "r2_marginal": _clean(result.r2_marginal),
+        "r2_conditional": _clean(result.r2_conditional),
+    }
+    if ranef:
+        out["random_effects"] = {
+            g: records(t[["level", "term", "value", "cond_sd"]]) for g, t in result.ranef.items()
+        }
+    return out

@@ -116,6 +116,7 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
         res = model.fit()
         ddf = mixedlm.satterthwaite_df(res)
     messages.extend(str(w.message) for w in caught)
+    structures = model.matrices.random_structures
     ll = res.logLik()
     crit = float(res.REMLcrit()) if reml else float(-2 * ll.value)
     return RawFit(
@@ -130,5 +131,5 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
         converged=bool(res.converged),
         messages=messages,
         optimizer=str(getattr(res, "optimizer", "")),
-        lambda_blocks=[np.asarray(L) for L in _build_lambda_blocks(res.theta, model.matrices.random_structures)],
+        lambda_blocks=[np.asarray(L) for L in _build_lambda_blocks(res.theta, structures)],
     )

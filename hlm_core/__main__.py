@@ -1,0 +1,176 @@
+"""Command line over the same functions the app uses.
+
+    python -m hlm_core fit FILE --formula "y ~ x + (x | class)" [--ml] [--sheet S] [--ranef]
+                           [--json]
+    python -m hlm_core compare FILE --formula A --formula B [--json]
+    python -m hlm_core describe FILE --levels class school [--json]
+
+Exit 0 on success, 2 on anything the user can fix (one or two plain lines on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from hlm_core.errors import HLMError
+
+EXIT_USER = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # plain words, exit 2, like every user error
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"error: {message}\n")
+        raise SystemExit(EXIT_USER)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m hlm_core", description="Multilevel models for school data.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    f = sub.add_parser("fit", help="fit one model")
+    f.add_argument("file")
+    f.add_argument("--formula", required=True, help='lme4 formula, e.g. "score ~ x + (1 | class)"')
+    f.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
+    f.add_argument("--sheet", help="worksheet name for Excel files")
+    f.add_argument("--ranef", action="store_true", help="include each group's random effects")
+    f.add_argument("--json", action="store_true", help="machine-readable output")
+    c = sub.add_parser("compare", help="likelihood-ratio test of two nested models")
+    c.add_argument("file")
+    c.add_argument("--formula", action="append", required=True, help="give exactly two")
+    c.add_argument("--sheet")
+    c.add_argument("--json", action="store_true")
+    d = sub.add_parser("describe", help="check the nesting of grouping columns")
+    d.add_argument("file")
+    d.add_argument("--levels", nargs="+", required=True, help="grouping columns, inner first")
+    d.add_argument("--sheet")
+    d.add_argument("--json", action="store_true")
+    return p
+
+
+def _read(args: argparse.Namespace) -> tuple[Any, float]:
+    from hlm_core.io import read_table
+
+    t = time.perf_counter()
+    table = read_table(args.file, sheet=args.sheet)
+    return table, time.perf_counter() - t
+
+
+def _fmt(v: float | None, digits: int = 4) -> str:
+    if v is None:
+        return "NA"
+    return f"{v:.{digits}g}" if abs(v) >= 1e-4 or v == 0 else f"{v:.2e}"
+
+
+def _print_fit(res, out) -> None:
+    print(f"Linear mixed model fit by {res.method}: {res.formula}", file=out)
+    groups = ", ".join(f"{g}: {n:,}" for g, n in res.ngroups.items())
+    print(f"Observations: {res.nobs:,}   Groups: {groups}", file=out)
+    if res.rows_dropped:
+        print(f"Rows left out for missing values: {res.rows_dropped:,}", file=out)
+    print(f"logLik {res.loglik:.3f}   AIC {res.aic:.2f}   BIC {res.bic:.2f}", file=out)
+    print("\nFixed effects (Satterthwaite df):", file=out)
+    print(res.fixed.to_string(index=False, float_format=lambda v: _fmt(v, 5)), file=out)
+    print("\nVariance components:", file=out)
+    print(res.varcorr.to_string(index=False, float_format=lambda v: _fmt(v, 5)), file=out)
+    label = "ICC (adjusted)" if res.icc_adjusted else "ICC"
+    print(
+        f"\n{label}: {_fmt(res.icc)}   R2 marginal: {_fmt(res.r2_marginal)}   "
+        f"R2 conditional: {_fmt(res.r2_conditional)}",
+        file=out,
+    )
+    for n in res.notes:
+        print(f"Note: {n}", file=out)
+    for w in res.warnings:
+        print(f"Warning: {w}", file=out)
+
+
+def run(argv: list[str] | None = None, out=None) -> int:
+    out = out or sys.stdout
+    args = _parser().parse_args(argv)
+    from hlm_core.fit import fit
+    from hlm_core.formula import parse_formula
+    from hlm_core.result import records, result_to_dict
+
+    table, read_s = _read(args)
+    frame = table.frame
+    if args.command == "fit":
+        spec = parse_formula(args.formula, reml=not args.ml)
+        t = time.perf_counter()
+        res = fit(frame, spec)
+        payload = result_to_dict(res, ranef=args.ranef) if args.json else None
+        fit_s = time.perf_counter() - t
+        if args.json:
+            payload["timing"] = {"read_s": read_s, "fit_s": fit_s}
+            json.dump(payload, out, indent=1)
+            out.write("\n")
+        else:
+            _print_fit(res, out)
+            if args.ranef:
+                for g, tab in res.ranef.items():
+                    print(f"\nRandom effects for {g}:", file=out)
+                    print(tab.to_string(index=False), file=out)
+        return 0
+    if args.command == "compare":
+        from hlm_core.compare import lrt
+
+        if len(args.formula) != 2:
+            raise HLMError("Give exactly two --formula options: the smaller and the larger model.")
+        t = time.perf_counter()
+        a = fit(frame, parse_formula(args.formula[0], reml=False))
+        b = fit(frame, parse_formula(args.formula[1], reml=False))
+        cmp = lrt(a, b, frame)
+        fit_s = time.perf_counter() - t
+        if args.json:
+            payload = {
+                "models": records(cmp.table),
+                "chisq": cmp.chisq,
+                "df": cmp.df,
+                "p_value": cmp.p_value,
+                "refit_ml": cmp.refit_ml,
+                "timing": {"read_s": read_s, "fit_s": fit_s},
+            }
+            json.dump(payload, out, indent=1)
+            out.write("\n")
+        else:
+            print(cmp.table.to_string(index=False), file=out)
+            print(f"\nChi-square {cmp.chisq:.4f} on {cmp.df} df, p = {cmp.p_value:.4g}", file=out)
+        return 0
+    from hlm_core.structure import describe_structure
+
+    st = describe_structure(frame, args.levels)
+    if args.json:
+        json.dump(st.to_dict(), out, indent=1, default=str)
+        out.write("\n")
+    else:
+        for line in st.summary_lines():
+            print(line, file=out)
+        for w in st.warnings:
+            print(f"Warning: {w}", file=out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except HLMError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_USER
+    except FileNotFoundError as exc:
+        sys.stderr.write(f"Can't find the file '{exc.filename}'. Check the path.\n")
+        return EXIT_USER
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug of ours: still no traceback for the user
+        sys.stderr.write(
+            f"Something went wrong inside hlm_core ({type(exc).__name__}). "
+            "Please report it with the command you ran.\n"
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
