@@ -23,8 +23,8 @@ EXIT_USER = 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # plain words, exit 2, like every user error
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"error: {message}\n")
+        sys.stderr.write(f"{message[0].upper()}{message[1:]}.\n")
+        sys.stderr.write(f"Run '{self.prog} --help' to see the options.\n")
         raise SystemExit(EXIT_USER)
 
 
