@@ -299,6 +299,11 @@ def _check_columns(frame: pd.DataFrame, spec: ModelSpec) -> None:
             raise ModelError(f"There is no column called '{v}' in the data.{hint}")
 
 
+def group_mean_name(variable: str) -> str:
+    """The name of the group-mean predictor that group-mean centring adds (`ses` -> `ses.mean`)."""
+    return f"{variable}.mean"
+
+
 def _order_terms(terms: tuple[Term, ...], order_vars: list[str]) -> list[Term]:
     rank = {v: i for i, v in enumerate(order_vars)}
     seen: dict[tuple[str, ...], None] = {}
@@ -382,6 +387,7 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
     grouping_cols = {g for re_ in spec.random for g in re_.grouping}
     centering = spec.centering_map
     first_group = blocks_spec[0][2]
+    fixed_spec = list(spec.fixed)
     for v in predictors:
         if v in grouping_cols and not any(
             v in t.variables for t in spec.fixed + tuple(s for r in spec.random for s in r.slopes)
@@ -408,11 +414,29 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
                 x = x - x.mean()
                 notes.append(f"'{v}' is centred at its overall mean ({info.raw_mean:.4g}).")
             elif how == "group":
+                # Within-group centring, plus the group mean as a level-2 predictor so the
+                # between-group (contextual) effect is not lost (Enders & Tofighi 2007).
                 codes = group_codes[first_group][0]
-                gm = np.bincount(codes, weights=x) / np.bincount(codes)
-                x = x - gm[codes]
+                gm = (np.bincount(codes, weights=x) / np.bincount(codes))[codes]
+                x = x - gm
+                mean_name = group_mean_name(v)
+                if mean_name in frame.columns or mean_name in variables:
+                    raise ModelError(
+                        f"Centring '{v}' within groups adds a column '{mean_name}', but the data "
+                        "already has one. Rename that column first."
+                    )
+                data[mean_name] = gm
+                variables[mean_name] = VariableInfo(
+                    mean_name, "numeric", mean=float(gm.mean()), raw_mean=float(gm.mean()),
+                    minimum=float(gm.min()), maximum=float(gm.max()),
+                )
+                pos = next((i for i, t in enumerate(fixed_spec) if t.variables == (v,)), None)
+                if pos is not None:
+                    fixed_spec.insert(pos + 1, Term((mean_name,)))
                 notes.append(
-                    f"'{v}' is centred within each {first_group} (at its {first_group} mean)."
+                    f"'{v}' is centred within each {first_group} (each student's difference "
+                    f"from their {first_group}'s mean); the {first_group} mean is added as "
+                    f"'{mean_name}' (the contextual effect)."
                 )
             info.center = how
             info.mean = float(x.mean())
@@ -424,9 +448,10 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
     levels = {v: i.levels for v, i in variables.items()}
 
     # ---- fixed part
-    fixed_order = [spec.outcome] + [v for t in spec.fixed for v in t.variables]
+    fixed_order = [spec.outcome] + [v for t in fixed_spec for v in t.variables]
     fixed_terms = _term_codings(
-        _order_terms(spec.fixed, list(dict.fromkeys(fixed_order))), spec.intercept, kinds, levels
+        _order_terms(tuple(fixed_spec), list(dict.fromkeys(fixed_order))),
+        spec.intercept, kinds, levels,
     )
     cols = [np.ones(len(data))] if spec.intercept else []
     names = [INTERCEPT] if spec.intercept else []
