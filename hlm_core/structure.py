@@ -1,0 +1,367 @@
+"""How the rows nest in the chosen grouping columns: the check a user sees before modelling.
+
+`describe_structure(frame, levels)` takes the grouping columns listed INNER → OUTER (e.g.
+`["class", "school", "district"]`) and reports, per level, how many groups there are and how big
+they are, and, per adjacent pair, whether the inner groups sit inside one outer group each. The
+warnings are the structural problems that make a multilevel model unreliable or unidentifiable,
+in plain words.
+
+Grouping values are compared as labels: 1, 1.0 and "1" are the same group; NaN and blank text
+are missing. A level's groups are counted the way a nested model (`school/class`) sees them:
+the full path of labels from that level outwards, so class "1" of school A and class "1" of
+school B are two classes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from hlm_core.errors import ModelError
+
+__all__ = ["LevelInfo", "Relation", "Structure", "describe_structure"]
+
+MIN_GROUPS = 5  # below this, a variance between groups is little more than a guess
+
+
+@dataclass
+class LevelInfo:
+    """One grouping level: its groups (as the nested model sees them) and their sizes in rows."""
+
+    name: str
+    n_groups: int  # groups, counting the full path (school A / class 1 ≠ school B / class 1)
+    size_min: int
+    size_median: float
+    size_max: int
+    singletons: int  # groups with a single row
+    n_missing: int  # rows with no id at this level
+    n_labels: int = 0  # distinct ids in the column itself (fewer than n_groups if ids repeat)
+    n_rows: int = 0  # rows with a complete id path at this level (the rows the groups hold)
+
+
+@dataclass
+class Relation:
+    """How an inner level sits in the next level out.
+
+    `nested` is True when every inner id appears under exactly one outer id. Otherwise
+    `reused_ids` inner ids appear under several outer ids, and `kind` says how that looks:
+    "reused" (labels such as class 1, 2, 3 restarting in every school: still nested, the ids are
+    combined with the outer ones) or "crossed" (the same units meet many outer groups, as pupils
+    of one primary school go on to several secondary schools).
+    """
+
+    inner: str
+    outer: str
+    nested: bool
+    reused_ids: int
+    kind: Literal["nested", "reused", "crossed"] = "nested"
+    example_id: str | None = None  # the inner id found under the most outer groups
+    example_count: int = 0  # ... and under how many
+    per_outer_min: int = 0  # inner groups per outer group
+    per_outer_median: float = 0.0
+    per_outer_max: int = 0
+
+    @property
+    def crossed(self) -> bool:
+        return not self.nested
+
+
+@dataclass
+class Structure:
+    """The grouping structure of a data set for a chosen list of levels (inner → outer)."""
+
+    n_rows: int
+    levels: list[LevelInfo]
+    relations: list[Relation]
+    warnings: list[str] = field(default_factory=list)
+    unit: str = "rows"
+
+    def summary_lines(self) -> list[str]:
+        """Plain sentences for the structure panel, e.g. "4,059 rows in 65 schools; ..."."""
+        lines = [_level_sentence(level, self.unit) for level in self.levels]
+        lines += [_relation_sentence(rel) for rel in self.relations]
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly: plain ints, floats, strings and lists only."""
+        return {
+            "n_rows": int(self.n_rows),
+            "unit": self.unit,
+            "levels": [_plain(asdict(level)) for level in self.levels],
+            "relations": [_plain(asdict(rel)) | {"crossed": rel.crossed} for rel in self.relations],
+            "warnings": list(self.warnings),
+            "summary": self.summary_lines(),
+        }
+
+
+def describe_structure(frame: pd.DataFrame, levels: list[str], unit: str = "rows") -> Structure:
+    """Describe how the rows of `frame` group in `levels`, listed inner → outer.
+
+    `unit` names what a row is ("students") in the summary sentences. Raises `ModelError` for an
+    unknown or repeated column, naming it and suggesting close matches.
+    """
+    if isinstance(levels, str):
+        levels = [levels]
+    levels = list(levels)
+    if not levels:
+        raise ModelError("Choose at least one grouping column (for example the school id).")
+    for name in levels:
+        _check_column(frame, name)
+    repeated = sorted({n for n in levels if levels.count(n) > 1})
+    if repeated:
+        raise ModelError(
+            f"The grouping column '{repeated[0]}' is listed twice. Use each "
+            "column once, from the smallest group (e.g. class) to the largest."
+        )
+
+    labels = {name: _labels(frame[name]) for name in levels}
+    n_rows = len(frame)
+    infos: list[LevelInfo] = []
+    for i, name in enumerate(levels):
+        path = _path_key(labels, levels[i:])
+        infos.append(_level_info(name, labels[name], path))
+
+    relations: list[Relation] = []
+    for i in range(len(levels) - 1):
+        inner, outer = levels[i], levels[i + 1]
+        relations.append(
+            _relation(
+                inner,
+                outer,
+                labels[inner],
+                labels[outer],
+                _path_key(labels, levels[i:]),
+                _path_key(labels, levels[i + 1 :]),
+            )
+        )
+    structure = Structure(n_rows=n_rows, levels=infos, relations=relations, unit=unit)
+    structure.warnings = _warnings(structure, levels)
+    return structure
+
+
+# ---------------------------------------------------------------------------------------------
+# labels and counting
+
+
+def _check_column(frame: pd.DataFrame, name: str) -> None:
+    if name in frame.columns:
+        return
+    columns = [str(c) for c in frame.columns]
+    same_case = [c for c in columns if c.lower() == str(name).lower()]
+    close = same_case or difflib.get_close_matches(str(name), columns, n=3, cutoff=0.6)
+    if close:
+        hint = "Did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    else:
+        shown = ", ".join(f"'{c}'" for c in columns[:12])
+        more = f" and {len(columns) - 12} more" if len(columns) > 12 else ""
+        hint = f"The columns are {shown}{more}."
+    raise ModelError(f"There is no column called '{name}'. {hint}")
+
+
+def _labels(values: pd.Series) -> pd.Series:
+    """Each value as a text label (1, 1.0 and "1" alike), None where the id is missing."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
+        arr = values.to_numpy(dtype=float, na_value=np.nan)
+        finite = arr[~np.isnan(arr)]
+        if finite.size and np.all(np.mod(finite, 1) == 0) and np.all(np.abs(finite) < 2**53):
+            out = [None if np.isnan(v) else str(int(v)) for v in arr]
+        else:
+            out = [None if np.isnan(v) else _label(v) for v in arr]
+        return pd.Series(out, index=values.index, dtype=object)
+    # a list, not Series.map: map may turn the None of a missing id back into NaN
+    return pd.Series([_label(v) for v in values.tolist()], index=values.index, dtype=object)
+
+
+def _label(value: Any) -> str | None:
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return None
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+def _path_key(labels: dict[str, pd.Series], names: list[str]) -> pd.Series:
+    """One key per row joining the labels from a level outwards; None if any is missing."""
+    parts = [labels[n] for n in names]
+    if len(parts) == 1:
+        return parts[0]
+    keys = []
+    for row in zip(*(p.tolist() for p in parts), strict=True):
+        keys.append(None if any(v is None for v in row) else "\x1f".join(row))
+    return pd.Series(keys, index=parts[0].index, dtype=object)
+
+
+def _level_info(name: str, own: pd.Series, path: pd.Series) -> LevelInfo:
+    sizes = path.dropna().value_counts()
+    if sizes.empty:
+        return LevelInfo(name, 0, 0, 0.0, 0, 0, int(own.isna().sum()))
+    return LevelInfo(
+        name=name,
+        n_groups=len(sizes),
+        size_min=int(sizes.min()),
+        size_median=float(sizes.median()),
+        size_max=int(sizes.max()),
+        singletons=int((sizes == 1).sum()),
+        n_missing=int(own.isna().sum()),
+        n_labels=int(own.dropna().nunique()),
+        n_rows=int(sizes.sum()),
+    )
+
+
+def _relation(
+    inner: str,
+    outer: str,
+    inner_ids: pd.Series,
+    outer_ids: pd.Series,
+    inner_path: pd.Series,
+    outer_path: pd.Series,
+) -> Relation:
+    both = pd.DataFrame({"i": inner_ids, "o": outer_ids, "ip": inner_path, "op": outer_path})
+    both = both.dropna()
+    if both.empty:
+        return Relation(inner, outer, nested=True, reused_ids=0)
+    outers_per_inner = both.groupby("i")["o"].nunique()
+    reused = outers_per_inner[outers_per_inner > 1]
+    per_outer = both.groupby("op")["ip"].nunique()
+    rel = Relation(
+        inner=inner,
+        outer=outer,
+        nested=reused.empty,
+        reused_ids=len(reused),
+        per_outer_min=int(per_outer.min()),
+        per_outer_median=float(per_outer.median()),
+        per_outer_max=int(per_outer.max()),
+    )
+    if not reused.empty:
+        top = reused.sort_values(ascending=False, kind="stable")
+        rel.example_id, rel.example_count = str(top.index[0]), int(top.iloc[0])
+        # Reused labels restart in every outer group: the commonest id (class 1) turns up in
+        # most outer groups, and the whole set of ids is barely larger than one outer group's
+        # set. Crossed units (pupils of one primary school spread over a few of many secondary
+        # schools) meet a small share of the outer groups, and there are far more ids than any
+        # one outer group holds. The data cannot prove either reading; this picks the wording.
+        n_outer = both["o"].nunique()
+        labels_per_outer = both.groupby("o")["i"].nunique()
+        widespread = n_outer >= 3 and rel.example_count >= 0.5 * n_outer
+        compact = both["i"].nunique() <= 2 * labels_per_outer.max()
+        rel.kind = "reused" if widespread or compact else "crossed"
+    return rel
+
+
+# ---------------------------------------------------------------------------------------------
+# sentences
+
+
+def _warnings(structure: Structure, levels: list[str]) -> list[str]:
+    out: list[str] = []
+    for rel in structure.relations:
+        inner_c, outer_p = rel.inner.capitalize(), _plural(rel.outer)
+        if not rel.nested:
+            text = (
+                f"{inner_c} IDs repeat across {outer_p} (e.g. {rel.inner} {rel.example_id} "
+                f"appears in {rel.example_count} {outer_p}). They will be treated as different "
+                f"{_plural(rel.inner)} ({rel.outer}/{rel.inner})."
+            )
+            if rel.kind == "crossed":
+                text += (
+                    f" This looks like a crossed design: if {rel.inner} {rel.example_id} is the "
+                    f"same {rel.inner} in each {rel.outer}, model the two as crossed effects, "
+                    f"(1 | {rel.inner}) + (1 | {rel.outer}), instead of listing them as levels."
+                )
+            out.append(text)
+        if rel.per_outer_max == 1 and structure.levels[levels.index(rel.outer)].n_groups > 0:
+            out.append(
+                f"Every {rel.outer} holds just one {rel.inner}, so the model cannot tell "
+                f"{rel.inner} from {rel.outer}. Drop one of the two levels."
+            )
+    for level in structure.levels:
+        plural = _plural(level.name)
+        if 0 < level.n_groups < MIN_GROUPS:
+            out.append(
+                f"Only {level.n_groups} {_plural(level.name, level.n_groups)}: with fewer than "
+                f"{MIN_GROUPS} groups the variance between {plural} will be unreliable. "
+                f"Consider {level.name} as a fixed effect (a predictor) instead."
+            )
+        if level.n_groups and level.singletons == level.n_groups:
+            out.append(
+                f"Every {level.name} has only one row, so there is no variation within "
+                f"{plural}: the model cannot separate {level.name} from the residual. Drop "
+                f"{level.name} as a level, or check that it is the right column."
+            )
+        elif level.n_groups and level.singletons >= 0.5 * level.n_groups:
+            out.append(
+                f"{level.singletons:,} of {level.n_groups:,} {plural} have only one row; "
+                f"their {level.name} effects rest on a single value each, so the {level.name} "
+                "variance will be poorly estimated."
+            )
+        if level.n_groups == 0:
+            out.append(f"'{level.name}' has no values: every row is missing its {level.name} id.")
+        elif level.n_missing:
+            out.append(
+                f"{level.n_missing:,} {_plural('row', level.n_missing)} have no {level.name} id; "
+                f"they will be left out of a model that uses {level.name}."
+            )
+    return out
+
+
+def _level_sentence(level: LevelInfo, unit: str) -> str:
+    if level.n_groups == 0:
+        return f"No {level.name} ids: the column is empty."
+    median = _num(level.size_median)
+    return (
+        f"{level.n_rows:,} {unit} in {level.n_groups:,} {_plural(level.name, level.n_groups)}; "
+        f"{level.size_min:,} to {level.size_max:,} per {level.name} (median {median})."
+    )
+
+
+def _relation_sentence(rel: Relation) -> str:
+    spread = (
+        f"{rel.per_outer_min:,} to {rel.per_outer_max:,} {_plural(rel.inner)} per {rel.outer} "
+        f"(median {_num(rel.per_outer_median)})"
+    )
+    if rel.kind == "nested":
+        return f"Each {rel.inner} belongs to one {rel.outer}; {spread}."
+    if rel.kind == "reused":
+        return f"{rel.inner.capitalize()} IDs are reused across {_plural(rel.outer)}; {spread}."
+    return (
+        f"{rel.inner.capitalize()} and {rel.outer} are crossed: {rel.reused_ids:,} "
+        f"{_plural(rel.inner, rel.reused_ids)} appear with more than one {rel.outer}."
+    )
+
+
+def _plural(word: str, n: int = 2) -> str:
+    """English plural of a column name used as a noun ("class" -> "classes")."""
+    if n == 1:
+        return word
+    low = word.lower()
+    if low.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    if low.endswith("y") and len(low) > 1 and low[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def _num(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:,.1f}"
+
+
+def _plain(d: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, np.integer):
+            v = int(v)
+        elif isinstance(v, np.floating):
+            v = float(v)
+        out[k] = v
+    return out
