@@ -1,0 +1,121 @@
+"""Fair class comparisons: shrinkage, reliability, expected ranks, and small-group privacy.
+
+A league table of raw class means rewards small classes for luck. These views show how much
+each class's own data say (reliability, HLM's lambda), how far the model pulls small classes
+toward the average (shrinkage), and how uncertain a class's rank really is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from hlm_core.design import INTERCEPT
+from hlm_core.errors import ModelError
+from hlm_core.result import FitResult
+
+DEFAULT_MIN_GROUP = 5  # groups smaller than this are hidden in views meant for teachers
+
+
+def _block(result: FitResult, group: str | None):
+    mf = result.model_frame
+    if mf is None:
+        raise ModelError("This result has no design attached; fit the model again.")
+    group = group or mf.blocks[0].group
+    for b in mf.blocks:
+        if b.group == group:
+            return mf, b
+    raise ModelError(f"'{group}' is not a grouping level of this model.")
+
+
+def reliability(result: FitResult, group: str | None = None) -> pd.DataFrame:
+    """Reliability of each group's intercept, lambda_j = tau00 / (tau00 + sigma^2 / n_j)
+    (Raudenbush & Bryk 2002, eq. 3.58); the mean over groups is HLM's 'reliability estimate'."""
+    mf, b = _block(result, group)
+    if INTERCEPT not in b.term_names:
+        raise ModelError(f"The model has no random intercept for '{b.group}'.")
+    tau00 = result.extra["covariances"][b.vc_group][0, 0]
+    n = mf.group_sizes[b.group].astype(float)
+    lam = tau00 / (tau00 + result.sigma**2 / n)
+    return pd.DataFrame({"level": b.levels, "n": n.astype(int), "reliability": lam})
+
+
+def shrinkage(result: FitResult, term: str = INTERCEPT, group: str | None = None) -> pd.DataFrame:
+    """Each group's own estimate next to the model's.
+
+    "Own" is what the group's data alone say given the fixed effects: the fixed coefficient
+    plus the least-squares fit of that group's residuals (y - X beta) on the term's column; the
+    model's estimate adds the shrunken BLUP instead. Both are on the scale of `coef`.
+    """
+    mf, b = _block(result, group)
+    if term not in b.term_names:
+        raise ModelError(f"'{term}' does not vary between groups of '{b.group}' in this model.")
+    k = b.term_names.index(term)
+    beta = result.fixed["estimate"].to_numpy()
+    resid = mf.y - mf.X @ beta
+    z = b.Z[:, k]
+    G = b.n_levels
+    num = np.bincount(b.codes, z * resid, G)
+    den = np.bincount(b.codes, z * z, G)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own_dev = np.where(den > 0, num / den, np.nan)
+    fixef = result.fixef().get(term, 0.0)
+    co = result.coef[b.group]
+    model = co.loc[co["term"] == term, "value"].to_numpy()
+    return pd.DataFrame(
+        {
+            "level": b.levels,
+            "n": mf.group_sizes[b.group],
+            "own_estimate": fixef + own_dev,
+            "model_estimate": model,
+            "average": fixef,
+        }
+    )
+
+
+def expected_ranks(
+    result: FitResult,
+    term: str = INTERCEPT,
+    group: str | None = None,
+    n_draws: int = 1000,
+    seed: int = 20241,
+) -> pd.DataFrame:
+    """Each group's expected rank (1 = highest) with a 95% interval, by drawing every group's
+    effect from its conditional distribution (BLUP, conditional SD) and ranking each draw."""
+    _, b = _block(result, group)
+    re_ = result.ranef[b.group]
+    sub = re_[re_["term"] == term]
+    if sub.empty:
+        raise ModelError(f"'{term}' does not vary between groups of '{b.group}' in this model.")
+    mu = sub["value"].to_numpy()
+    sd = np.nan_to_num(sub["cond_sd"].to_numpy())
+    G = len(mu)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, int(2e7 // max(G, 1)))
+    ranks = []
+    done = 0
+    while done < n_draws:
+        m = min(chunk, n_draws - done)
+        draws = mu[None, :] + sd[None, :] * rng.standard_normal((m, G))
+        order = np.argsort(-draws, axis=1)
+        r = np.empty_like(order)
+        np.put_along_axis(r, order, np.arange(1, G + 1)[None, :], axis=1)
+        ranks.append(r.astype(np.int32))
+        done += m
+    all_r = np.concatenate(ranks, axis=0)
+    return pd.DataFrame(
+        {
+            "level": sub["level"].to_numpy(),
+            "expected_rank": all_r.mean(axis=0),
+            "rank_low": np.percentile(all_r, 2.5, axis=0),
+            "rank_high": np.percentile(all_r, 97.5, axis=0),
+            "point_rank": (-mu).argsort().argsort() + 1,
+        }
+    )
+
+
+def hide_small_groups(table: pd.DataFrame, min_size: int = DEFAULT_MIN_GROUP) -> pd.DataFrame:
+    """Drop rows of groups with fewer than `min_size` students (privacy in teacher views)."""
+    if "n" not in table.columns or min_size <= 1:
+        return table
+    return table[table["n"] >= min_size].reset_index(drop=True)
