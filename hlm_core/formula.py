@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hlm_core.errors import FormulaError
-from hlm_core.spec import ModelSpec, RandomEffect, Term, is_syntactic
+from hlm_core.spec import R_RESERVED, ModelSpec, RandomEffect, Term, is_syntactic
 
 __all__ = ["fixed_term_label", "format_formula", "parse_formula", "quote_formula_name"]
 
@@ -35,10 +35,7 @@ __all__ = ["fixed_term_label", "format_formula", "parse_formula", "quote_formula
 MAX_DEPTH = 50
 MAX_TERMS = 500
 
-_R_RESERVED = frozenset(
-    "if else repeat while function for next break TRUE FALSE NULL Inf NaN NA NA_integer_ "
-    "NA_real_ NA_character_ NA_complex_ in".split()
-)
+_R_RESERVED = R_RESERVED
 
 # Names people often try to call; the message for these does not suggest a missing '+'.
 _KNOWN_FUNCTIONS = frozenset(

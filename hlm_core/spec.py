@@ -102,7 +102,7 @@ class ModelSpec:
         return list(seen)
 
 
-_R_RESERVED = frozenset(
+R_RESERVED = frozenset(
     "if else repeat while function for next break TRUE FALSE NULL Inf NaN NA NA_integer_ "
     "NA_real_ NA_character_ NA_complex_ in".split()
 )
@@ -112,9 +112,10 @@ def is_syntactic(name: str) -> bool:
     """True when R would accept `name` unquoted (so lme4 prints it without backticks)."""
     import re
 
-    if name in _R_RESERVED or not name:
+    if name in R_RESERVED or not name:
         return False
-    if not re.fullmatch(r"[A-Za-z.][A-Za-z0-9._]*", name):
+    # R in a UTF-8 locale accepts letters of any script, like Python's \w without leading digits
+    if not re.fullmatch(r"[^\W\d_.]?[\w.]*", name) or name[0] == "_" or name[0].isdigit():
         return False
     return not re.match(r"\.[0-9]", name)
 
