@@ -1,0 +1,18 @@
+"""The multilevel-model dashboard for schools: `streamlit run app.py`."""
+
+import streamlit as st
+
+st.set_page_config(
+    page_title="Multilevel models for schools",
+    page_icon=":material/school:",
+    layout="wide",
+)
+st.navigation(
+    [
+        st.Page("pages/data.py", title="Data", icon=":material/upload_file:", default=True),
+        st.Page("pages/model.py", title="Model", icon=":material/tune:"),
+        st.Page("pages/results.py", title="Results", icon=":material/table_chart:"),
+        st.Page("pages/class_effects.py", title="Class effects", icon=":material/leaderboard:"),
+        st.Page("pages/slopes.py", title="Slopes", icon=":material/show_chart:"),
+    ]
+).run()

@@ -1,0 +1,214 @@
+"""A short plain-language paragraph saying what a fitted model found (no streamlit here).
+
+Written for teachers and school analysts: percentages and ranges rather than variance
+components, each number next to the statistic it comes from so an analyst can trace it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+
+from hlm_core.result import FitResult
+
+INTERCEPT = "(Intercept)"
+Z95 = 1.959963984540054
+
+
+def num(x: float) -> str:
+    """A number rounded for reading: 3 significant figures or so, thousands separated."""
+    if x is None or not math.isfinite(x):
+        return "–"
+    a = abs(x)
+    if a >= 1000:
+        return f"{x:,.0f}"
+    if a >= 100:
+        return f"{x:.0f}"
+    if a >= 10:
+        return f"{x:.1f}"
+    if a >= 0.1 or a == 0:
+        return f"{x:.2f}"
+    return f"{x:.2g}"
+
+
+def pct(x: float) -> str:
+    if x is None or not math.isfinite(x):
+        return "–"
+    return f"{100 * x:.0f}%" if x >= 0.01 or x == 0 else f"{100 * x:.1f}%"
+
+
+def plural(group: str) -> str:
+    """'class' -> 'classes', 'school' -> 'schools', 'class:school' -> 'classes (within schools)',
+    'class:(school:district)' -> 'classes (within schools within districts)'."""
+    if ":" in group:
+        parts = [p.strip("()") for p in group.split(":")]
+        outer = " within ".join(plural(p) for p in parts[1:])
+        return f"{plural(parts[0])} (within {outer})"
+    if re.fullmatch(r"[A-Za-z]+", group):
+        low = group.lower()
+        if low.endswith(("s", "x", "z", "ch", "sh")):
+            return group + "es"
+        if low.endswith("y") and low[-2:-1] not in "aeiou":
+            return group[:-1] + "ies"
+        return group + "s"
+    return f"'{group}' groups"
+
+
+def _base_group(vc_group: str, groups: list[str]) -> str:
+    """varcorr names split `||` blocks as 'g.1', 'g.2'; map them back to 'g'."""
+    if vc_group in groups:
+        return vc_group
+    m = re.fullmatch(r"(.*)\.\d+", vc_group)
+    if m and m.group(1) in groups:
+        return m.group(1)
+    return vc_group
+
+
+def _factor_level(result: FitResult, term: str) -> tuple[str, str] | None:
+    """('sex', 'M') when `term` is a factor level's name such as 'sexM'."""
+    mf = result.model_frame
+    for name, info in (mf.variables if mf is not None else {}).items():
+        if info.kind != "factor":
+            continue
+        for q in (name, f"`{name}`"):
+            if term.startswith(q) and term[len(q) :] in info.levels:
+                return name, term[len(q) :]
+    return None
+
+
+def _is_binary(result: FitResult, term: str) -> bool:
+    """A numeric 0/1 predictor (e.g. poverty yes/no), read from the design actually used."""
+    mf = result.model_frame
+    if mf is None or term not in mf.fixed_names:
+        return False
+    col = mf.X[:, mf.fixed_names.index(term)]
+    return bool(((col == 0) | (col == 1)).all() and (col == 0).any() and (col == 1).any())
+
+
+def _part(result: FitResult, part: str) -> str:
+    lv = _factor_level(result, part)
+    return f"{lv[0]} '{lv[1]}'" if lv else part
+
+
+def _fixed_sentence(result: FitResult, row: pd.Series, outcome: str) -> str:
+    term = row["term"]
+    est, lo, hi, p = row["estimate"], row["ci_low"], row["ci_high"], row["p_value"]
+    direction = "higher" if est > 0 else "lower"
+    ci = f"95% CI {num(lo)} to {num(hi)}"
+    unclear = f"(estimate {num(est)}, p = {p:.2f})"
+    clear = p < 0.05
+    level = _factor_level(result, term)
+    if ":" in term and level is None:
+        parts = [_part(result, x) for x in term.split(":")]
+        if clear:
+            return (
+                f"The effect of {parts[0]} depends on {' and '.join(parts[1:])} "
+                f"(interaction {num(est)}, {ci})."
+            )
+        return (
+            f"There is no clear evidence that the effect of {parts[0]} depends on "
+            f"{' and '.join(parts[1:])} (interaction {num(est)}, p = {p:.2f})."
+        )
+    if level is not None:
+        var, lv = level
+        if clear:
+            return (
+                f"With {var} '{lv}', {outcome} is {num(abs(est))} {direction} than in the "
+                f"reference group ({ci})."
+            )
+        return f"{var} '{lv}' does not clearly differ from the reference group {unclear}."
+    if _is_binary(result, term):
+        if clear:
+            return (
+                f"Where {term} is 1, {outcome} is {num(abs(est))} {direction} than where it is "
+                f"0 ({ci})."
+            )
+        return f"There is no clear evidence that {term} (0 or 1) matters for {outcome} {unclear}."
+    if clear:
+        return (
+            f"Each extra unit of {term} goes with a {num(abs(est))} {direction} {outcome} "
+            f"on average ({ci})."
+        )
+    return f"There is no clear evidence that {term} matters for {outcome} {unclear}."
+
+
+def describe_results(result: FitResult, max_terms: int = 6) -> str:
+    """What the model found, in a few plain sentences."""
+    spec = result.spec
+    outcome = spec.outcome
+    groups = list(result.ngroups)
+    sentences: list[str] = []
+
+    where = " and ".join(f"{n:,} {plural(g)}" for g, n in result.ngroups.items())
+    dropped = (
+        f" ({result.rows_dropped:,} rows with missing values were left out)"
+        if result.rows_dropped
+        else ""
+    )
+    sentences.append(f"The model uses {result.nobs:,} rows in {where}{dropped}.")
+
+    # how much lies between groups
+    if result.icc is not None and math.isfinite(result.icc):
+        between = " and ".join(plural(g) for g in groups)
+        how = "differ between" if result.icc >= 0.05 else "differ little between"
+        icc_name = "adjusted ICC" if result.icc_adjusted else "ICC"
+        after = " once the predictors are taken into account," if result.icc_adjusted else ""
+        sentences.append(
+            f"Values of {outcome} {how} {between}:{after} {pct(result.icc)} of the "
+            f"{'remaining ' if after else ''}variation lies between {between} "
+            f"({icc_name} {result.icc:.2f})."
+        )
+
+    fixed = result.fixed.set_index("term")
+    vc = result.varcorr
+    variances = vc[(vc["group"] != "Residual") & (vc["term2"].fillna("") == "")]
+    null_model = len(fixed) == 1 and INTERCEPT in fixed.index
+
+    # a null model: the range of group averages
+    if null_model:
+        mean = float(fixed.loc[INTERCEPT, "estimate"])
+        for _, r in variances[variances["term1"] == INTERCEPT].iterrows():
+            g = _base_group(r["group"], groups)
+            sd = float(r["sdcor"])
+            sentences.append(
+                f"The average {outcome} is {num(mean)}; for most {plural(g)} (95%) their own "
+                f"average lies between {num(mean - Z95 * sd)} and {num(mean + Z95 * sd)}."
+            )
+
+    # fixed effects
+    rows = [r for _, r in result.fixed.iterrows() if r["term"] != INTERCEPT]
+    terms = [r["term"] for r in rows]
+    for row in rows[:max_terms]:
+        sentences.append(_fixed_sentence(result, row, outcome))
+    if len(terms) > max_terms:
+        sentences.append(f"({len(terms) - max_terms} more terms are in the table below.)")
+
+    # random slopes: how much an effect varies between groups
+    for _, r in variances[variances["term1"] != INTERCEPT].iterrows():
+        term = r["term1"]
+        g = _base_group(r["group"], groups)
+        sd = float(r["sdcor"])
+        centre = float(fixed.loc[term, "estimate"]) if term in fixed.index else 0.0
+        lo, hi = centre - Z95 * sd, centre + Z95 * sd
+        sign_note = ""
+        if lo < 0 < hi:
+            sign_note = " — so in some it goes the other way"
+        sentences.append(
+            f"The effect of {term} varies between {plural(g)} (SD {num(sd)}): for most "
+            f"{plural(g)} (95%) it lies between {num(lo)} and {num(hi)}{sign_note}."
+        )
+
+    # variance explained
+    if math.isfinite(result.r2_marginal) and not null_model:
+        between = " and ".join(plural(g) for g in groups)
+        sentences.append(
+            f"The predictors explain {pct(result.r2_marginal)} of the variation in {outcome} "
+            f"(marginal R²); with the differences between {between} added, the model explains "
+            f"{pct(result.r2_conditional)} (conditional R²)."
+        )
+
+    if result.warnings or result.singular or not result.converged:
+        sentences.append("Read these results with care: see the warnings below.")
+    return " ".join(sentences)

@@ -1,0 +1,133 @@
+"""Data page: upload a file (or use the example), check columns, types, missing values and how
+the rows group into classes and schools."""
+
+import streamlit as st
+
+import ui_common as ui
+from hlm_core.io import SUPPORTED_FORMATS
+
+ui.page_header(
+    "Data",
+    "Load the data: one row per student (or other unit), with a column saying which class or "
+    "school each row belongs to.",
+)
+
+left, right = st.columns([3, 2], vertical_alignment="center")
+with left:
+    st.file_uploader(
+        "Upload data",
+        type=ui.UPLOAD_TYPES,
+        key=ui.W_UPLOAD,
+        help=SUPPORTED_FORMATS,
+        on_change=ui.on_upload,
+    )
+with right:
+    st.button("Use example data", icon=":material/school:", on_click=ui.load_example)
+    st.caption(
+        "500 students in 7 classes: score, days of exam preparation, poverty, parents' education."
+    )
+
+if st.session_state.get(ui.K_READ_ERROR):
+    ui.show_error(st.session_state[ui.K_READ_ERROR])
+
+table = st.session_state.get(ui.K_TABLE)
+if table is None:
+    st.info(
+        "Upload a file above, or press **Use example data** to explore with a small classroom "
+        "data set."
+    )
+    st.stop()
+
+# ---------------------------------------------------------------- what was loaded
+if len(table.sheets) > 1 and st.session_state.get(ui.K_RAW) is not None:
+    st.session_state["w_sheet"] = table.sheet
+    st.selectbox(
+        "Sheet",
+        table.sheets,
+        key="w_sheet",
+        on_change=lambda: ui.choose_sheet(st.session_state["w_sheet"]),
+        help="This workbook has several sheets; choose the one holding the data.",
+    )
+
+frame = ui.working_frame()
+st.subheader(f"{table.name}: {ui.rows_cols(frame)}")
+if table.sheet:
+    st.caption(f"Sheet: {table.sheet}")
+for note in table.notes:
+    st.caption(f":material/info: {note}")
+
+st.dataframe(frame.head(200), hide_index=True, height=280)
+if len(frame) > 200:
+    st.caption(f"Showing the first 200 of {len(frame):,} rows.")
+
+# ---------------------------------------------------------------- missing-value codes
+codes = ui.suspected_missing_codes()
+if codes:
+    listing = "; ".join(
+        f"{col}: {', '.join(f'{v:g}' for v in vals)}" for col, vals in codes.items()
+    )
+    st.warning(
+        f"Some numbers look like codes for a missing answer ({listing}). Left in, they would "
+        "count as real values.",
+        icon=":material/warning:",
+    )
+    st.session_state["w_missing_codes"] = bool(st.session_state.get(ui.K_MISSING))
+    st.checkbox(
+        "Treat these codes as missing",
+        key="w_missing_codes",
+        on_change=lambda: ui.set_missing_codes(st.session_state["w_missing_codes"]),
+    )
+
+# ---------------------------------------------------------------- columns
+st.subheader("Columns")
+summary = ui.column_summary(frame)
+st.dataframe(
+    summary,
+    hide_index=True,
+    column_config={
+        "Missing %": st.column_config.NumberColumn(format="%.1f%%"),
+        "Distinct values": st.column_config.NumberColumn(format="localized"),
+        "Missing": st.column_config.NumberColumn(format="localized"),
+    },
+)
+ui.download_csv(summary, "columns.csv", "Download column summary (CSV)", key="dl_columns")
+
+st.session_state["w_categorical"] = summary.loc[summary["Type"] == "category", "Column"].tolist()
+st.multiselect(
+    "Categorical columns",
+    options=list(frame.columns),
+    key="w_categorical",
+    on_change=lambda: ui.set_categorical(st.session_state["w_categorical"]),
+    help="Columns listed here are treated as categories (groups, labels); the others as numbers. "
+    "Add a number column such as a class number to treat it as a category; remove a column to "
+    "treat it as numbers.",
+)
+if st.session_state.get(ui.K_TYPE_ERROR):
+    ui.show_error(st.session_state[ui.K_TYPE_ERROR])
+
+# ---------------------------------------------------------------- structure
+st.subheader("How the rows group")
+st.session_state["w_levels"] = [
+    c for c in st.session_state.get(ui.K_LEVELS, []) if c in frame.columns
+]
+st.multiselect(
+    "Grouping columns (smallest group first)",
+    options=list(frame.columns),
+    key="w_levels",
+    on_change=lambda: ui.set_levels(st.session_state["w_levels"]),
+    help="For students in classes in schools, choose class first, then school.",
+)
+levels = st.session_state["w_levels"]
+if levels:
+    structure = ui.structure(frame, levels)
+    if isinstance(structure, str):
+        ui.show_error(structure)
+    else:
+        st.markdown("\n".join(f"- {line}" for line in structure.summary_lines()))
+        for w in structure.warnings:
+            st.warning(w, icon=":material/warning:")
+else:
+    st.caption("Choose the grouping columns to check how many groups there are and how they nest.")
+
+st.divider()
+st.page_link(ui.MODEL_PAGE, label="Next: choose the model", icon=":material/arrow_forward:")

@@ -1,0 +1,167 @@
+"""Model page: build the model with widgets or type an lme4 formula; both stay in step.
+Fit model fits once per (data, model) in this session."""
+
+import streamlit as st
+
+import ui_common as ui
+from hlm_core.formula import format_formula
+from hlm_core.report import plural
+
+ui.page_header(
+    "Model",
+    "Choose what to explain (the outcome), what may explain it (predictors), and how the rows "
+    "group. Or type the model as a formula.",
+)
+if ui.need_data():
+    st.stop()
+
+frame = ui.working_frame()
+ui.ensure_model_state(frame)
+choices = st.session_state[ui.K_CHOICES]
+opts = ui.builder_options(choices, frame)
+
+
+def changed(name: str):
+    return {"on_change": ui.on_builder_change, "args": (name,)}
+
+
+# ---------------------------------------------------------------- the builder
+col1, col2 = st.columns(2, gap="large")
+with col1:
+    st.selectbox(
+        "Outcome",
+        opts["outcome"],
+        key=ui.W["outcome"],
+        placeholder="Choose a number column",
+        help="What the model explains, e.g. a test score. Only number columns are listed.",
+        **changed("outcome"),
+    )
+    st.multiselect(
+        "Predictors",
+        opts["predictors"],
+        key=ui.W["predictors"],
+        placeholder="None: a model with no predictors (to see how much classes differ)",
+        help="Student-level (e.g. days of preparation) or class-level columns (e.g. class size).",
+        **changed("predictors"),
+    )
+    st.multiselect(
+        "Interactions",
+        opts["interactions"],
+        key=ui.W["interactions"],
+        placeholder="Choose two or more predictors first" if len(opts["slopes"]) < 2 else
+        "None",
+        disabled=len(opts["slopes"]) < 2,
+        help="Does the effect of one predictor depend on another? A student-level × class-level "
+        "pair is a cross-level interaction.",
+        **changed("interactions"),
+    )
+    st.radio(
+        "Estimation",
+        list(ui.METHODS),
+        key=ui.W["method"],
+        format_func=ui.METHODS.get,
+        horizontal=True,
+        help="REML gives the best variance estimates; ML is needed to compare models that "
+        "differ in their predictors with a likelihood-ratio test.",
+        **changed("method"),
+    )
+with col2:
+    st.selectbox(
+        "Grouping variable",
+        opts["group"],
+        key=ui.W["group"],
+        placeholder="Choose the column that says which class each row is in",
+        help="The column naming each row's class (or school): the groups the model compares.",
+        **changed("group"),
+    )
+    st.multiselect(
+        "Higher levels (optional)",
+        opts["higher"],
+        key=ui.W["higher"],
+        disabled=not choices["group"],
+        placeholder="e.g. school, then district",
+        help="If classes sit in schools (and schools in districts), add them here, smallest first.",
+        **changed("higher"),
+    )
+    st.multiselect(
+        "Random slopes",
+        opts["slopes"],
+        key=ui.W["slopes"],
+        disabled=not opts["slopes"] or not choices["group"],
+        placeholder="Choose predictors first" if not opts["slopes"] else "None",
+        help="Predictors whose effect may differ from class to class (e.g. days of preparation "
+        "helps more in some classes).",
+        **changed("slopes"),
+    )
+    st.toggle(
+        "Correlated random effects",
+        key=ui.W["correlated"],
+        disabled=not choices["slopes"],
+        help="Let a class's average and its slopes be correlated (lme4's `|`); off gives the "
+        "uncorrelated form (`||`).",
+        **changed("correlated"),
+    )
+
+# ---------------------------------------------------------------- the formula
+st.text_input(
+    "Formula",
+    key=ui.W_FORMULA,
+    on_change=ui.on_formula_enter,
+    placeholder="score ~ exam.prep.days + (exam.prep.days | class)",
+    help="The model in lme4's formula language. Type a formula and press Enter to set the "
+    "choices above; changing the choices rewrites the formula.",
+)
+error = st.session_state.get(ui.K_FORMULA_ERROR)
+if error:
+    message, position, text = error
+    ui.show_error(message)
+    if position is not None and text:
+        st.code(f"{text}\n{' ' * max(0, position)}^", language=None)
+elif st.session_state.get(ui.K_CUSTOM):
+    st.info(
+        "This formula has parts the choices above can't show; the model uses the formula as "
+        "typed.",
+        icon=":material/info:",
+    )
+
+spec = st.session_state.get(ui.K_SPEC)
+if spec is not None:
+    st.caption(f"Estimated by {'REML' if spec.reml else 'ML'}.")
+
+# ---------------------------------------------------------------- fit
+ready = spec is not None and bool(spec.random) and not error
+if spec is None:
+    st.info("Choose an outcome to start.")
+elif not spec.random:
+    st.info("Choose a grouping variable: the column saying which class (or school) each row "
+            "belongs to.")
+
+if st.button("Fit model", type="primary", disabled=not ready, icon=":material/play_arrow:"):
+    ui.fit_model(spec)
+
+if st.session_state.get(ui.K_FIT_ERROR):
+    ui.show_error(st.session_state[ui.K_FIT_ERROR])
+
+result = ui.current_fit()
+if result is not None:
+    if ui.fit_is_stale():
+        st.warning(
+            f"The results show the model fitted before: `{format_formula(result.spec)}` "
+            f"({result.method}). Press Fit model to fit the model above.",
+            icon=":material/history:",
+        )
+    else:
+        fit_s = result.timing.get("fit_s")
+        took = f" in {fit_s:.1f} s" if fit_s is not None else ""
+        st.success(
+            f"Fitted{took}: {result.nobs:,} rows in "
+            + " and ".join(f"{n:,} {plural(g)}" for g, n in result.ngroups.items())
+            + ".",
+            icon=":material/check_circle:",
+        )
+    dropped = ui.rows_dropped_text(result)
+    if dropped:
+        st.info(dropped, icon=":material/filter_alt:")
+    for w in result.warnings:
+        st.warning(w, icon=":material/warning:")
+    st.page_link(ui.RESULTS_PAGE, label="See the results", icon=":material/arrow_forward:")

@@ -1,0 +1,174 @@
+"""Results page: what the fitted model found, in words and in lme4/lmerTest-style tables."""
+
+import pandas as pd
+import streamlit as st
+
+import ui_common as ui
+from hlm_core.report import describe_results
+
+ui.page_header("Results")
+result = ui.need_fit()
+if result is None:
+    st.stop()
+
+st.markdown(f"**Model:** `{result.formula}` · {result.method} · engine {result.engine}")
+if ui.fit_is_stale():
+    st.warning(
+        "The Model page now describes a different model. These results are for the model above; "
+        "press Fit model on the Model page to update them.",
+        icon=":material/history:",
+    )
+
+with st.container(border=True):
+    st.markdown("**What the model found**")
+    st.write(describe_results(result))
+
+dropped = ui.rows_dropped_text(result)
+if dropped:
+    st.info(dropped, icon=":material/filter_alt:")
+for w in result.warnings:
+    st.warning(w, icon=":material/warning:")
+for note in result.notes:
+    if note != dropped:
+        st.caption(f":material/info: {note}")
+
+# ---------------------------------------------------------------- headline numbers
+cols = st.columns(4 + len(result.ngroups))
+cols[0].metric("Observations", f"{result.nobs:,}")
+for i, (g, n) in enumerate(result.ngroups.items(), start=1):
+    cols[i].metric(f"Groups: {ui.group_label(g)}", f"{n:,}")
+k = 1 + len(result.ngroups)
+icc_name = "ICC (adjusted)" if result.icc_adjusted else "ICC"
+cols[k].metric(
+    icc_name,
+    "–" if result.icc is None else f"{result.icc:.3f}",
+    help="Share of the variation that lies between groups (for a model with predictors: of the "
+    "variation the predictors leave).",
+)
+cols[k + 1].metric(
+    "R² marginal", f"{result.r2_marginal:.3f}", help="Variation explained by the predictors."
+)
+cols[k + 2].metric(
+    "R² conditional",
+    f"{result.r2_conditional:.3f}",
+    help="Variation explained by the predictors and the differences between groups together.",
+)
+
+# ---------------------------------------------------------------- fixed effects
+st.subheader("Fixed effects")
+st.caption(
+    "Estimates with standard errors, Satterthwaite degrees of freedom (as lmerTest), t, p and "
+    "95% confidence intervals. Term names as in lme4."
+)
+fixed = result.fixed
+shown = pd.DataFrame(
+    {
+        "Term": fixed["term"],
+        "Estimate": fixed["estimate"],
+        "Std. error": fixed["std_error"],
+        "df": fixed["df"],
+        "t": fixed["t_value"],
+        "p": [("< 0.001" if p < 0.001 else f"{p:.3f}") for p in fixed["p_value"]],
+        "95% CI low": fixed["ci_low"],
+        "95% CI high": fixed["ci_high"],
+    }
+)
+num4 = st.column_config.NumberColumn(format="%.4f")
+st.dataframe(
+    shown,
+    hide_index=True,
+    column_config={
+        "Estimate": num4,
+        "Std. error": num4,
+        "df": st.column_config.NumberColumn(format="%.1f"),
+        "t": st.column_config.NumberColumn(format="%.2f"),
+        "95% CI low": num4,
+        "95% CI high": num4,
+    },
+)
+ui.download_csv(fixed, "fixed_effects.csv", "Download fixed effects (CSV)", key="dl_fixed")
+
+# ---------------------------------------------------------------- variance components
+st.subheader("Variance components")
+st.caption(
+    "How much groups differ: the standard deviation (SD) of each random effect and of the "
+    "residual (within groups), and the correlations between random effects."
+)
+vc = result.varcorr
+is_var = vc["term2"].fillna("") == ""
+variances = pd.DataFrame(
+    {
+        "Group": vc.loc[is_var, "group"],
+        "Effect": vc.loc[is_var, "term1"].replace("", "(within groups)"),
+        "Variance": vc.loc[is_var, "vcov"],
+        "SD": vc.loc[is_var, "sdcor"],
+    }
+)
+st.dataframe(
+    variances, hide_index=True, column_config={"Variance": num4, "SD": num4}
+)
+corr = vc[~is_var]
+if len(corr):
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Group": corr["group"],
+                "Between": corr["term1"],
+                "And": corr["term2"],
+                "Correlation": corr["sdcor"],
+            }
+        ),
+        hide_index=True,
+        column_config={"Correlation": st.column_config.NumberColumn(format="%.3f")},
+    )
+ui.download_csv(vc, "variance_components.csv", "Download variance components (CSV)",
+                key="dl_varcorr")
+
+# ---------------------------------------------------------------- model fit
+st.subheader("Model fit")
+fit_table = pd.DataFrame(
+    {
+        "Statistic": [
+            "log-likelihood",
+            "AIC",
+            "BIC",
+            "deviance" if not result.reml else "REML criterion",
+            "parameters",
+            "observations",
+            *[f"groups: {g}" for g in result.ngroups],
+            "ICC" + (" (adjusted)" if result.icc_adjusted else ""),
+            "R² marginal",
+            "R² conditional",
+            "residual SD",
+            "converged",
+            "singular",
+        ],
+        "Value": [
+            result.loglik,
+            result.aic,
+            result.bic,
+            result.deviance,
+            result.df_loglik,
+            result.nobs,
+            *result.ngroups.values(),
+            result.icc,
+            result.r2_marginal,
+            result.r2_conditional,
+            result.sigma,
+            "yes" if result.converged else "no",
+            "yes" if result.singular else "no",
+        ],
+    }
+)
+fit_table["Value"] = [
+    f"{v:,.4f}" if isinstance(v, float) else (f"{v:,}" if isinstance(v, int) else str(v))
+    for v in fit_table["Value"]
+]
+st.dataframe(fit_table, hide_index=True, width=420, height=35 * (len(fit_table) + 1) + 3)
+ui.download_csv(fit_table, "model_fit.csv", "Download model fit (CSV)", key="dl_fit")
+
+st.divider()
+c1, c2 = st.columns(2)
+c1.page_link(ui.EFFECTS_PAGE, label="Class effects: how each group differs",
+             icon=":material/leaderboard:")
+c2.page_link(ui.SLOPES_PAGE, label="Slopes: each group's line", icon=":material/show_chart:")

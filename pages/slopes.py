@@ -1,0 +1,155 @@
+"""Slopes page: each group's line as the model predicts it, beside straight lines fitted to each
+group's own raw data, so the user sees what the model adds."""
+
+import numpy as np
+import streamlit as st
+
+import ui_common as ui
+from hlm_core.effects import group_ols_lines, pred_slope
+from hlm_core.errors import HLMError
+from hlm_core.figures import group_lines, spread_groups
+from hlm_core.report import plural
+
+ui.page_header(
+    "Slopes",
+    "How the outcome changes with one predictor in each group: the model's line for every group "
+    "(left) beside a straight line fitted to each group's own data (right).",
+)
+result = ui.need_fit()
+if result is None:
+    st.stop()
+
+mf = result.model_frame
+numeric = [v for v, info in mf.variables.items() if info.kind == "numeric"]
+if not numeric:
+    st.info(
+        "This model has no number predictor to draw lines for. Add one (for example days of "
+        "exam preparation) on the Model page and fit again."
+    )
+    st.page_link(ui.MODEL_PAGE, label="Go to Model", icon=":material/tune:")
+    st.stop()
+
+slope_vars = [
+    v for re_ in result.spec.random for t in re_.slopes for v in t.variables if v in numeric
+]
+ordered = list(dict.fromkeys(slope_vars + numeric))
+groups = result.group_names
+c1, c2 = st.columns(2)
+with c1:
+    predictor = st.selectbox(
+        "Predictor",
+        ordered,
+        key="w_slopes_predictor",
+        persist_state="session",
+        help="Predictors with a random slope come first: their lines differ in steepness.",
+    )
+group = groups[0]
+if len(groups) > 1:
+    with c2:
+        group = st.selectbox(
+            "Level",
+            groups,
+            format_func=ui.group_label,
+            key="w_slopes_level",
+            persist_state="session",
+            help="For a model with several levels (class in school), choose which groups to draw.",
+        )
+
+info = mf.variables[predictor]
+lo_data, hi_data = float(info.minimum), float(info.maximum)
+if hi_data <= lo_data:
+    hi_data = lo_data + 1.0
+raw = ui.fit_rows(result)
+values = raw[predictor].to_numpy(dtype=float)
+whole = bool(np.all(np.mod(values[np.isfinite(values)], 1) == 0)) and hi_data - lo_data >= 5
+lo, hi = st.slider(
+    f"Range of {predictor}",
+    min_value=lo_data,
+    max_value=hi_data,
+    value=(lo_data, hi_data),
+    step=1.0 if whole else None,
+    format="%d" if whole else None,
+    key=f"w_slopes_range_{predictor}",
+)
+if hi <= lo:
+    hi = lo + (hi_data - lo_data) / 100
+
+try:
+    predicted = pred_slope(result, predictor, lo, hi, n=2, group=group)
+except HLMError as exc:
+    ui.show_error(str(exc))
+    st.stop()
+
+outcome = result.spec.outcome
+block = next(b for b in mf.blocks if b.group == group)
+
+
+def own_group_lines():
+    if len(block.columns) == 1:
+        return group_ols_lines(raw, outcome, predictor, block.columns[0])
+    # a nested level such as class:school: the group is the combination of the columns
+    d = raw[[outcome, predictor]].copy()
+    d[group] = ui.combined_labels(raw, block.columns)
+    return group_ols_lines(d, outcome, predictor, group)
+
+
+own_lines = ui.memo("ols_lines", (st.session_state[ui.K_FIT_KEY], predictor, group),
+                    own_group_lines)
+
+# Thousands of lines take seconds to draw in a browser without a graphics card, and are a blur
+# anyway: above MAX_LINES draw an even spread of them unless the user asks for all.
+MAX_LINES = 1000
+n_groups = int(predicted["group"].nunique())
+drawn_pred, drawn_own = predicted, own_lines
+if n_groups > MAX_LINES:
+    draw_all = st.checkbox(
+        f"Draw all {n_groups:,} lines",
+        key="w_slopes_all",
+        persist_state="session",
+        help="Slow in browsers without a graphics card.",
+    )
+    if not draw_all:
+        keep = spread_groups(predicted, MAX_LINES)
+        drawn_pred = predicted[predicted["group"].astype(str).isin(keep)]
+        drawn_own = own_lines[own_lines["group"].astype(str).isin(keep)]
+        st.caption(
+            f"Showing {MAX_LINES:,} of {n_groups:,} {plural(group)}, evenly spread from the "
+            "lowest line to the highest. The table below and its CSV have all of them."
+        )
+
+ys = np.concatenate([drawn_pred["prediction"].to_numpy(), drawn_own["prediction"].to_numpy()])
+ys = ys[np.isfinite(ys)]
+pad = 0.05 * (ys.max() - ys.min()) if ys.size else 0.0
+y_range = (ys.min() - pad, ys.max() + pad) if ys.size else None
+
+model_title = f"What the model predicts, per {ui.group_label(group)}"
+own_title = f"Each {group if ':' not in group else 'group'}'s own data (straight-line fit)"
+left, right = st.columns(2, gap="large")
+with left:
+    fig = group_lines(
+        drawn_pred, predictor, outcome, model_title, y_range=y_range, order=block.levels
+    )
+    fig.update_xaxes(range=[lo, hi])
+    st.plotly_chart(fig, key="slopes_model", config={"displaylogo": False})
+    st.caption(
+        "Other predictors held at their average (numbers) or reference category. Lines are "
+        f"pulled towards the overall line, most for small {plural(group)}."
+    )
+with right:
+    fig2 = group_lines(
+        drawn_own, predictor, outcome, own_title, y_range=y_range, order=block.levels
+    )
+    fig2.update_xaxes(range=[lo, hi])
+    st.plotly_chart(fig2, key="slopes_raw", config={"displaylogo": False})
+    skipped = n_groups - int(own_lines["group"].nunique())
+    st.caption(
+        "An ordinary straight line through each group's own points, without the model."
+        + (f" {skipped:,} group(s) have too few different values of {predictor} for a line."
+           if skipped > 0 else "")
+    )
+
+st.subheader("Predicted lines (pred.slope)")
+st.dataframe(predicted, hide_index=True, height=260,
+             column_config={"prediction": st.column_config.NumberColumn(format="%.4f")})
+ui.download_csv(predicted, f"pred_slope_{predictor}.csv", "Download predicted lines (CSV)",
+                key="dl_pred_slope")

@@ -1,0 +1,134 @@
+"""Helpers for the dashboard's AppTest suite: run app.py, drive widgets by their labels, read
+back tables and plotly figures."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+APP = str(ROOT / "app.py")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from hlm_core.figures import decode_array, groups_in_figure  # noqa: E402
+
+TIMEOUT = 60
+
+
+def new_app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+
+
+def go(at: AppTest, page: str) -> AppTest:
+    """Switch to `page` ("model" or "pages/model.py") and run it; fail on any exception."""
+    path = page if page.endswith(".py") else f"pages/{page}.py"
+    at.switch_page(path).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def widget(at: AppTest, kind: str, label: str):
+    """The widget of type `kind` (e.g. "selectbox") with exactly this label."""
+    found = [w for w in getattr(at, kind) if w.label == label]
+    assert found, f"no {kind} labelled {label!r}; have {[w.label for w in getattr(at, kind)]}"
+    return found[0]
+
+
+def button(at: AppTest, label: str):
+    return widget(at, "button", label)
+
+
+TABLE_COLUMNS = {  # how each table on the pages is recognised (its first columns)
+    "preview": None,
+    "column_summary": ["Column", "Type", "Missing"],
+    "fixed_effects": ["Term", "Estimate", "Std. error"],
+    "variances": ["Group", "Effect", "Variance", "SD"],
+    "correlations": ["Group", "Between", "And", "Correlation"],
+    "model_fit": ["Statistic", "Value"],
+    "effects_table": ["level", "n", "term", "ranef"],
+}
+
+
+def frame_by_key(at: AppTest, key: str) -> pd.DataFrame:
+    """A table on the page, by name (see TABLE_COLUMNS; "preview" = the first table)."""
+    tables = [d.value for d in at.dataframe]
+    want = TABLE_COLUMNS.get(key, key)
+    if want is None:
+        assert tables, "no tables on the page"
+        return tables[0]
+    for df in tables:
+        if list(df.columns[: len(want)]) == list(want):
+            return df
+    raise AssertionError(f"no table {key!r}; have {[list(t.columns) for t in tables]}")
+
+
+def figures(at: AppTest) -> list[dict]:
+    """The plotly figures on the current page, as plotly JSON dicts (in page order)."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def trace_array(trace: dict, key: str):
+    return decode_array(trace.get(key))
+
+
+def texts(at: AppTest) -> str:
+    """All visible text of the page (markdown, captions, alerts, headings), for `in` checks."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning",
+                 "success", "error"):
+        parts.extend(str(e.value) for e in getattr(at, kind))
+    return "\n".join(parts)
+
+
+def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:
+    """Upload through the real "Upload data" widget on the Data page."""
+    go(at, "data")
+    widget(at, "file_uploader", "Upload data").set_value((name, data, mime)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def xlsx_bytes(frames: dict[str, pd.DataFrame]) -> bytes:
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        for sheet, frame in frames.items():
+            frame.to_excel(writer, sheet_name=sheet, index=False)
+    return buf.getvalue()
+
+
+def fit_by_formula(at: AppTest, formula: str) -> AppTest:
+    go(at, "model")
+    widget(at, "text_input", "Formula").input(formula).run()
+    assert not at.error, [e.value for e in at.error]
+    button(at, "Fit model").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def reference(case: str) -> dict:
+    return json.loads((FIXTURES / f"{case}.json").read_text())
+
+
+__all__ = [
+    "button",
+    "figures",
+    "fit_by_formula",
+    "frame_by_key",
+    "go",
+    "groups_in_figure",
+    "new_app",
+    "reference",
+    "texts",
+    "trace_array",
+    "upload",
+    "widget",
+    "xlsx_bytes",
+]

@@ -1,0 +1,146 @@
+"""Model page: builder widgets and the Formula box stay in step; errors in place; fit caching."""
+
+import pytest
+from apphelpers import button, fit_by_formula, go, new_app, texts, upload, widget
+
+import ui_common as ui
+
+
+@pytest.fixture
+def exam_app(exam_csv):
+    at = upload(new_app(), "exam.csv", exam_csv)
+    return go(at, "model")
+
+
+def formula(at) -> str:
+    return widget(at, "text_input", "Formula").value
+
+
+def test_builder_choices_write_the_formula(exam_app):
+    at = exam_app
+    widget(at, "selectbox", "Outcome").set_value("normexam").run()
+    widget(at, "selectbox", "Grouping variable").set_value("school").run()
+    assert formula(at) == "normexam ~ 1 + (1 | school)"
+    widget(at, "multiselect", "Predictors").set_value(["standLRT", "sex"]).run()
+    assert formula(at) == "normexam ~ standLRT + sex + (1 | school)"
+    widget(at, "multiselect", "Interactions").set_value(["standLRT × sex"]).run()
+    widget(at, "multiselect", "Random slopes").set_value(["standLRT"]).run()
+    assert formula(at) == "normexam ~ standLRT + sex + standLRT:sex + (standLRT | school)"
+    widget(at, "toggle", "Correlated random effects").set_value(False).run()
+    assert formula(at) == "normexam ~ standLRT + sex + standLRT:sex + (standLRT || school)"
+    widget(at, "radio", "Estimation").set_value("ML").run()
+    assert at.session_state[ui.K_SPEC].reml is False
+    assert "Estimated by ML" in texts(at)
+    assert not at.exception and not at.error
+
+
+def test_typed_formula_sets_the_builder(exam_app):
+    at = exam_app
+    widget(at, "text_input", "Formula").input(
+        "normexam ~ standLRT*sex + (standLRT | school)"
+    ).run()
+    assert not at.error
+    assert widget(at, "selectbox", "Outcome").value == "normexam"
+    assert widget(at, "multiselect", "Predictors").value == ["standLRT", "sex"]
+    assert widget(at, "multiselect", "Interactions").value == ["standLRT × sex"]
+    assert widget(at, "selectbox", "Grouping variable").value == "school"
+    assert widget(at, "multiselect", "Random slopes").value == ["standLRT"]
+    assert widget(at, "toggle", "Correlated random effects").value is True
+    # the box now shows the formula of these choices (expanded `*`)
+    assert formula(at) == "normexam ~ standLRT + sex + standLRT:sex + (standLRT | school)"
+    assert "can't show" not in texts(at)
+
+
+def test_choices_survive_a_page_change(exam_app):
+    at = exam_app
+    widget(at, "text_input", "Formula").input("normexam ~ standLRT + (standLRT | school)").run()
+    go(at, "results")
+    go(at, "model")
+    assert widget(at, "multiselect", "Random slopes").value == ["standLRT"]
+    assert formula(at) == "normexam ~ standLRT + (standLRT | school)"
+
+
+def test_formula_syntax_error_is_shown_in_place_with_its_position(exam_app):
+    at = exam_app
+    before = at.session_state[ui.K_SPEC]
+    bad = "normexam ~ standLRT + (1 | school"
+    widget(at, "text_input", "Formula").input(bad).run()
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "never closed" in at.error[0].value
+    assert "Near character" in at.error[0].value
+    caret = [c.value for c in at.code]
+    assert caret and caret[0].splitlines()[0] == bad and caret[0].splitlines()[1].strip() == "^"
+    assert formula(at) == bad  # the text stays so it can be corrected
+    assert at.session_state[ui.K_SPEC] == before
+    assert button(at, "Fit model").disabled
+
+
+def test_formula_with_an_unknown_column(exam_app):
+    at = exam_app
+    widget(at, "text_input", "Formula").input("normexam ~ standLTR + (1 | school)").run()
+    assert len(at.error) == 1
+    assert "no column called 'standLTR'" in at.error[0].value
+    assert "standLRT" in at.error[0].value  # suggests the close match
+
+
+def test_formula_the_builder_cannot_show_is_used_as_typed(exam_app):
+    at = exam_app
+    widget(at, "text_input", "Formula").input(
+        "normexam ~ standLRT + (1 | school) + (1 | sex)"
+    ).run()
+    assert not at.error
+    assert "can't show" in texts(at)
+    assert formula(at) == "normexam ~ standLRT + (1 | school) + (1 | sex)"
+    spec = at.session_state[ui.K_SPEC]
+    assert len(spec.random) == 2
+
+
+def test_fit_error_is_plain_text_not_a_traceback(exam_app):
+    at = exam_app
+    widget(at, "text_input", "Formula").input("sex ~ standLRT + (1 | school)").run()
+    button(at, "Fit model").click().run()
+    assert not at.exception
+    assert len(at.error) == 1
+    msg = at.error[0].value
+    assert "Traceback" not in msg and "Error" not in msg
+    assert "holds text" in msg
+    assert at.session_state.get(ui.K_FIT_KEY) is None
+
+
+def test_fit_is_cached_on_data_and_model(exam_csv, monkeypatch):
+    calls = []
+    real_fit = ui.fit
+
+    def counting_fit(frame, spec):
+        calls.append(spec)
+        return real_fit(frame, spec)
+
+    monkeypatch.setattr(ui, "fit", counting_fit)
+    at = upload(new_app(), "exam.csv", exam_csv)
+    fit_by_formula(at, "normexam ~ standLRT + (1 | school)")
+    assert len(calls) == 1
+    assert any("Fitted" in s.value for s in at.success)
+    for page in ("results", "class_effects", "slopes", "results", "model"):
+        go(at, page)
+    go(at, "class_effects")
+    widget(at, "radio", "Show").set_value("deviation").run()
+    widget(at, "text_input", "Find a group").input("1").run()
+    go(at, "model")
+    button(at, "Fit model").click().run()  # same data, same model: no refit
+    assert len(calls) == 1
+    widget(at, "radio", "Estimation").set_value("ML").run()
+    button(at, "Fit model").click().run()
+    assert len(calls) == 2
+    widget(at, "radio", "Estimation").set_value("REML").run()
+    button(at, "Fit model").click().run()  # back to the first model: cached
+    assert len(calls) == 2
+
+
+def test_a_stale_fit_is_labelled(exam_csv):
+    at = upload(new_app(), "exam.csv", exam_csv)
+    fit_by_formula(at, "normexam ~ standLRT + (1 | school)")
+    widget(at, "multiselect", "Predictors").set_value(["standLRT", "sex"]).run()
+    assert any("fitted before" in w.value for w in at.warning)
+    go(at, "results")
+    assert any("different model" in w.value for w in at.warning)

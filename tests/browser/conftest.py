@@ -1,0 +1,149 @@
+"""Browser suite: the real app (`streamlit run app.py`) driven by Playwright in Debian's Chromium.
+
+Skipped, with the reason, when /usr/bin/chromium or the playwright package is missing (CI installs
+both; never run `playwright install`). Screenshots go to $HLM_ARTIFACTS (default
+test-artifacts/screens); the folder is printed at the start of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("HLM_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = None
+    if sync_playwright is None:
+        reason = "the playwright Python package is not installed"
+    elif not Path(CHROMIUM).exists():
+        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if reason:
+        skip = pytest.mark.skip(reason=f"browser tests skipped: {reason}")
+        for item in items:
+            if "tests/browser" in str(item.fspath).replace(os.sep, "/"):
+                item.add_marker(skip)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SCREENS = Path(os.environ.get("HLM_ARTIFACTS", ROOT / "test-artifacts" / "screens"))
+_used: list[Path] = []
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    _used.append(SCREENS)
+    print(f"\nbrowser screenshots: {SCREENS}")
+    return SCREENS
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _used:
+        terminalreporter.write_line(f"browser screenshots saved in {_used[0]}")
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory) -> str:
+    """Start `streamlit run app.py` on a free port; wait for /_stcore/health; stop it after."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", "app.py",
+            "--server.port", str(port),
+            "--server.address", "127.0.0.1",
+            "--server.headless", "true",
+            "--browser.gatherUsageStats", "false",
+            "--server.fileWatcherType", "none",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.close()
+            pytest.fail(f"streamlit did not start; log:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+    text = log_path.read_text()
+    if "Traceback" in text:
+        print(f"\nstreamlit server log had a traceback:\n{text[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    pg.goto(app_url)
+    pg.get_by_role("button", name="Use example data").wait_for()
+    yield pg
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def exam_xlsx_path(tmp_path_factory) -> Path:
+    import pandas as pd
+
+    path = tmp_path_factory.mktemp("upload") / "exam.xlsx"
+    pd.read_csv(ROOT / "tests" / "fixtures" / "exam.csv").to_excel(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def exam_csv_path() -> Path:
+    return ROOT / "tests" / "fixtures" / "exam.csv"
