@@ -75,3 +75,35 @@ def test_pred_slope_refuses_a_category(hsb):
     _, _, res = hsb
     with pytest.raises(ModelError, match="not a numeric predictor"):
         pred_slope(res, "sector", 0, 1)
+
+
+def test_group_mean_centring_equals_lme4_on_the_hand_centred_columns():
+    """hsb82's `cses` is ses centred within school and `meanses` the school mean; centring `ses`
+    in hlm_core must reproduce lme4's fit of the hand-made columns (term names aside)."""
+    frame = read_table(FIXTURES / "hsb82.csv").frame
+    ref = load_reference("hsb_centred")["reml"]
+    spec = parse_formula("mAch ~ ses + sector + (ses | school)").with_(
+        centering=(("ses", "group"),)
+    )
+    res = fit(frame, spec)
+    assert list(res.fixed["term"]) == ["(Intercept)", "ses", "ses.mean", "sectorPublic"]
+    want = {r["term"]: r for r in ref["fixed"]}
+    rename = {"ses": "cses", "ses.mean": "meanses"}
+    for _, row in res.fixed.iterrows():
+        w = want[rename.get(row["term"], row["term"])]
+        assert row["estimate"] == pytest.approx(w["estimate"], abs=1e-3 * w["std_error"])
+        assert row["std_error"] == pytest.approx(w["std_error"], rel=2e-3)
+        assert row["df"] == pytest.approx(w["df"], rel=2e-2)
+    assert res.loglik == pytest.approx(ref["loglik"], abs=2e-3)
+    assert any("centred within each school" in n for n in res.notes)
+
+
+def test_grand_mean_centring_moves_only_the_intercept():
+    frame = read_table(FIXTURES / "exam.csv").frame
+    plain = fit(frame, parse_formula("normexam ~ standLRT + (1 | school)"))
+    centred = fit(frame, parse_formula("normexam ~ standLRT + (1 | school)").with_(
+        centering=(("standLRT", "grand"),)))
+    assert centred.fixed["estimate"][1] == pytest.approx(plain.fixed["estimate"][1], rel=1e-6)
+    shift = plain.fixed["estimate"][1] * frame["standLRT"].mean()
+    assert centred.fixed["estimate"][0] == pytest.approx(plain.fixed["estimate"][0] + shift,
+                                                         abs=1e-5)
