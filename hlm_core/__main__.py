@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -88,17 +89,56 @@ def _print_fit(res, out) -> None:
         print(f"Warning: {w}", file=out)
 
 
+_ROUTINE_NOTES = {"Text encoding: UTF-8.", "Columns are separated by commas."}
+
+
+def _read_notes(table, out) -> None:
+    """What the reader decided (delimiter, encoding, renamed columns ...) and numbers that look
+    like missing-value codes, as the app's Data page shows them; text output only."""
+    from hlm_core.io import detect_missing_codes
+
+    for note in table.notes:
+        if note not in _ROUTINE_NOTES:
+            print(f"Note: {note}", file=out)
+    codes = detect_missing_codes(table.frame)
+    if codes:
+        listing = "; ".join(
+            f"{col}: {', '.join(f'{v:g}' for v in vals)}" for col, vals in codes.items()
+        )
+        print(
+            f"Note: Some numbers look like codes for a missing answer ({listing}). They are "
+            "used as real values; blank them out in the file to leave them out.",
+            file=out,
+        )
+
+
+def _parse(text: str, frame, reml: bool = True):
+    """parse_formula, adding a hint when a column name needing backticks was typed bare."""
+    from hlm_core.design import formula_name_hint
+    from hlm_core.errors import FormulaError
+    from hlm_core.formula import parse_formula
+
+    try:
+        return parse_formula(text, reml=reml)
+    except FormulaError as exc:
+        hint = formula_name_hint(text, frame.columns)
+        if hint is None:
+            raise
+        raise FormulaError(f"{exc} {hint}", exc.position, exc.text) from None
+
+
 def run(argv: list[str] | None = None, out=None) -> int:
     out = out or sys.stdout
     args = _parser().parse_args(argv)
-    from hlm_core.fit import fit
-    from hlm_core.formula import parse_formula
-    from hlm_core.result import records, result_to_dict
-
-    table, read_s = _read(args)
+    table, read_s = _read(args)  # read first: an unreadable file is refused before slow imports
     frame = table.frame
+    if not getattr(args, "json", False):
+        _read_notes(table, out)
+    if args.command in ("fit", "compare"):  # the engine's imports take a while: only when needed
+        from hlm_core.fit import fit
+        from hlm_core.result import records, result_to_dict
     if args.command == "fit":
-        spec = parse_formula(args.formula, reml=not args.ml)
+        spec = _parse(args.formula, frame, reml=not args.ml)
         t = time.perf_counter()
         res = fit(frame, spec)
         payload = result_to_dict(res, ranef=args.ranef) if args.json else None
@@ -120,8 +160,8 @@ def run(argv: list[str] | None = None, out=None) -> int:
         if len(args.formula) != 2:
             raise HLMError("Give exactly two --formula options: the smaller and the larger model.")
         t = time.perf_counter()
-        a = fit(frame, parse_formula(args.formula[0], reml=False))
-        b = fit(frame, parse_formula(args.formula[1], reml=False))
+        a = fit(frame, _parse(args.formula[0], frame, reml=False))
+        b = fit(frame, _parse(args.formula[1], frame, reml=False))
         cmp = lrt(a, b, frame)
         fit_s = time.perf_counter() - t
         if args.json:
@@ -164,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into a program that stopped reading (`| head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as exc:  # a bug of ours: still no traceback for the user
         sys.stderr.write(
             f"Something went wrong inside hlm_core ({type(exc).__name__}). "

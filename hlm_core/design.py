@@ -8,6 +8,7 @@ exactly as R's `model.matrix` and lme4 make it, so tables can be checked against
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from itertools import pairwise, product
 
@@ -299,6 +300,64 @@ def _check_columns(frame: pd.DataFrame, spec: ModelSpec) -> None:
             raise ModelError(f"There is no column called '{v}' in the data.{hint}")
 
 
+def _is_date(series: pd.Series) -> bool:
+    dt = series.dtype
+    return pd.api.types.is_datetime64_any_dtype(dt) or pd.api.types.is_timedelta64_dtype(dt)
+
+
+def _text_outcome_message(outcome: str, values: pd.Series) -> str:
+    """Why a text outcome can't be modelled, quoting a value (in any row) that is not a
+    number."""
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    numbers = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+    bad = text[numbers.isna()]
+    if len(bad) == 0:
+        return (
+            f"The outcome '{outcome}' is set to be a category, although it holds numbers. "
+            f"Treat '{outcome}' as numbers, or choose another outcome."
+        )
+    example = str(bad.iloc[0])
+    if len(bad) <= 0.2 * len(text):
+        return (
+            f"The outcome '{outcome}' holds text in {len(bad):,} of {len(text):,} rows (for "
+            f"example '{example}'), so it was read as text, not numbers. Replace those entries "
+            "with empty cells (or recode them as numbers) and upload the file again."
+        )
+    return (
+        f"The outcome '{outcome}' holds text (for example '{example}'), not numbers. "
+        "Choose a numeric outcome such as a test score."
+    )
+
+
+def formula_name_hint(text: str, columns) -> str | None:
+    """When typed formula text failed to parse, a hint naming a column whose name needs
+    backticks (spaces, symbols, emoji) and appears in the text without them: "The column
+    'Math score' has spaces or symbols in its name: write it in backticks, as `Math score`."
+    """
+    found = [
+        c
+        for c in columns
+        if isinstance(c, str) and "`" not in c and re.search(r"[^\w.]", c)
+        and c in text and f"`{c}`" not in text
+    ]
+    # in the order they appear; of names starting at the same place, the longest
+    found.sort(key=lambda c: (text.find(c), -len(c)))
+    names = []
+    for c in found:
+        if not any(c in longer for longer in names):
+            names.append(c)
+    if not names:
+        return None
+    if len(names) == 1:
+        return (
+            f"The column '{names[0]}' has spaces or symbols in its name: write it in "
+            f"backticks, as `{names[0]}`."
+        )
+    listed = ", ".join(f"`{c}`" for c in names)
+    return f"Column names with spaces or symbols go in backticks: {listed}."
+
+
 def group_mean_name(variable: str) -> str:
     """The name of the group-mean predictor that group-mean centring adds (`ses` -> `ses.mean`)."""
     return f"{variable}.mean"
@@ -335,6 +394,13 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
     dropped_by_column = {c: int(miss[c].sum()) for c in used if int(miss[c].sum()) > 0}
     keep_rows = np.flatnonzero(~row_missing)
     if keep_rows.size == 0:
+        empty = [c for c in used if bool(miss[c].all())]
+        if empty:
+            raise ModelError(
+                f"Every row has a missing value in '{empty[0]}': the column is empty. Choose "
+                "another column, or check the file (a column of formulas whose results were "
+                "never saved arrives empty too)."
+            )
         cols = ", ".join(f"'{c}'" for c in dropped_by_column)
         raise ModelError(
             f"Every row has a missing value in at least one of the model's columns ({cols}). "
@@ -351,12 +417,13 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
 
     # ---- outcome
     y_raw = data[spec.outcome]
-    if is_factor(y_raw) or not pd.api.types.is_numeric_dtype(y_raw.dtype):
-        example = str(y_raw.iloc[0])
+    if _is_date(y_raw):
         raise ModelError(
-            f"The outcome '{spec.outcome}' holds text (for example '{example}'), not numbers. "
-            "Choose a numeric outcome such as a test score."
+            f"The outcome '{spec.outcome}' holds dates, not numbers. Choose a numeric outcome "
+            "such as a test score."
         )
+    if is_factor(y_raw) or not pd.api.types.is_numeric_dtype(y_raw.dtype):
+        raise ModelError(_text_outcome_message(spec.outcome, frame[spec.outcome]))
     y = y_raw.to_numpy(dtype=float)
     if not np.all(np.isfinite(y)):
         raise ModelError(f"The outcome '{spec.outcome}' has infinite values; remove them first.")
@@ -405,6 +472,12 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
             if centering.get(v, "none") != "none":
                 notes.append(f"'{v}' is a category, so it was not centred.")
         else:
+            if _is_date(s):
+                raise ModelError(
+                    f"'{v}' holds dates, which can't be used as a number directly. Make a "
+                    "numeric column from it (for example age in months, or the year) and use "
+                    "that, or remove it from the predictors."
+                )
             x = s.to_numpy(dtype=float)
             if not np.all(np.isfinite(x)):
                 raise ModelError(f"'{v}' has infinite values; remove them first.")
@@ -519,7 +592,8 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
         if len(glevels) < 2:
             raise ModelError(
                 f"All rows used belong to one {gname} ('{glevels[0]}'). A multilevel model needs "
-                f"at least 2 groups in '{gname}' (10 or more for trustworthy estimates)."
+                f"at least 2 groups in '{gname}' (10 or more for trustworthy estimates): choose "
+                "a grouping column with more groups, such as the class."
             )
         if len(glevels) >= n:
             raise ModelError(

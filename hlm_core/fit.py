@@ -30,10 +30,11 @@ def fit(frame: pd.DataFrame, spec: ModelSpec, optimizer: str | None = None) -> F
     t1 = time.perf_counter()
     try:
         raw = fit_arrays(mf, spec.reml, optimizer=optimizer)
-    except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+    # mixedlm raises RuntimeError when its last step fails (seen with predictors in the 1e8s)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError, RuntimeError) as exc:
         raise ModelError(
-            "The model could not be estimated with these data (the numbers did not work out: "
-            f"{type(exc).__name__}). Try a simpler model: remove a random slope or a predictor."
+            "The model could not be estimated with these data (the numbers did not work out). "
+            + _rescue_hint(mf)
         ) from exc
     t2 = time.perf_counter()
     result = build_result(mf, raw)
@@ -42,6 +43,26 @@ def fit(frame: pd.DataFrame, spec: ModelSpec, optimizer: str | None = None) -> F
         "design_s": t1 - t0, "engine_s": t2 - t1, "result_s": t3 - t2, "fit_s": t3 - t0
     }
     return result
+
+
+LARGE_VALUE = 1e4  # predictors beyond this are worth rescaling before blaming the model
+
+
+def _rescue_hint(mf: ModelFrame) -> str:
+    """What to change after a failed fit: rescale a predictor with huge values, if any (as
+    lme4's "predictor variables are on very different scales"), else simplify the model."""
+    big = [
+        (v.name, max(abs(v.minimum), abs(v.maximum)))
+        for v in mf.variables.values()
+        if v.kind == "numeric" and max(abs(v.minimum), abs(v.maximum)) > LARGE_VALUE
+    ]
+    if big:
+        name, size = max(big, key=lambda t: t[1])
+        return (
+            f"'{name}' has very large values (up to {size:.3g}): divide it by a power of ten "
+            "(for example, income in thousands) in your data and fit again."
+        )
+    return "Try a simpler model: remove a random slope or a predictor."
 
 
 def _fixed_table(mf: ModelFrame, raw: RawFit) -> pd.DataFrame:
@@ -135,36 +156,47 @@ def _ranef_tables(
 
 
 def _plain_warnings(mf: ModelFrame, raw: RawFit, varcorr: pd.DataFrame) -> tuple[bool, list[str]]:
+    """lme4's isSingular() (a diagonal element of a relative covariance factor at ~0), told in
+    words: which SD is ~0, or which correlation sits at +-1, and what to try."""
     msgs: list[str] = []
     singular = False
     for b, L in zip(mf.blocks, raw.lambda_blocks, strict=True):
-        diag = np.abs(np.diag(L))
+        if not (np.abs(np.diag(L)) < SINGULAR_TOL).any():
+            continue
+        singular = True
+        cov = raw.sigma**2 * (L @ L.T)
+        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        explained = False
         for i, term in enumerate(b.term_names):
-            if diag[i] < SINGULAR_TOL:
-                singular = True
-                what = (
-                    f"how much the average differs between {b.group} groups"
-                    if term == INTERCEPT
-                    else f"how much the effect of {term} differs between {b.group} groups"
-                )
-                fix = (
-                    f"Try removing the random slope for {term}."
-                    if term != INTERCEPT
-                    else f"The data show no real differences between {b.group} groups beyond "
-                    "chance; a simpler model without this level may do."
-                )
-                msgs.append(
-                    f"The model estimates {what} as zero (a 'singular fit'): the data can't "
-                    f"support this part of the model. {fix}"
-                )
-    corr = varcorr[(varcorr["term2"] != "") & varcorr["sdcor"].notna()]
-    for _, r in corr.iterrows():
-        if abs(r["sdcor"]) > 0.99 and not singular:
-            singular = True
+            if sd[i] < SINGULAR_TOL * raw.sigma:
+                explained = True
+                if term == INTERCEPT:
+                    msgs.append(
+                        f"The model estimates how much the average differs between {b.group} "
+                        "groups as zero (a 'singular fit'): the data show no differences between "
+                        f"{b.group} groups beyond chance. A model without this level may do."
+                    )
+                else:
+                    msgs.append(
+                        f"The model estimates how much the effect of {term} differs between "
+                        f"{b.group} groups as zero (a 'singular fit'): the data can't support "
+                        f"this random slope. Try removing the random slope for {term}."
+                    )
+        names = b.term_names
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                if sd[i] > 0 and sd[j] > 0 and abs(cov[i, j] / (sd[i] * sd[j])) > 0.99:
+                    explained = True
+                    msgs.append(
+                        f"The correlation between {names[i]} and {names[j]} across {b.group} "
+                        f"groups is estimated at {cov[i, j] / (sd[i] * sd[j]):+.2f}, at its "
+                        "limit (a 'singular fit'): the data can't tell these apart. Try the "
+                        "uncorrelated version of the random slope (||) or remove the slope."
+                    )
+        if not explained:
             msgs.append(
-                f"The correlation between {r['term1']} and {r['term2']} across {r['group']} "
-                f"groups is estimated at {r['sdcor']:+.2f}, at its limit (a 'singular fit'). "
-                "Try the uncorrelated version of the random slope (||) or remove the slope."
+                f"The random effects for {b.group} ({', '.join(names)}) are estimated as "
+                "exactly related to each other (a 'singular fit'). Try a simpler random part."
             )
     if not raw.converged:
         msgs.append(
@@ -172,6 +204,11 @@ def _plain_warnings(mf: ModelFrame, raw: RawFit, varcorr: pd.DataFrame) -> tuple
             "may be wrong. Try centring the predictors, removing a random slope, or the other "
             "optimizer."
         )
+    for m in dict.fromkeys(raw.messages):
+        low = m.lower()
+        if "converge" in low or "singular" in low or "boundary" in low:
+            continue  # said above, in plain words
+        msgs.append(f"The fitting engine added a technical note: {m.strip()}")
     for lv, n in mf.groups.items():
         if n < 5:
             msgs.append(

@@ -48,6 +48,7 @@ _SPSS_EXT = {".sav", ".zsav"}
 _STATA_EXT = {".dta"}
 _PARQUET_EXT = {".parquet", ".pq"}
 _OTHER_SPREADSHEETS = {".xls", ".xlsb", ".ods", ".numbers"}
+_BINARY_KINDS = {"excel", "spss", "stata", "parquet"}  # formats that are never plain text
 
 # Cell texts that mean "no value": common export spellings plus Excel's error values.
 _EXCEL_ERRORS = {"#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#NULL!", "#SPILL!"}
@@ -120,7 +121,14 @@ def read_table(source: Any, name: str | None = None, sheet: str | None = None) -
 
     sheets: list[str] = []
     sheet_read: str | None = None
-    if kind == "excel":
+    renamed = None
+    if kind in _BINARY_KINDS and _kind_from_magic(data) is None and not _looks_binary(data):
+        renamed = _read_renamed_text(data, name, notes)
+    if renamed is not None:  # a CSV renamed to .xlsx (or saved as "scores.sav" by hand)
+        frame = renamed
+        if sheet is not None:
+            notes.append(f"{name} is not a workbook, so the sheet choice '{sheet}' was ignored.")
+    elif kind == "excel":
         frame, sheets, sheet_read = _read_excel(data, name, sheet, notes)
     else:
         if sheet is not None:
@@ -144,6 +152,22 @@ def read_table(source: Any, name: str | None = None, sheet: str | None = None) -
         name=name,
         fingerprint=digest.hexdigest(),
     )
+
+
+def _read_renamed_text(data: bytes, name: str, notes: list[str]) -> pd.DataFrame | None:
+    """Text saved under a binary format's name: the table in it, or None when it holds no
+    table of two or more columns (then the format's own reader explains the problem)."""
+    own: list[str] = []
+    try:
+        frame = _read_text(data, name, own, unknown_extension=False)
+    except ReadError:
+        return None
+    if frame.shape[1] < 2:
+        return None
+    ext = Path(name).suffix.lower()
+    notes.append(f"{name} holds plain text despite its {ext} name; it was read as text.")
+    notes.extend(own)
+    return frame
 
 
 def _load_bytes(source: Any, name: str | None) -> tuple[bytes, str]:
@@ -333,6 +357,7 @@ def _sniff_delimiter(text: str, prefer_tab: bool) -> str | None:
     best_delim: str | None = None
     for rank, delim in enumerate(order):
         try:
+            _allow_fields(len(sample))
             rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delim) if any(r)]
         except csv.Error:
             continue
@@ -348,6 +373,12 @@ def _sniff_delimiter(text: str, prefer_tab: bool) -> str | None:
         if best is None or key > best:
             best, best_delim = key, delim
     return best_delim
+
+
+def _allow_fields(size: int) -> None:
+    """Let the csv module read cells as long as the text (its default limit is 128 KB)."""
+    if size >= csv.field_size_limit():
+        csv.field_size_limit(min(size + 1, 2**31 - 1))
 
 
 def _looks_numeric(cell: str) -> bool:
@@ -378,6 +409,11 @@ def _read_text(data: bytes, name: str, notes: list[str], unknown_extension: bool
             f"{name} is a web page or XML document, not a data table. Open it in Excel and save "
             "it as .xlsx or CSV, then upload that file."
         )
+    if re.match(r"\s*(\[\s*)?\{\s*\"", text[:1000]):
+        raise ReadError(
+            f"{name} is a JSON document, not a data table. Export the data as "
+            f"{SUPPORTED_FORMATS}."
+        )
     ext = Path(name).suffix.lower()
     delim = _sniff_delimiter(text, prefer_tab=ext in {".tsv", ".tab"})
     notes.append(enc_note)
@@ -405,6 +441,7 @@ def _read_text(data: bytes, name: str, notes: list[str], unknown_extension: bool
     if raw.empty:
         raise ReadError(f"{name} holds no rows. Check that the file has data in it.")
     header = [str(v) if isinstance(v, str) else "" for v in raw.iloc[0].tolist()]
+    _note_multiline_cells(text, raw, header, notes)
     body = raw.iloc[1:].reset_index(drop=True)
     frame = _finish(header, body, name, notes, decimal_comma=delim != ",")
     if frame.shape[1] == 1:
@@ -415,8 +452,36 @@ def _read_text(data: bytes, name: str, notes: list[str], unknown_extension: bool
     return frame
 
 
+def _note_multiline_cells(text: str, raw: pd.DataFrame, header: list[str], notes: list[str]):
+    """Say so when values run over several lines: usually a quote mark that is never closed,
+    which silently joins all the lines after it into one value."""
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if lines <= len(raw):  # fast path: one row per line (blank lines only make it shorter)
+        return
+    joined, first_row, where = 0, None, []
+    for pos, col in enumerate(raw.columns):
+        values = raw[col].iloc[1:]
+        if values.dtype != object and not isinstance(values.dtype, pd.StringDtype):
+            continue
+        values = values.astype("str")
+        multi = values.str.contains("\n", regex=False, na=False)
+        if multi.any():
+            joined += int(values[multi].str.count("\n").sum())
+            row = int(np.flatnonzero(multi.to_numpy())[0]) + 1
+            first_row = row if first_row is None else min(first_row, row)
+            where.append(header[pos].strip() or f"column_{pos + 1}")
+    if joined:
+        notes.append(
+            f"Some values in {_listing(where)} run over several lines ({joined:,} line "
+            f"break(s), first in data row {first_row}). That happens when a quote mark (\") is "
+            "never closed: the lines after it are joined into one value and their rows are "
+            "lost. If rows are missing, remove the stray quote mark and upload again."
+        )
+
+
 def _read_text_ragged(text: str, delim: str, notes: list[str]) -> pd.DataFrame:
     """Slow path for rows with more values than the header (pandas' fast parser refuses them)."""
+    _allow_fields(len(text))
     rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if r]
     width = max(len(r) for r in rows)
     longer = sum(len(r) > len(rows[0]) for r in rows[1:])
@@ -610,9 +675,29 @@ def _read_spss(data: bytes, name: str, notes: list[str]) -> pd.DataFrame:
             "SPSS, or export the data as CSV."
         ) from None
     frame = _apply_value_labels(frame, meta.variable_value_labels, notes)
-    if getattr(meta, "missing_ranges", None) or getattr(meta, "missing_user_values", None):
-        notes.append("Values that SPSS marks as user-missing were read as missing.")
+    _note_user_missing(data, notes)
     return _finish(list(map(str, frame.columns)), _positional(frame), name, notes, False)
+
+
+def _note_user_missing(data: bytes, notes: list[str]) -> None:
+    """Name the columns whose SPSS user-missing codes (e.g. 999) were read as missing. The
+    codes are only listed when reading with user_missing=True, so read the header again."""
+    import pyreadstat
+
+    try:
+        _, meta = pyreadstat.read_sav(io.BytesIO(data), metadataonly=True, user_missing=True)
+    except Exception:  # the data were read already; this is only for the note
+        return
+    codes: dict[str, list[str]] = {}
+    for col, ranges in (getattr(meta, "missing_ranges", None) or {}).items():
+        for r in ranges:
+            lo, hi = r.get("lo"), r.get("hi")
+            codes.setdefault(str(col), []).append(
+                _code_text(lo) if lo == hi else f"{_code_text(lo)} to {_code_text(hi)}"
+            )
+    if codes:
+        shown = "; ".join(f"'{c}': {', '.join(v)}" for c, v in list(codes.items())[:_MAX_LISTED])
+        notes.append(f"Values that SPSS marks as user-missing were read as missing ({shown}).")
 
 
 def _read_stata(data: bytes, name: str, notes: list[str]) -> pd.DataFrame:
@@ -745,9 +830,17 @@ def _finish(
     blanks: list[str] = []
     na_seen: set[str] = set()
     kinds: dict[str, list[str]] = {"text": [], "decimal": [], "zeros": []}
+    second_header: list[str] = []
+    mostly_numbers: dict[str, tuple[int, str]] = {}
     for pos, col_name in enumerate(names):
         series, kind, na_found = _coerce(body[pos], decimal_comma)
         na_seen |= na_found
+        if kind == "text" and _numbers_below_first(series):
+            second_header.append(col_name)
+        elif kind == "text":
+            stray = _text_among_numbers(series)
+            if stray is not None:
+                mostly_numbers[col_name] = stray
         if not header[pos].strip():
             # no name and no values (trailing separators, blank Excel columns): drop, say so
             if series.isna().all():
@@ -759,12 +852,17 @@ def _finish(
             kinds[kind].append(col_name)
     frame = pd.DataFrame(columns, index=body.index)
 
-    if spaced:
+    ticked = [n for h, n in zip(header, names, strict=True) if "`" in str(h)]
+    if ticked:
         notes.append(
-            "Removed extra spaces from column names: "
-            + ", ".join(f"'{h}'" for h in spaced[:_MAX_LISTED])
-            + "."
+            "Backticks (`) in column names were replaced by ' (formulas use backticks around "
+            f"names): {_listing(ticked)}."
         )
+    if spaced:
+        breaks = any("\n" in h or "\r" in h for h in spaced)
+        what = "line breaks and extra spaces" if breaks else "extra spaces"
+        renamed = [n for h, n in zip(header, names, strict=True) if h in spaced]
+        notes.append(f"Removed {what} from column names, now {_listing(renamed)}.")
     if blanks:
         notes.append(f"Blank column names were replaced by their position: {_listing(blanks)}.")
     for orig, new in dups.items():
@@ -784,10 +882,28 @@ def _finish(
         raise no_rows
     if n_empty:
         notes.append(f"Dropped {n_empty:,} row(s) in which every value was empty.")
+    if len(second_header) >= 2:
+        notes.append(
+            f"The first row under the header looks like a second header row (text above "
+            f"numbers in {_listing(second_header)}), so those columns were read as text. Put "
+            "each column's full name in the one header row, delete the extra row, and upload "
+            "again."
+        )
     if all(h.strip() and _looks_numeric(h.strip()) for h in header):
         notes.append(
             "The first row is all numbers but was used as column names. If the file "
             "has no header row, add one."
+        )
+    if len(second_header) < 2:  # one column alone is more likely a stray word than a header
+        for col in second_header:
+            stray = _text_among_numbers(frame[col])
+            if stray is not None:
+                mostly_numbers[col] = stray
+    for col, (n_text, example) in mostly_numbers.items():
+        notes.append(
+            f"'{col}' holds numbers except for {n_text:,} entr{'y' if n_text == 1 else 'ies'} "
+            f"such as '{example}', so it was read as text. To use it as numbers, replace those "
+            "entries with empty cells and upload again."
         )
     shown = sorted(na_seen - {""})
     if shown:
@@ -805,6 +921,41 @@ def _finish(
     return frame
 
 
+def _text_among_numbers(series: pd.Series) -> tuple[int, str] | None:
+    """(entries that are not numbers, the first of them) for a text column that is at least
+    80% numbers, such as scores with "absent" typed into a few cells; else None."""
+
+    def numbers(values: pd.Series) -> pd.Series:
+        return pd.to_numeric(values.str.replace(",", ".", regex=False), errors="coerce").notna()
+
+    # the first values rule out ordinary text columns without touching the whole column
+    head = series.iloc[:1000].dropna().astype(str).str.strip().iloc[:100]
+    if len(head) < 5 or numbers(head).mean() < 0.8:
+        return None
+    present = series.dropna().astype(str).str.strip()
+    ok = numbers(present)
+    if ok.mean() < 0.8:
+        return None
+    bad = present[~ok]
+    return len(bad), str(bad.iloc[0])
+
+
+def _numbers_below_first(series: pd.Series) -> bool:
+    """A text column whose first value is text and all the others numbers (a sub-header)."""
+    if len(series) < 3 or pd.isna(series.iloc[0]):
+        return False
+    if _looks_numeric(str(series.iloc[0]).strip()):
+        return False
+
+    def numbers(values: pd.Series) -> bool:
+        text = values.dropna().astype(str).str.strip().str.replace(",", ".", regex=False)
+        return bool(pd.to_numeric(text, errors="coerce").notna().all())
+
+    # the next values decide for ordinary text columns without touching the whole column
+    head = series.iloc[1:1000].dropna()
+    return len(head) >= 2 and numbers(head.iloc[:100]) and numbers(series.iloc[1:])
+
+
 def _clean_names(header: list[str]) -> tuple[list[str], list[str], dict[str, list[str]]]:
     """Strip names, name blanks by position (column_3) and number duplicates (score.2).
 
@@ -812,6 +963,8 @@ def _clean_names(header: list[str]) -> tuple[list[str], list[str], dict[str, lis
     """
     stripped = [re.sub(r"\s+", " ", str(h)).strip() for h in header]
     spaced = [h for h, s in zip(header, stripped, strict=True) if s and h != s]
+    # a formula can hold any column name in backticks, except one containing a backtick
+    stripped = [s.replace("`", "'") for s in stripped]
     taken = {s for s in stripped if s}
     names: list[str] = []
     dups: dict[str, list[str]] = {}
@@ -855,8 +1008,12 @@ def _coerce_strings(values: pd.Series, decimal_comma: bool) -> tuple[pd.Series, 
     present = clean[~na]
     if present.empty:
         return pd.Series(np.nan, index=values.index, dtype=float), "number", tokens
-    number = pd.to_numeric(clean, errors="coerce")
-    if number[~na].notna().all():
+    # A text column shows itself in its first values: don't parse a million labels as numbers
+    # (~0.6 s per 1,000,000-row column) when the first 1,000 already include a non-number.
+    number = None
+    if pd.to_numeric(present.iloc[:1000], errors="coerce").notna().all():
+        number = pd.to_numeric(clean, errors="coerce")
+    if number is not None and number[~na].notna().all():
         if present.str.match(_LEADING_ZERO.pattern).any():
             return clean.astype("str"), "zeros", tokens
         return number, "number", tokens

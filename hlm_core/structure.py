@@ -309,8 +309,10 @@ def _warnings(structure: Structure, levels: list[str]) -> list[str]:
             out.append(f"'{level.name}' has no values: every row is missing its {level.name} id.")
         elif level.n_missing:
             out.append(
-                f"{level.n_missing:,} {_plural('row', level.n_missing)} have no {level.name} id; "
-                f"they will be left out of a model that uses {level.name}."
+                f"{level.n_missing:,} {_plural('row', level.n_missing)} "
+                f"{'has' if level.n_missing == 1 else 'have'} no {level.name} id; "
+                f"{'it' if level.n_missing == 1 else 'they'} will be left out of a model that "
+                f"uses {level.name}."
             )
     return out
 

@@ -120,3 +120,15 @@ def test_singular_fit_says_which_variance_is_zero():
 
 def test_all_refusals_are_hlm_errors():
     assert issubclass(ModelError, HLMError)
+
+
+def test_singular_correlation_is_named_not_called_a_zero_variance():
+    from hlm_core.io import read_table
+    from tests.refdata import FIXTURES
+
+    frame = read_table(FIXTURES / "bdf.csv").frame
+    res = fit_text(frame, "langPOST ~ IQ.verb + Minority + (Minority | schoolNR)")
+    assert res.singular
+    assert any("correlation between (Intercept) and MinorityY" in w and "-1.00" in w
+               for w in res.warnings)
+    assert not any("as zero" in w for w in res.warnings)
