@@ -14,5 +14,8 @@ st.navigation(
         st.Page("pages/results.py", title="Results", icon=":material/table_chart:"),
         st.Page("pages/class_effects.py", title="Class effects", icon=":material/leaderboard:"),
         st.Page("pages/slopes.py", title="Slopes", icon=":material/show_chart:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/stacked_line_chart:"),
+        st.Page("pages/diagnostics.py", title="Diagnostics", icon=":material/troubleshoot:"),
+        st.Page("pages/report.py", title="Report & export", icon=":material/description:"),
     ]
 ).run()

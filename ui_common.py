@@ -9,6 +9,7 @@ between sessions, and never on disk.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import logging
 from collections import OrderedDict
 from itertools import combinations
@@ -17,13 +18,17 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from hlm_core.compare import ladder
 from hlm_core.design import is_factor, level_labels
+from hlm_core.effects import centering_summary
 from hlm_core.errors import FormulaError, HLMError
-from hlm_core.examples import classroom
+from hlm_core.examples import classroom, example_bytes, example_info
 from hlm_core.export import safe_csv
 from hlm_core.fit import fit
 from hlm_core.formula import format_formula, parse_formula
+from hlm_core.glossary import term_help, topic_text
 from hlm_core.io import Table, detect_missing_codes, read_table
+from hlm_core.report import plural
 from hlm_core.result import FitResult
 from hlm_core.spec import ModelSpec, RandomEffect, Term
 from hlm_core.structure import Structure, describe_structure
@@ -35,6 +40,21 @@ MODEL_PAGE = "pages/model.py"
 RESULTS_PAGE = "pages/results.py"
 EFFECTS_PAGE = "pages/class_effects.py"
 SLOPES_PAGE = "pages/slopes.py"
+COMPARE_PAGE = "pages/compare.py"
+DIAGNOSTICS_PAGE = "pages/diagnostics.py"
+
+REPORT_PAGE = "pages/report.py"
+
+# workshop mode, presenter view, examples and exports (see the last section of this file)
+K_WORKSHOP = "hlm_workshop"  # True: pages show plain-language notes and the guided tour
+K_LARGE = "hlm_large_font"  # True: presenter view (larger fonts on the page and in charts)
+K_EXAMPLE = "hlm_example"  # name of the example data set loaded (hlm_core.examples), if any
+K_FILE_SHA = "hlm_file_sha256"  # sha256 of the uploaded file's bytes (for the report)
+K_EXPORTS = "hlm_exports"  # (fit key, {(what, format): bytes}) figure images made on request
+W_WORKSHOP = "w_workshop"
+W_LARGE = "w_large_font"
+W_EXAMPLE = "w_example"
+PRESENTER_SCALE = 1.4  # chart fonts in the presenter view
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "sav", "dta", "parquet"]
 EXAMPLE_SEED = 2024
@@ -62,6 +82,9 @@ K_FITS = "hlm_fits"  # OrderedDict[(data_key, spec)] -> FitResult
 K_FIT_KEY = "hlm_fit_key"  # key of the fit the results pages show
 K_FIT_ERROR = "hlm_fit_error"
 K_MEMO = "hlm_memo"  # {name: (key, value)}: the last result of a slow view computation
+K_SAVED = "hlm_saved_models"  # [(name, ModelSpec)] the user saved for the Compare page
+K_LADDER = "hlm_ladder"  # OrderedDict[(data_key, spec, saved)] -> Ladder | error message
+K_DIAG = "hlm_diagnostics"  # {(fit key, what)}: refits the Diagnostics page ran on request
 
 # widget keys of the builder (values mirrored from K_CHOICES every run, so they survive a
 # page change: Streamlit forgets the state of widgets that are not on the page)
@@ -71,14 +94,17 @@ W = {
     "interactions": "w_interactions",
     "group": "w_group",
     "higher": "w_higher",
+    "crossed": "w_crossed",
     "slopes": "w_slopes",
     "correlated": "w_correlated",
     "method": "w_method",
 }
 W_FORMULA = "w_formula"
+W_CENTER = "w_center__"  # + predictor: the centring choice of one predictor
 W_UPLOAD = "w_upload"
 PAIR = " × "
 METHODS = {"REML": "REML (recommended)", "ML": "ML (for comparing models)"}
+CENTERING = {"none": "Not centred", "grand": "Grand mean", "group": "Group mean"}
 
 GROUP_HINTS = ("class", "school", "group", "cluster", "team", "district", "site", "teacher")
 ID_HINTS = ("id", "student", "pupil", "row", "index")
@@ -88,10 +114,15 @@ ID_HINTS = ("id", "student", "pupil", "row", "index")
 
 
 def page_header(title: str, intro: str | None = None) -> None:
-    """Title, a one-line intro and the sidebar status every page shows."""
+    """Title, a one-line intro and the sidebar status every page shows; in the sidebar also
+    the workshop-mode and presenter-view toggles (the guided tour step shows under the intro)."""
+    if large_font_on():
+        inject_presenter_css()
     st.title(title)
     if intro:
         st.caption(intro)
+    tour_step(title)
+    view_options()
     with st.sidebar:
         table = st.session_state.get(K_TABLE)
         if table is None:
@@ -102,6 +133,9 @@ def page_header(title: str, intro: str | None = None) -> None:
             spec = st.session_state.get(K_SPEC)
             if spec is not None:
                 st.caption(f"**Model:** `{format_formula(spec)}`")
+                centred = centering_text(spec)
+                if centred:
+                    st.caption(f"**Centring:** {centred}")
             if current_fit() is not None:
                 st.caption("**Fitted** — see Results.")
 
@@ -189,6 +223,9 @@ def _reset_after_new_data() -> None:
         K_READ_ERROR,
         K_CODES,
         K_MEMO,
+        K_SAVED,
+        K_LADDER,
+        K_DIAG,
     ):
         st.session_state.pop(k, None)
 
@@ -196,6 +233,8 @@ def _reset_after_new_data() -> None:
 def set_table(table: Table, raw: tuple[str, bytes] | None = None) -> None:
     """Make `table` the session's data; everything derived from older data is forgotten."""
     _reset_after_new_data()
+    for k in (K_EXAMPLE, K_FILE_SHA, K_EXPORTS):
+        st.session_state.pop(k, None)
     st.session_state[K_TABLE] = table
     st.session_state[K_RAW] = raw
 
@@ -215,6 +254,7 @@ def load_upload(name: str, data: bytes, sheet: str | None = None) -> bool:
         return False
     raw = (name, data) if len(table.sheets) > 1 else None
     set_table(table, raw)
+    st.session_state[K_FILE_SHA] = hashlib.sha256(data).hexdigest()
     return True
 
 
@@ -227,20 +267,31 @@ def on_upload() -> None:
     load_upload(upload.name, upload.getvalue())
 
 
-def load_example() -> None:
-    frame = classroom(seed=EXAMPLE_SEED)
-    set_table(
-        Table(
+def load_example(name: str | None = None) -> None:
+    """Load an example data set (the one chosen on the Data page by default): the generated
+    classroom data or one of the real data sets bundled with hlm_core (read like an upload)."""
+    name = name or st.session_state.get(W_EXAMPLE) or "classroom"
+    info = example_info(name)
+    data = example_bytes(name)
+    if data is None:
+        frame = classroom(seed=EXAMPLE_SEED)
+        table = Table(
             frame=frame,
             notes=[
                 "Example data: 500 students in 7 classes, made up with a fixed seed "
                 f"({EXAMPLE_SEED}), so everyone sees the same numbers."
             ],
-            name="Example: classroom",
-            fingerprint=f"example:classroom:{EXAMPLE_SEED}",
+            name=f"Example: {name}",
+            fingerprint=f"example:{name}:{EXAMPLE_SEED}",
         )
-    )
-    st.session_state[K_LEVELS] = ["class"]
+    else:
+        table = read_table(data, name=info.file)
+        table.name = f"Example: {name}"
+        table.notes = [f"Example data: {info.description}. Source: {info.source}", *table.notes]
+    set_table(table)
+    st.session_state[K_EXAMPLE] = name
+    st.session_state[K_FILE_SHA] = hashlib.sha256(example_file(name)).hexdigest()
+    st.session_state[K_LEVELS] = list(info.levels)
 
 
 def choose_sheet(sheet: str) -> bool:
@@ -352,9 +403,22 @@ def set_levels(levels: list[str]) -> None:
     c = st.session_state.get(K_CHOICES)
     if c is not None and levels:
         c = dict(c)
-        c["group"], c["higher"] = levels[0], list(levels[1:])
+        c["group"], c["higher"], c["crossed"] = split_levels(working_frame(), list(levels))
         st.session_state[K_CHOICES] = c
         st.session_state[K_CUSTOM] = False
+
+
+def split_levels(frame: pd.DataFrame, levels: list[str]) -> tuple[str | None, list[str], list[str]]:
+    """The Data page's grouping columns as the builder's (group, higher levels, crossed):
+    two columns the structure check finds crossed (pupils' primary and secondary school)
+    become crossed intercepts, `(1 | a) + (1 | b)`; otherwise they nest, inner first."""
+    if not levels:
+        return None, [], []
+    if len(levels) == 2:
+        found = structure(frame, levels)
+        if not isinstance(found, str) and found.relations and found.relations[0].kind == "crossed":
+            return levels[0], [], [levels[1]]
+    return levels[0], list(levels[1:]), []
 
 
 def structure(frame: pd.DataFrame, levels: list[str]) -> Structure | str:
@@ -421,7 +485,7 @@ def numeric_columns(frame: pd.DataFrame) -> list[str]:
 
 def default_choices(frame: pd.DataFrame) -> dict[str, Any]:
     levels = list(st.session_state.get(K_LEVELS) or guess_levels(frame))
-    group = levels[0] if levels else None
+    group, higher, crossed = split_levels(frame, levels)
     outcome = next(
         (
             c
@@ -435,10 +499,12 @@ def default_choices(frame: pd.DataFrame) -> dict[str, Any]:
         "predictors": [],
         "interactions": [],
         "group": group,
-        "higher": levels[1:],
+        "higher": higher,
+        "crossed": crossed,
         "slopes": [],
         "correlated": True,
         "method": "REML",
+        "centering": {},
     }
 
 
@@ -448,7 +514,7 @@ def builder_options(c: dict[str, Any], frame: pd.DataFrame) -> dict[str, list]:
     numeric = numeric_columns(frame)
     outcome_opts = numeric + ([c["outcome"]] if c["outcome"] in cols and c["outcome"] not in
                               numeric else [])
-    levels = [g for g in [c["group"], *c["higher"]] if g]
+    levels = [g for g in [c["group"], *c["higher"], *c.get("crossed", [])] if g]
     pred_opts = [x for x in cols if x != c["outcome"] and x not in levels]
     preds = [p for p in c["predictors"] if p in pred_opts]
     return {
@@ -456,7 +522,11 @@ def builder_options(c: dict[str, Any], frame: pd.DataFrame) -> dict[str, list]:
         "predictors": pred_opts,
         "interactions": [PAIR.join(p) for p in combinations(preds, 2)],
         "group": [x for x in cols if x != c["outcome"] and x not in preds],
-        "higher": [x for x in cols if x not in (c["outcome"], c["group"]) and x not in preds],
+        "higher": [x for x in cols if x not in (c["outcome"], c["group"]) and x not in preds
+                   and x not in c.get("crossed", [])],
+        "crossed": [x for x in cols if x not in (c["outcome"], c["group"]) and x not in preds
+                    and x not in c["higher"]],
+        "centering": [p for p in preds if p in numeric],
         "slopes": preds,
         "correlated": [True, False],
         "method": list(METHODS),
@@ -472,13 +542,22 @@ def sanitize(c: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
     if c["group"] not in cols or c["group"] == c["outcome"]:
         c["group"] = None
     c["higher"] = [h for h in c["higher"] if h in cols and h not in (c["outcome"], c["group"])]
+    c["crossed"] = [
+        x for x in c.get("crossed", [])
+        if x in cols and x not in (c["outcome"], c["group"]) and x not in c["higher"]
+    ]
     if c["group"] is None:
         c["higher"] = []
+        c["crossed"] = []
     opts = builder_options(c, frame)
     c["predictors"] = [p for p in c["predictors"] if p in opts["predictors"]]
     opts = builder_options(c, frame)
     c["interactions"] = [i for i in c["interactions"] if i in opts["interactions"]]
     c["slopes"] = [s for s in c["slopes"] if s in opts["slopes"]]
+    c["centering"] = {
+        p: how for p, how in (c.get("centering") or {}).items()
+        if p in opts["centering"] and how in CENTERING and how != "none"
+    }
     if c["method"] not in METHODS:
         c["method"] = "REML"
     return c
@@ -509,9 +588,20 @@ def spec_from_choices(c: dict[str, Any]) -> ModelSpec | None:
                 sub = tuple(levels[k:])
                 res.append(RandomEffect(sub, kind="single" if len(sub) == 1 else "interaction"))
             random = tuple(res)
+        random += tuple(RandomEffect((x,)) for x in c.get("crossed", []))
     return ModelSpec(
-        outcome=c["outcome"], fixed=tuple(fixed), random=random, reml=c["method"] == "REML"
+        outcome=c["outcome"],
+        fixed=tuple(fixed),
+        random=random,
+        reml=c["method"] == "REML",
+        centering=centering_of(c),
     )
+
+
+def centering_of(c: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The builder's centring choices as ModelSpec.centering, in predictor order."""
+    how = c.get("centering") or {}
+    return tuple((p, how[p]) for p in c["predictors"] if how.get(p, "none") != "none")
 
 
 def choices_from_spec(spec: ModelSpec) -> dict[str, Any]:
@@ -522,9 +612,11 @@ def choices_from_spec(spec: ModelSpec) -> dict[str, Any]:
         "interactions": [PAIR.join(t.variables) for t in spec.fixed if t.order == 2],
         "group": None,
         "higher": [],
+        "crossed": [],
         "slopes": [],
         "correlated": True,
         "method": "REML" if spec.reml else "ML",
+        "centering": dict(spec.centering),
     }
     if spec.random:
         first = spec.random[0]
@@ -535,6 +627,11 @@ def choices_from_spec(spec: ModelSpec) -> dict[str, Any]:
         c["group"], c["higher"] = levels[0], levels[1:]
         c["slopes"] = [t.variables[0] for t in first.slopes if t.order == 1]
         c["correlated"] = first.correlated
+        # further intercept-only bars on a column of their own: crossed grouping factors
+        c["crossed"] = [
+            r.grouping[0] for r in spec.random[1:]
+            if r.kind == "single" and r.intercept and not r.slopes and r.grouping[0] not in levels
+        ]
     return c
 
 
@@ -557,25 +654,42 @@ def ensure_model_state(frame: pd.DataFrame) -> None:
     # mirror the choices into the widgets (their own state is lost on a page change)
     for name, key in W.items():
         st.session_state[key] = c[name]
+    for p in builder_options(c, frame)["centering"]:
+        st.session_state[W_CENTER + p] = c["centering"].get(p, "none")
     st.session_state[W_FORMULA] = st.session_state[K_FORMULA_TEXT]
 
 
 def on_builder_change(name: str) -> None:
     """Callback of every builder widget: the choices become the spec and the formula text."""
-    frame = working_frame()
     c = dict(st.session_state[K_CHOICES])
     c[name] = st.session_state[W[name]]
+    _choices_changed(c, name)
+
+
+def _choices_changed(c: dict[str, Any], name: str) -> None:
+    """New builder choices (after widget `name` changed) become the spec and the formula."""
+    frame = working_frame()
     c = sanitize(c, frame)
     st.session_state[K_CHOICES] = c
     st.session_state.pop(K_FORMULA_ERROR, None)
     spec = st.session_state.get(K_SPEC)
     if name == "method" and st.session_state.get(K_CUSTOM) and spec is not None:
         spec = spec.with_(reml=c["method"] == "REML")  # keep a typed formula, change REML/ML
+    elif name == "centering" and st.session_state.get(K_CUSTOM) and spec is not None:
+        spec = spec.with_(centering=centering_of(c))  # keep a typed formula, change centring
     else:
         spec = spec_from_choices(c)
         st.session_state[K_CUSTOM] = False
     st.session_state[K_SPEC] = spec
     st.session_state[K_FORMULA_TEXT] = format_formula(spec) if spec else ""
+
+
+def on_center_change(predictor: str) -> None:
+    """Callback of a predictor's centring choice (none / grand / group)."""
+    c = dict(st.session_state[K_CHOICES])
+    c["centering"] = dict(c.get("centering") or {})
+    c["centering"][predictor] = st.session_state[W_CENTER + predictor]
+    _choices_changed(c, "centering")
 
 
 def apply_formula(text: str) -> bool:
@@ -586,6 +700,9 @@ def apply_formula(text: str) -> bool:
     st.session_state[K_FORMULA_TEXT] = text
     try:
         spec = parse_formula(text, reml=c["method"] == "REML")
+        kept = [(v, h) for v, h in (c.get("centering") or {}).items()
+                if h != "none" and v in spec.variables()[1:]]
+        spec = spec.with_(centering=tuple(kept))
         missing = [v for v in spec.variables() if v not in frame.columns]
         if missing:
             v = missing[0]
@@ -702,3 +819,336 @@ def rows_dropped_text(result: FitResult) -> str | None:
         f"{result.rows_dropped:,} of {result.rows_total:,} rows were left out because of "
         f"missing values ({detail})."
     )
+
+
+# ============================================================================ centring, saved
+# models, the model ladder and the Diagnostics page's refits
+
+
+def centering_text(spec: ModelSpec, result: FitResult | None = None) -> str | None:
+    """"ses centred within school; school mean of ses added as ses.mean" (None if nothing is
+    centred). With a fit, only what the model really centred (categories never are)."""
+    mf = result.model_frame if result is not None else None
+    return centering_summary(spec, mf.variables if mf is not None else None)
+
+
+def show_centering(result: FitResult) -> None:
+    """The centring line every results table carries, so no one reads a centred slope as raw."""
+    text = centering_text(result.spec, result)
+    if text:
+        st.caption(f":material/align_horizontal_center: **Centring:** {text}.")
+
+
+def set_spec(spec: ModelSpec) -> None:
+    """Make `spec` the Model page's model (builder choices and formula follow), as if typed."""
+    frame = working_frame()
+    new = sanitize(choices_from_spec(spec), frame)
+    st.session_state[K_CHOICES] = new
+    st.session_state[K_SPEC] = spec
+    st.session_state[K_CUSTOM] = spec_from_choices(new) != spec
+    st.session_state[K_FORMULA_TEXT] = format_formula(spec)
+    st.session_state.pop(K_FORMULA_ERROR, None)
+
+
+def saved_models() -> list[tuple[str, ModelSpec]]:
+    return list(st.session_state.get(K_SAVED) or [])
+
+
+def save_model(name: str, spec: ModelSpec) -> str:
+    """Keep (name, spec) for the Compare page; the same name again replaces it. Returns the
+    sentence to show."""
+    name = name.strip() or f"Saved model {len(saved_models()) + 1}"
+    kept = [(n, s) for n, s in saved_models() if n != name]
+    kept.append((name, spec))
+    st.session_state[K_SAVED] = kept
+    return f"Saved as '{name}': fit it next to the model ladder on the Compare page."
+
+
+def save_model_controls(spec: ModelSpec, key: str) -> None:
+    """A name box and a "Save this model" button (for the Compare page's ladder)."""
+    done = [n for n, s in saved_models() if s == spec]
+    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+    with c1:
+        name = st.text_input(
+            "Name for this model",
+            value=done[0] if done else f"Model {len(saved_models()) + 1}",
+            key=f"{key}_name",
+            help="Saved models can be compared with the model ladder on the Compare page.",
+        )
+    with c2:
+        if st.button("Save this model", key=f"{key}_save", icon=":material/bookmark_add:"):
+            st.session_state[f"{key}_msg"] = (spec, save_model(name, spec))
+    done = [n for n, s in saved_models() if s == spec]
+    said = st.session_state.get(f"{key}_msg")
+    if said and said[0] == spec and done:
+        st.caption(f":material/bookmark: {said[1]}")
+    elif done:
+        st.caption(f":material/bookmark: Saved as '{done[0]}'.")
+
+
+MAX_LADDERS = 4
+
+
+def ladder_key(spec: ModelSpec, extra: list[tuple[str, ModelSpec]]) -> tuple:
+    return (data_key(), spec.with_(reml=False), tuple(extra))
+
+
+def cached_ladder(spec: ModelSpec, extra: list[tuple[str, ModelSpec]]):
+    """The ladder (or the message why it failed) fitted for this data, model and saved
+    models, if it was fitted in this session."""
+    return st.session_state.get(K_LADDER, {}).get(ladder_key(spec, extra))
+
+
+def fit_ladder(spec: ModelSpec, extra: list[tuple[str, ModelSpec]]):
+    """Fit the model ladder (null → … → `spec`, then `extra`) by ML, once per (data, model,
+    saved models) in this session. Returns the Ladder or a plain message."""
+    key = ladder_key(spec, extra)
+    store: OrderedDict = st.session_state.setdefault(K_LADDER, OrderedDict())
+    if key in store:
+        return store[key]
+    frame = working_frame()
+    try:
+        with st.spinner("Fitting the model ladder by ML…", show_time=True):
+            out = ladder(frame, spec, extra=list(extra) or None)
+    except HLMError as exc:
+        out = str(exc)
+    except Exception:
+        log.exception("ladder failed for %s", format_formula(spec))
+        out = (
+            "The model ladder could not be fitted. Try a simpler model, or compare the models "
+            "one at a time."
+        )
+    store[key] = out
+    while len(store) > MAX_LADDERS:
+        store.popitem(last=False)
+    return out
+
+
+def diag_get(what: str):
+    """A Diagnostics refit result stored for the fit on show (None if not run yet)."""
+    key = st.session_state.get(K_FIT_KEY)
+    return st.session_state.get(K_DIAG, {}).get((key, what))
+
+
+def diag_run(what: str, compute):
+    """Run a slow Diagnostics refit once for the fit on show and keep it in this session."""
+    key = st.session_state.get(K_FIT_KEY)
+    store = st.session_state.setdefault(K_DIAG, {})
+    if (key, what) not in store:
+        for k in [k for k in store if k[0] != key]:
+            del store[k]  # only the fit on show keeps its refits
+        store[(key, what)] = compute()
+    return store[(key, what)]
+
+
+def use_fit(result: FitResult) -> None:
+    """Show `result` (e.g. the other optimizer's better fit) as the fit of its model."""
+    key = fit_key(result.spec)
+    fits: OrderedDict = st.session_state.setdefault(K_FITS, OrderedDict())
+    fits[key] = result
+    fits.move_to_end(key)
+    st.session_state[K_FIT_KEY] = key
+
+
+def crossing(frame: pd.DataFrame, a: str, b: str) -> tuple[str, str]:
+    """Whether grouping columns `a` and `b` are crossed, by hlm_core's structure check:
+    ("crossed" | "a_in_b" | "b_in_a" | "error", the sentence to show)."""
+
+    def compute() -> tuple[str, str]:
+        try:
+            ab = describe_structure(frame, [a, b]).relations[0]
+            ba = describe_structure(frame, [b, a]).relations[0]
+        except HLMError as exc:
+            return "error", str(exc)
+        if ab.nested:
+            return "a_in_b", (
+                f"Each {a} belongs to one {b}, so they are nested, not crossed: add {b} under "
+                "Higher levels instead."
+            )
+        if ba.nested:
+            return "b_in_a", (
+                f"Each {b} belongs to one {a}, so they are nested, not crossed: choose {b} as "
+                f"the grouping variable and {a} under Higher levels instead."
+            )
+        return "crossed", (
+            f"{a} and {b} are crossed: {ab.reused_ids:,} {plural(a)} appear with more than one "
+            f"{b} (for example {a} {ab.example_id} with {ab.example_count} {plural(b)}). Each "
+            "gets its own random intercept."
+        )
+
+    return memo(f"crossing:{a}:{b}", (data_key(), a, b), compute)
+
+
+# ============================================================================ workshop mode,
+# presenter view, example tour, exports
+#
+# Workshop mode and the presenter view are per-session switches in the sidebar of every page
+# (page_header draws them). Their values live under K_WORKSHOP / K_LARGE and are mirrored into
+# the toggles on every run, so they survive page changes.
+
+
+def _mirror(widget_key: str, state_key: str) -> None:
+    st.session_state[state_key] = bool(st.session_state.get(widget_key))
+
+
+def workshop_on() -> bool:
+    return bool(st.session_state.get(K_WORKSHOP))
+
+
+def large_font_on() -> bool:
+    return bool(st.session_state.get(K_LARGE))
+
+
+def view_options() -> None:
+    """The sidebar toggles: workshop mode and the presenter (large-font) view."""
+    with st.sidebar:
+        st.session_state[W_WORKSHOP] = workshop_on()
+        st.session_state[W_LARGE] = large_font_on()
+        st.toggle(
+            "Workshop mode",
+            key=W_WORKSHOP,
+            on_change=_mirror,
+            args=(W_WORKSHOP, K_WORKSHOP),
+            help="Short plain-language explanations on every page, and the guided tour of the "
+            "example data.",
+        )
+        st.toggle(
+            "Large font (presenter view)",
+            key=W_LARGE,
+            on_change=_mirror,
+            args=(W_LARGE, K_LARGE),
+            help="Bigger text on the page and in the charts, for a projector.",
+        )
+
+
+PRESENTER_CSS = """<style id="hlm-presenter-view">
+html { font-size: 21px; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
+[data-testid="stCaptionContainer"], [data-testid="stAlertContentInfo"] { font-size: 1.1rem; }
+[data-testid="stMetricValue"] { font-size: 2.6rem; }
+[data-testid="stDataFrame"], [data-testid="stTable"] { font-size: 1.05rem; }
+[data-testid="stCode"] code { font-size: 1rem; }
+.katex { font-size: 1.15em !important; }
+</style>"""
+
+
+def inject_presenter_css() -> None:
+    """Larger fonts for the whole page (Streamlit sizes text in rem, so the root size scales
+    it). A <style>-only st.html takes no space on the page."""
+    st.html(PRESENTER_CSS)
+
+
+def workshop_note(topic: str) -> None:
+    """A short plain-language explanation of `topic` (hlm_core.glossary.TOPICS), shown only in
+    workshop mode."""
+    if not workshop_on():
+        return
+    try:
+        text = topic_text(topic)
+    except KeyError:
+        log.warning("no workshop note for %r", topic)
+        return
+    st.info(text, icon=":material/school:")
+
+
+def help_text(term: str) -> str | None:
+    """Hover help for a statistical term (hlm_core.glossary.TERMS), for a widget's `help=`."""
+    try:
+        return term_help(term)
+    except KeyError:
+        log.warning("no glossary entry for %r", term)
+        return None
+
+
+def tour_step(page_title: str) -> None:
+    """In workshop mode with an example loaded: this page's step of the example's guided tour."""
+    name = st.session_state.get(K_EXAMPLE)
+    if not workshop_on() or not name or st.session_state.get(K_TABLE) is None:
+        return
+    step = example_info(name).tour.get(page_title)
+    if step:
+        st.success(f"**Guided tour ({example_info(name).title}):** {step}",
+                   icon=":material/tour:")
+
+
+def figure_style(fig):
+    """The figure as this session shows it: larger fonts in the presenter view."""
+    if not large_font_on():
+        return fig
+    import plotly.graph_objects as go
+
+    from hlm_core.figures import scale_fonts
+
+    # a copy: a figure kept between runs (ui.memo) must not grow on every rerun
+    return scale_fonts(go.Figure(fig), PRESENTER_SCALE)
+
+
+def chart(fig, *, key: str, **kwargs) -> None:
+    """st.plotly_chart with the session's view options (presenter fonts) and no plotly logo."""
+    kwargs.setdefault("config", {"displaylogo": False})
+    st.plotly_chart(figure_style(fig), key=key, **kwargs)
+
+
+def example_file(name: str) -> bytes:
+    """The example's data as the CSV file the reproducible code reads (bundled file, or the
+    generated classroom data written as CSV)."""
+    data = example_bytes(name)
+    if data is not None:
+        return data
+    return safe_csv(classroom(seed=EXAMPLE_SEED))
+
+
+def data_file_name() -> str:
+    """The file name the reproducible code reads: the upload's name, or the example's file."""
+    name = st.session_state.get(K_EXAMPLE)
+    if name:
+        return example_info(name).file_name
+    table = st.session_state.get(K_TABLE)
+    return table.name if table is not None else "data.csv"
+
+
+def data_fingerprint() -> str:
+    """sha256 of the data file (the upload's bytes, or the example file)."""
+    sha = st.session_state.get(K_FILE_SHA)
+    if sha:
+        return sha
+    table = st.session_state.get(K_TABLE)
+    return table.fingerprint if table is not None else ""
+
+
+def codegen_args() -> dict[str, Any]:
+    """What the reproducible code needs to redo the Data page's work: the file name, the sheet,
+    and the column-type switches and missing-value codes the user applied (as the fit used)."""
+    table = st.session_state.get(K_TABLE)
+    return {
+        "file_name": data_file_name(),
+        "column_types": dict(st.session_state.get(K_TYPES) or {}) or None,
+        "sheet": table.sheet if table is not None else None,
+        "missing_codes": {c: list(v) for c, v in (st.session_state.get(K_MISSING) or {}).items()}
+        or None,
+    }
+
+
+def comparison_table(spec: ModelSpec | None = None) -> pd.DataFrame | None:
+    """The model ladder's table the Compare page made for the current data, if any, for the
+    exports: the ladder up to `spec` when there is one, else the latest."""
+    store = st.session_state.get(K_LADDER)
+    if not store:
+        return None
+    key = data_key()
+    found = None
+    for k, v in store.items():
+        if isinstance(k, tuple) and k and k[0] == key and hasattr(v, "table"):
+            if found is None or len(k) < 2 or k[1] == spec or found[0] != spec:
+                found = (k[1] if len(k) > 1 else None, v)
+    return found[1].table if found is not None else None
+
+
+def export_cache(result_key: Any) -> dict:
+    """This session's store of figure images made on request, for the fit shown (older fits'
+    images are dropped)."""
+    cached = st.session_state.get(K_EXPORTS)
+    if cached is None or cached[0] != result_key:
+        cached = (result_key, {})
+        st.session_state[K_EXPORTS] = cached
+    return cached[1]

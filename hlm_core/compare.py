@@ -219,3 +219,44 @@ def ladder(frame: pd.DataFrame, spec, extra: list[tuple[str, object]] | None = N
     ]
     return Ladder(table=table, results=results, names=names, icc=icc, design_effect=deff,
                   notes=notes)
+
+
+def _p_text(p: float) -> str:
+    if not np.isfinite(p):
+        return "p = –"
+    if p < 0.001:
+        return "p < .001"
+    return f"p = {p:.3f}".replace("0.", ".", 1)
+
+
+def ladder_sentences(lad: Ladder, alpha: float = 0.05) -> list[str]:
+    """A plain-language reading of a ladder, one sentence per step after the null model:
+    "Adding random slopes improved the fit: χ²(2) = 40.37, p < .001 (boundary-corrected
+    p < .001)." and which model AIC and BIC prefer."""
+    t = lad.table
+    out: list[str] = []
+    for i in range(1, len(t)):
+        row = t.iloc[i]
+        name = str(row["model"])
+        what = f"Adding {name[2:]}" if name.startswith("+ ") else f"{name}, compared with the " \
+            f"model above it,"
+        if not np.isfinite(row["Chisq"]):
+            out.append(
+                f"{what} has no more parameters than the model above it, so there is no "
+                "likelihood-ratio test; compare AIC and BIC."
+            )
+            continue
+        p = float(row["p_value"])
+        pb = float(row["p_boundary"]) if "p_boundary" in t.columns else float("nan")
+        use_p = pb if np.isfinite(pb) else p
+        verdict = "improved the fit" if use_p < alpha else "did not clearly improve the fit"
+        stat = f"χ²({int(row['Df'])}) = {row['Chisq']:.2f}, {_p_text(p)}"
+        if np.isfinite(pb):
+            stat += f" (boundary-corrected {_p_text(pb)})"
+        out.append(f"{what} {verdict}: {stat}.")
+    for col in ("AIC", "BIC"):
+        vals = t[col].to_numpy(dtype=float)
+        if len(vals) > 1 and np.isfinite(vals).any():
+            best = int(np.nanargmin(vals))
+            out.append(f"{col} (lower is better) prefers: {t['model'].iloc[best]}.")
+    return out

@@ -166,3 +166,70 @@ def group_ols_lines(
             "prediction": pred.ravel(),
         }
     )
+
+
+# --------------------------------------------------------------------------- centring
+
+
+def centring_group(spec) -> str | None:
+    """The group within which group-mean centring centres: the first grouping factor of the
+    first random effect, named by its inner column ('class' for `(1 | school/class)`), as
+    `hlm_core.design` and the write-up use it."""
+    if not spec.random:
+        return None
+    re_ = spec.random[0]
+    cols = re_.group_factors()[0]
+    return cols[0] if re_.kind == "nested" else ":".join(cols)
+
+
+def centering_summary(spec, variables: dict | None = None) -> str | None:
+    """One line saying how the predictors are centred, for a caption under a formula or table:
+    "ses centred within school; school mean of ses added as ses.mean". None when nothing is
+    centred. With `variables` (a fit's `model_frame.variables`) only predictors the model
+    really centred are listed (categories are never centred)."""
+    from hlm_core.design import group_mean_name
+
+    g = centring_group(spec)
+    parts = []
+    for v, how in spec.centering:
+        if how not in ("grand", "group"):
+            continue
+        if variables is not None:
+            info = variables.get(v)
+            if info is None or info.center != how:
+                continue
+        if how == "grand":
+            parts.append(f"{v} centred at its overall mean")
+        else:
+            parts.append(f"{v} centred within {g}; {g} mean of {v} added as {group_mean_name(v)}")
+    return "; ".join(parts) or None
+
+
+def model_scale_data(result: FitResult, frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `frame` the fit used, with every centred predictor on the scale the model
+    used (grand-mean centred, or centred within groups with `<x>.mean` added), so raw-data
+    views (per-group straight lines) sit on the same axis as the model's lines. `frame` is the
+    data the model was fitted to."""
+    from hlm_core.design import group_mean_name
+    from hlm_core.spec import group_name
+
+    mf = result.model_frame
+    if mf is None:
+        raise ModelError("This result has no design attached; fit the model again.")
+    data = frame.iloc[mf.rows].copy()
+    centred = {v: i for v, i in mf.variables.items() if i.kind == "numeric" and
+               i.center in ("grand", "group") and v in data.columns}
+    if not centred:
+        return data
+    re_ = mf.spec.random[0]
+    first = group_name(re_.group_factors()[0], nested=re_.kind == "nested")
+    codes = next(b.codes for b in mf.blocks if b.group == first)
+    for v, info in centred.items():
+        x = data[v].to_numpy(dtype=float)
+        if info.center == "grand":
+            data[v] = x - info.raw_mean
+        else:
+            gm = (np.bincount(codes, weights=x) / np.bincount(codes))[codes]
+            data[v] = x - gm
+            data[group_mean_name(v)] = gm
+    return data

@@ -1,11 +1,13 @@
 """Plotly figures built from hlm_core's tables (no streamlit here).
 
-Both figures are built from whole arrays (no per-group Python loops over points), so they stay
-fast with 20,000 groups.
+The class-effects figures (caterpillar, group lines, shrinkage, ranks) are built from whole
+arrays (no per-group Python loops over points), so they stay fast with 20,000 groups; the
+diagnostics figures draw at most a fixed number of points (a subset or an even spread).
 
-How to count what a figure shows (tests and the browser suite do this): in both figures every
-point's `text` is the name of its group, so the groups shown are the distinct `text` values of
-each trace (`groups_in_figure`).
+How to count what a figure shows (tests and the browser suite do this): in the class-effects
+figures every point's `text` is the name of its group, so the groups shown are the distinct
+`text` values of each trace (`groups_in_figure`; in `shrinkage_plot` a group appears in two
+traces, its own and its model estimate, so count distinct names).
 
 * `caterpillar`: one point per group, each with its 95% interval; the reference line is a layout
   shape. Each point's `customdata` row is `[n, interval low, interval high]` (numbers: they
@@ -251,7 +253,10 @@ def group_lines(
         c_sorted = codes[idx]
         xs = d[predictor].to_numpy(dtype=float)[idx]
         ys = d["prediction"].to_numpy(dtype=float)[idx]
-        bounds = np.flatnonzero(np.r_[True, c_sorted[1:] != c_sorted[:-1], True])
+        # no rows (e.g. no group has two values of a class-level predictor): no lines
+        bounds = np.flatnonzero(np.r_[True, c_sorted[1:] != c_sorted[:-1], True]) if len(
+            c_sorted
+        ) else []
         for k in range(len(bounds) - 1):
             a, b = bounds[k], bounds[k + 1]
             name = g_sorted[a]
@@ -348,3 +353,423 @@ def groups_in_figure(fig: go.Figure | dict) -> list[str]:
             continue
         out.extend(dict.fromkeys(str(v) for v in decode_array(text) if v is not None))
     return out
+
+
+# ----------------------------------------------------------------------------- fair comparisons
+
+
+def _marker_sizes(n: np.ndarray, smallest: float = 5.0, largest: float = 18.0) -> np.ndarray:
+    """Marker diameters growing with the square root of group size (area ~ n)."""
+    n = np.asarray(n, dtype=float)
+    top = np.nanmax(n) if n.size and np.isfinite(n).any() else 1.0
+    return smallest + (largest - smallest) * np.sqrt(np.nan_to_num(n) / max(top, 1.0))
+
+
+def shrinkage_plot(
+    table: pd.DataFrame,
+    *,
+    value_title: str = "Estimate",
+    group_title: str = "Group",
+    label_threshold: int = 50,
+    webgl_threshold: int = 2000,
+) -> go.Figure:
+    """Shrinkage: each group's own estimate (open circle: its data alone) joined to the model's
+    estimate (filled circle, area ~ group size n) by a segment, against the overall average
+    (dashed line). Small groups have long segments: the model pulls them toward the average.
+
+    `table` is `hlm_core.fairness.shrinkage` output (level, n, own_estimate, model_estimate,
+    average). Groups are sorted by their own estimate. Up to `label_threshold` groups are listed
+    by name down the side; more are drawn by rank. Every point's `text` is its group's name;
+    each point's `customdata` row is `[n, own estimate, model estimate]`.
+    """
+    t = table.reset_index(drop=True)
+    own = t["own_estimate"].to_numpy(dtype=float)
+    model = t["model_estimate"].to_numpy(dtype=float)
+    sort_key = np.where(np.isfinite(own), own, model)
+    order = np.argsort(sort_key, kind="stable")
+    own, model = own[order], model[order]
+    names = t["level"].astype(str).to_numpy(dtype=object)[order]
+    sizes = t["n"].to_numpy(dtype=float)[order]
+    average = float(t["average"].iloc[0]) if len(t) else 0.0
+    n = len(t)
+    by_name = n <= label_threshold
+    pos = names if by_name else np.arange(1, n + 1)
+    webgl = n > webgl_threshold
+    scatter = go.Scattergl if webgl else go.Scatter
+
+    def xy(p, v):
+        return {"x": v, "y": p} if by_name else {"x": p, "y": v}
+
+    # one trace of segments, broken by gaps (fast for thousands of groups)
+    has_own = np.isfinite(own)
+    seg_p = np.repeat(np.asarray(pos, dtype=object)[has_own], 3)
+    seg_v = np.column_stack(
+        [own[has_own], model[has_own], np.full(int(has_own.sum()), np.nan)]
+    ).ravel()
+    seg_p[2::3] = None
+    custom = np.column_stack([sizes, own, model])
+    hover = (
+        "<b>%{text}</b><br>n = %{customdata[0]}<br>own data %{customdata[1]:.4g}<br>"
+        "model %{customdata[2]:.4g}<extra></extra>"
+    )
+    fig = go.Figure()
+    fig.add_trace(
+        scatter(
+            **xy(seg_p, seg_v),
+            mode="lines",
+            line={"color": WITHIN, "width": 1.5},
+            hoverinfo="skip",
+            name="Pulled toward the average",
+            showlegend=True,
+        )
+    )
+    fig.add_trace(
+        scatter(
+            **xy(np.asarray(pos)[has_own], own[has_own]),
+            mode="markers",
+            marker={"symbol": "circle-open", "color": BELOW, "size": 8 if n <= 200 else 5,
+                    "line": {"width": 1.5}},
+            name="Own data only",
+            text=names[has_own],
+            customdata=custom[has_own],
+            hovertemplate=hover,
+        )
+    )
+    fig.add_trace(
+        scatter(
+            **xy(pos, model),
+            mode="markers",
+            marker={"color": ABOVE, "size": _marker_sizes(sizes), "opacity": 0.85,
+                    "line": {"width": 0}},
+            name="Model estimate (size = students in the group)",
+            text=names,
+            customdata=custom,
+            hovertemplate=hover,
+        )
+    )
+    ref_label = f"overall average {num(average)}"
+    title = f"{value_title}  (dashed line: {ref_label})"
+    if by_name:
+        fig.add_vline(x=average, line={"color": "#334155", "dash": "dash", "width": 1.5})
+        fig.update_yaxes(categoryorder="array", categoryarray=list(names), title=group_title,
+                         automargin=True)
+        fig.update_xaxes(title=title, zeroline=False)
+        height = 160 + 24 * max(n, 3)
+    else:
+        fig.add_hline(y=average, line={"color": "#334155", "dash": "dash", "width": 1.5})
+        fig.update_xaxes(title=f"{group_title}, sorted by their own data ({n:,} groups)",
+                         showticklabels=False, range=[0, n + 1])
+        fig.update_yaxes(title=title, zeroline=False)
+        height = 520
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+        hovermode="closest",
+        font=FONT,
+    )
+    return fig
+
+
+def rank_plot(
+    table: pd.DataFrame,
+    *,
+    group_title: str = "Group",
+    n_ranked: int | None = None,
+    label_threshold: int = 50,
+    webgl_threshold: int = 1000,
+) -> go.Figure:
+    """Each group's expected rank (1 = highest) with its 95% interval, best first.
+
+    `table` is `hlm_core.fairness.expected_ranks` output (level, expected_rank, rank_low,
+    rank_high; an `n` column is shown on hover when present). `n_ranked` is how many groups the
+    ranks are among (all of the model's groups, also when some are hidden here). Groups whose
+    whole interval lies in the top (bottom) half of the ranking are coloured; one trace per
+    colour. Every point's `text` is its group's name; `customdata` rows are
+    `[n, rank low, rank high]`.
+    """
+    t = table.sort_values("expected_rank", kind="stable").reset_index(drop=True)
+    er = t["expected_rank"].to_numpy(dtype=float)
+    lo = t["rank_low"].to_numpy(dtype=float)
+    hi = t["rank_high"].to_numpy(dtype=float)
+    names = t["level"].astype(str).to_numpy(dtype=object)
+    sizes = t["n"].to_numpy(dtype=float) if "n" in t.columns else np.full(len(t), np.nan)
+    n = len(t)
+    total = n_ranked or n
+    by_name = n <= label_threshold
+    webgl = n > webgl_threshold
+    scatter = go.Scattergl if webgl else go.Scatter
+    half = (total + 1) / 2
+    top = hi < half  # the whole interval in the top half of the ranking
+    bottom = lo > half
+    either = ~(top | bottom)
+    custom = np.column_stack([sizes, lo, hi])
+    value_axis = "x" if by_name else "y"
+    hover = (
+        "<b>%{text}</b><br>"
+        f"expected rank %{{{value_axis}:.1f}} of {total:,}<br>"
+        "95% interval %{customdata[1]:.0f} to %{customdata[2]:.0f}<br>"
+        "n = %{customdata[0]}<extra></extra>"
+    )
+    fig = go.Figure()
+    pos = np.arange(1, n + 1)
+    if webgl and not by_name:
+        band = {"mode": "lines", "line": {"width": 0}, "hoverinfo": "skip",
+                "legendgroup": "intervals"}
+        fig.add_trace(go.Scattergl(x=pos, y=lo, showlegend=False, name="95% intervals (low)",
+                                   **band))
+        fig.add_trace(go.Scattergl(x=pos, y=hi, fill="tonexty",
+                                   fillcolor="rgba(148,163,184,0.35)",
+                                   name="95% intervals", showlegend=True, **band))
+    for label, mask, colour in (
+        ("Could be in either half", either, WITHIN),
+        ("Clearly in the top half", top, ABOVE),
+        ("Clearly in the bottom half", bottom, BELOW),
+    ):
+        if not mask.any():
+            continue
+        err = {"type": "data", "symmetric": False, "array": hi[mask] - er[mask],
+               "arrayminus": er[mask] - lo[mask], "color": colour, "thickness": 1.2,
+               "width": 0 if n > label_threshold else 3}
+        common = {
+            "mode": "markers",
+            "marker": {"color": colour, "size": 7 if n <= 200 else 4},
+            "text": names[mask],
+            "customdata": custom[mask],
+            "hovertemplate": hover,
+            "name": label,
+        }
+        if by_name:
+            fig.add_trace(scatter(x=er[mask], y=names[mask], error_x=err, **common))
+        elif webgl:
+            fig.add_trace(scatter(x=pos[mask], y=er[mask], **common))
+        else:
+            fig.add_trace(scatter(x=pos[mask], y=er[mask], error_y=err, **common))
+    rank_title = f"Rank among {total:,} (1 = highest)"
+    if by_name:
+        fig.update_yaxes(categoryorder="array", categoryarray=list(names)[::-1],
+                         title=group_title, automargin=True)
+        fig.update_xaxes(title=rank_title, range=[0.5, total + 0.5], zeroline=False)
+        height = 160 + 24 * max(n, 3)
+    else:
+        fig.update_xaxes(title=f"{group_title}, best expected rank first ({n:,} groups)",
+                         showticklabels=False, range=[0, n + 1])
+        fig.update_yaxes(title=rank_title, range=[total + 0.5, 0.5], zeroline=False)
+        height = 520
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+        hovermode="closest",
+        font=FONT,
+    )
+    return fig
+
+
+# ----------------------------------------------------------------------------- diagnostics
+
+
+def _thin(n: int, max_points: int, seed: int = 7) -> np.ndarray:
+    """Indices of at most `max_points` of `n` points (a fixed random subset, in order)."""
+    if n <= max_points:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=max_points, replace=False))
+
+
+def residuals_vs_fitted(
+    df: pd.DataFrame, *, outcome: str = "outcome", max_points: int = 20000, bins: int = 20
+) -> go.Figure:
+    """Residuals against fitted values (`hlm_core.diagnostics.fitted_and_residuals`), with a
+    line through the mean residual in `bins` slices of the fitted values: it should stay flat
+    near 0. Above `max_points` rows a fixed random subset is drawn (the trend uses them all)."""
+    fitted = df["fitted"].to_numpy(dtype=float)
+    resid = df["residual"].to_numpy(dtype=float)
+    keep = _thin(len(df), max_points)
+    scatter = go.Scattergl if len(keep) > 2000 else go.Scatter
+    fig = go.Figure()
+    fig.add_trace(
+        scatter(
+            x=fitted[keep],
+            y=resid[keep],
+            mode="markers",
+            marker={"color": LINE, "size": 5 if len(keep) <= 2000 else 3, "opacity": 0.45},
+            text=df["group"].astype(str).to_numpy(dtype=object)[keep],
+            hovertemplate="<b>%{text}</b><br>fitted %{x:.4g}<br>residual %{y:.4g}<extra></extra>",
+            name="students" if len(keep) == len(df) else f"{len(keep):,} of {len(df):,} rows",
+            showlegend=False,
+        )
+    )
+    if len(df) >= 2 * bins:
+        edges = np.unique(np.quantile(fitted, np.linspace(0, 1, bins + 1)))
+        which = np.clip(np.searchsorted(edges, fitted, side="right") - 1, 0, len(edges) - 2)
+        cnt = np.bincount(which, minlength=len(edges) - 1)
+        ok = cnt > 0
+        mx = np.bincount(which, fitted, len(edges) - 1)[ok] / cnt[ok]
+        my = np.bincount(which, resid, len(edges) - 1)[ok] / cnt[ok]
+        fig.add_trace(
+            go.Scatter(x=mx, y=my, mode="lines+markers", line={"color": BELOW, "width": 2.5},
+                       marker={"size": 5}, name="mean residual (trend)", hoverinfo="skip")
+        )
+    fig.add_hline(y=0, line={"color": "#334155", "dash": "dash", "width": 1.5})
+    fig.update_xaxes(title=f"Fitted {outcome} (fixed part + group effects)", zeroline=False)
+    fig.update_yaxes(title="Residual", zeroline=False)
+    fig.update_layout(
+        height=420,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+        hovermode="closest",
+        font=FONT,
+    )
+    return fig
+
+
+def qq_plot(
+    qq: pd.DataFrame,
+    title: str,
+    *,
+    labels: Sequence[str] | None = None,
+    max_points: int = 3000,
+) -> go.Figure:
+    """Normal Q-Q plot of `hlm_core.diagnostics.qq_points` output, with the line through the
+    quartiles (R's qqline). Points on the line: the values look normally distributed. Above
+    `max_points` points an even spread of them is drawn, always with both tails."""
+    th = qq["theoretical"].to_numpy(dtype=float)
+    sa = qq["sample"].to_numpy(dtype=float)
+    n = len(qq)
+    if n > max_points:
+        keep = np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(int))
+    else:
+        keep = np.arange(n)
+    fig = go.Figure()
+    trace = {
+        "x": th[keep],
+        "y": sa[keep],
+        "mode": "markers",
+        "marker": {"color": LINE, "size": 5 if len(keep) <= 500 else 3, "opacity": 0.7},
+        "name": title,
+        "showlegend": False,
+    }
+    if labels is not None:
+        trace["text"] = np.asarray(labels, dtype=object)[keep]
+        trace["hovertemplate"] = (
+            "<b>%{text}</b><br>expected %{x:.3g}<br>observed %{y:.4g}<extra></extra>"
+        )
+    else:
+        trace["hovertemplate"] = "expected %{x:.3g}<br>observed %{y:.4g}<extra></extra>"
+    fig.add_trace((go.Scattergl if len(keep) > 2000 else go.Scatter)(**trace))
+    if n >= 4:
+        q1, q3 = np.quantile(sa, [0.25, 0.75])
+        t1, t3 = -0.6744897501960817, 0.6744897501960817
+        slope = (q3 - q1) / (t3 - t1)
+        icpt = q1 - slope * t1
+        xs = np.array([th.min(), th.max()])
+        fig.add_trace(go.Scatter(x=xs, y=icpt + slope * xs, mode="lines",
+                                 line={"color": BELOW, "dash": "dash", "width": 1.5},
+                                 hoverinfo="skip", showlegend=False, name="reference line"))
+    fig.update_xaxes(title="Expected if normal (z)", zeroline=False)
+    fig.update_yaxes(title="Observed", zeroline=False)
+    fig.update_layout(
+        title={"text": title, "font": {"size": 14}},
+        height=340,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        hovermode="closest",
+        font=FONT,
+    )
+    return fig
+
+
+def spread_plot(spread: pd.DataFrame, sigma: float, *, group_title: str = "Group") -> go.Figure:
+    """Residual SD of each group against its size (`hlm_core.diagnostics.residual_spread`),
+    with the model's residual SD as a dashed line. Small groups scatter widely by chance; a
+    large group far above the line has unusually mixed results."""
+    s = spread.dropna(subset=["sd"])
+    n = len(s)
+    scatter = go.Scattergl if n > 2000 else go.Scatter
+    fig = go.Figure()
+    fig.add_trace(
+        scatter(
+            x=s["n"].to_numpy(dtype=float),
+            y=s["sd"].to_numpy(dtype=float),
+            mode="markers",
+            marker={"color": LINE, "size": 7 if n <= 500 else 4, "opacity": 0.7},
+            text=s["group"].astype(str).to_numpy(dtype=object),
+            hovertemplate=(
+                "<b>%{text}</b><br>n = %{x}<br>residual SD %{y:.4g}<extra></extra>"
+            ),
+            showlegend=False,
+            name=group_title,
+        )
+    )
+    fig.add_hline(y=sigma, line={"color": "#334155", "dash": "dash", "width": 1.5})
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", hoverinfo="skip",
+                             line={"color": "#334155", "dash": "dash", "width": 1.5},
+                             name=f"the model's residual SD ({num(sigma)})"))
+    sizes = s["n"].to_numpy(dtype=float)
+    if n and sizes.max() > 20 * max(sizes.min(), 1):
+        ticks = [v * 10**e for e in range(0, 8) for v in (1, 2, 5)]
+        ticks = [v for v in ticks if sizes.min() / 2 <= v <= sizes.max() * 2]
+        fig.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{v:,}" for v in ticks])
+    fig.update_xaxes(title=f"Students in the {group_title}")
+    fig.update_yaxes(title="Residual SD in the group", rangemode="tozero")
+    fig.update_layout(
+        height=380,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+        hovermode="closest",
+        font=FONT,
+    )
+    return fig
+
+
+# ----------------------------------------------------------------------------- model ladder
+
+
+def ladder_plot(table: pd.DataFrame) -> go.Figure:
+    """AIC and BIC of each model of a ladder (`hlm_core.compare.ladder(...).table`), in the
+    ladder's order: lower is better; the lowest of each is marked."""
+    names = table["model"].astype(str).tolist()
+    fig = go.Figure()
+    for col, colour, symbol in (("AIC", LINE, "circle"), ("BIC", BELOW, "square")):
+        vals = table[col].to_numpy(dtype=float)
+        fig.add_trace(go.Scatter(
+            x=names, y=vals, mode="lines+markers", name=col,
+            line={"color": colour, "width": 2.5}, marker={"size": 9, "symbol": symbol},
+            text=names, hovertemplate=f"<b>%{{text}}</b><br>{col} %{{y:,.1f}}<extra></extra>",
+        ))
+        if np.isfinite(vals).any():
+            best = int(np.nanargmin(vals))
+            fig.add_trace(go.Scatter(
+                x=[names[best]], y=[vals[best]], mode="markers", showlegend=False,
+                marker={"size": 18, "color": "rgba(0,0,0,0)", "line": {"color": colour,
+                                                                        "width": 2}},
+                hoverinfo="skip", name=f"lowest {col}",
+            ))
+    fig.update_xaxes(title=None, categoryorder="array", categoryarray=names)
+    fig.update_yaxes(title="Information criterion (lower is better)", tickformat=",.0f")
+    fig.update_layout(
+        height=340,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+        hovermode="closest",
+        font=FONT,
+    )
+    return fig
+
+
+# ----------------------------------------------------------------------------- presenter view
+
+
+def scale_fonts(fig: go.Figure, scale: float) -> go.Figure:
+    """`fig` with every font scaled by `scale` (the presenter view; 1 leaves it as is): the base
+    font (ticks, legend, axis titles inherit it), hover labels, the title and annotations."""
+    if scale == 1:
+        return fig
+    base = fig.layout.font.size if fig.layout.font and fig.layout.font.size else FONT["size"]
+    size = round(base * scale)
+    fig.update_layout(font={"size": size}, hoverlabel={"font": {"size": size}})
+    if fig.layout.title and fig.layout.title.text:
+        fig.update_layout(title_font_size=round(size * 1.2))
+    for ann in fig.layout.annotations or ():
+        ann.font.size = round((ann.font.size or base) * scale)
+    return fig

@@ -5,7 +5,15 @@ import streamlit as st
 
 import ui_common as ui
 from hlm_core.effects import ranef_table
-from hlm_core.figures import MODES, caterpillar
+from hlm_core.errors import HLMError
+from hlm_core.fairness import (
+    DEFAULT_MIN_GROUP,
+    expected_ranks,
+    hide_small_groups,
+    reliability,
+    shrinkage,
+)
+from hlm_core.figures import MODES, caterpillar, rank_plot, shrinkage_plot
 from hlm_core.report import plural
 
 ui.page_header(
@@ -51,7 +59,44 @@ with c3:
         placeholder="Type part of a group's name",
     )
 
-table = ranef_table(result, group)
+full_table = ranef_table(result, group)
+hcol1, hcol2 = st.columns([3, 2], vertical_alignment="bottom")
+with hcol1:
+    hide = st.checkbox(
+        "Hide groups with fewer than k students",
+        value=True,
+        key="w_effects_hide",
+        persist_state="session",
+        help="For views shared with teachers: a very small group's result could point to "
+        "individual students. Hidden groups still count in the model; they are only left out "
+        "of the plots, tables and downloads on this page.",
+    )
+with hcol2:
+    k_min = st.number_input(
+        "k (smallest group shown)",
+        min_value=2,
+        max_value=1000,
+        value=DEFAULT_MIN_GROUP,
+        key="w_effects_k",
+        persist_state="session",
+        disabled=not hide,
+    )
+min_size = int(k_min) if hide else 1
+group_sizes = full_table.drop_duplicates("level")[["level", "n"]]
+hidden = group_sizes[group_sizes["n"] < min_size]
+table = hide_small_groups(full_table, min_size)
+if hide:
+    st.caption(
+        f":material/visibility_off: {len(hidden):,} {plural(group) if len(hidden) != 1 else group}"
+        f" with fewer than {min_size} students hidden (privacy) in the plots, tables and downloads "
+        "below; the model still uses their data."
+        if len(hidden)
+        else f":material/visibility: No {group} has fewer than {min_size} students: none hidden."
+    )
+if table.empty:
+    st.info(f"Every {group} has fewer than {min_size} students, so all are hidden. Lower k or "
+            "untick the box to see them.")
+    st.stop()
 n_groups = int(table["level"].nunique())
 c4, c5 = st.columns([3, 5])
 with c4:
@@ -144,5 +189,130 @@ st.caption(
     "ranef = difference from the average (lme4's ranef), coef = the group's own value (fixed "
     "effect + ranef, lme4's coef), with 95% intervals from the conditional SD."
 )
+ui.show_centering(result)
 ui.download_csv(table, f"class_effects_{group}.csv", "Download class effects (CSV)",
                 key="dl_effects")
+
+# ---------------------------------------------------------------- fair comparisons
+st.header("Fair comparisons")
+st.caption(
+    "A league table of raw averages rewards small groups for luck. These views show how much "
+    "the model pulls each group toward the average (shrinkage), how much each group's own data "
+    "can say (reliability), and how uncertain each group's rank really is."
+)
+terms = result.random_terms(group)
+term = terms[0]
+if len(terms) > 1:
+    term = st.selectbox(
+        "Effect to compare",
+        terms,
+        format_func=lambda x: (
+            "Intercept (average level)" if x == "(Intercept)" else f"Slope of {x}"
+        ),
+        key="w_fair_term",
+        persist_state="session",
+    )
+what = (f"{outcome} (intercept)" if term == "(Intercept)" else f"effect of {term}")
+fit_key = st.session_state[ui.K_FIT_KEY]
+n_all = len(group_sizes)
+keep = set(table["level"].astype(str))
+
+st.subheader("Shrinkage: each group's own data → the model's estimate")
+try:
+    sh = ui.memo("fair_shrinkage", (fit_key, group, term), lambda: shrinkage(result, term, group))
+except HLMError as exc:
+    ui.show_error(str(exc))
+    sh = None
+if sh is not None:
+    sh_shown = sh[sh["level"].astype(str).isin(keep)].reset_index(drop=True)
+    ui.chart(
+        shrinkage_plot(sh_shown, value_title=what, group_title=ui.group_label(group)),
+        key=f"shrinkage_{group}_{term}",
+    )
+    moved = (sh_shown["model_estimate"] - sh_shown["own_estimate"]).abs()
+    st.caption(
+        "Open circle: what the group's own students alone say (given the other predictors). "
+        "Filled circle: the model's estimate, its size showing how many students the group has. "
+        f"Small {plural(group)} are pulled furthest toward the dashed average line, because "
+        "their own data say least"
+        + (f" (largest pull: {moved.max():.3g})." if moved.notna().any() else ".")
+    )
+
+rel = None
+if "(Intercept)" in terms:
+    st.subheader("Reliability of each group's average")
+    try:
+        rel = ui.memo("fair_reliability", (fit_key, group), lambda: reliability(result, group))
+    except HLMError as exc:
+        ui.show_error(str(exc))
+    if rel is not None:
+        r1, r2 = st.columns([1, 3])
+        r1.metric(
+            "Average reliability",
+            f"{rel['reliability'].mean():.3f}",
+            help="HLM's reliability estimate: the mean over all groups of λ = τ² / (τ² + σ² / n),"
+            " how much of the spread of the groups' own averages is real difference rather "
+            "than noise.",
+        )
+        r2.caption(
+            f"Reliability (HLM's λ) of a {group}'s own average: 1 means its own data pin it "
+            "down; near 0 means it is mostly noise, so the model relies on the overall average "
+            f"instead. The average is over all {n_all:,} {plural(group)}"
+            + (", hidden ones included" if len(hidden) else "")
+            + f"; range {rel['reliability'].min():.2f} to {rel['reliability'].max():.2f}."
+        )
+
+st.subheader("Ranks, with their uncertainty")
+G = n_all
+draws = 1000 if G <= 2000 else 200
+try:
+    er = ui.memo(
+        "fair_ranks",
+        (fit_key, group, term, draws),
+        lambda: expected_ranks(result, term, group, n_draws=draws),
+    )
+except HLMError as exc:
+    ui.show_error(str(exc))
+    er = None
+if er is not None:
+    er = er.merge(group_sizes, on="level", how="left")
+    er_shown = er[er["level"].astype(str).isin(keep)].reset_index(drop=True)
+    ui.chart(
+        rank_plot(er_shown, group_title=ui.group_label(group), n_ranked=G),
+        key=f"ranks_{group}_{term}",
+    )
+    width = (er_shown["rank_high"] - er_shown["rank_low"]).median()
+    st.caption(
+        f"Each {group}'s expected rank by its {what} (1 = highest) with a 95% interval, from "
+        f"{draws:,} draws of all {G:,} {plural(group)}' effects from their uncertainty. "
+        + (f"Ranks are among all {G:,}, hidden ones included. " if len(hidden) else "")
+        + "The typical interval spans "
+        f"{width:.0f} places: ranks close together are not real differences. Coloured: the whole "
+        "interval lies in the top (blue) or bottom (orange) half of the ranking."
+    )
+
+if sh is not None and er is not None:
+    fair = sh.merge(er[["level", "expected_rank", "rank_low", "rank_high"]], on="level")
+    if rel is not None and term == "(Intercept)":
+        fair = fair.merge(rel[["level", "reliability"]], on="level")
+    fair = hide_small_groups(fair, min_size)
+    st.dataframe(
+        fair,
+        hide_index=True,
+        height=320,
+        column_config={
+            c: st.column_config.NumberColumn(format="%.4f")
+            for c in ["own_estimate", "model_estimate", "average", "reliability"]
+        } | {
+            "expected_rank": st.column_config.NumberColumn(format="%.1f"),
+            "rank_low": st.column_config.NumberColumn(format="%.0f"),
+            "rank_high": st.column_config.NumberColumn(format="%.0f"),
+        },
+    )
+    st.caption(
+        "own_estimate = the group's own data alone; model_estimate = the model's (shrunken) "
+        "estimate; expected_rank with its 95% interval (rank_low to rank_high)"
+        + ("; reliability = λ of the group's average." if "reliability" in fair.columns else ".")
+    )
+    ui.download_csv(fair, f"fair_comparison_{group}.csv", "Download fair comparison (CSV)",
+                    key="dl_fair")

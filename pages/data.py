@@ -4,6 +4,7 @@ the rows group into classes and schools."""
 import streamlit as st
 
 import ui_common as ui
+from hlm_core.examples import example_info, list_examples
 from hlm_core.io import SUPPORTED_FORMATS
 
 ui.page_header(
@@ -22,10 +23,19 @@ with left:
         on_change=ui.on_upload,
     )
 with right:
-    st.button("Use example data", icon=":material/school:", on_click=ui.load_example)
-    st.caption(
-        "500 students in 7 classes: score, days of exam preparation, poverty, parents' education."
+    examples = list_examples()
+    example = st.selectbox(
+        "Example data set",
+        list(examples),
+        format_func=lambda n: example_info(n).title,
+        key=ui.W_EXAMPLE,
+        persist_state="session",
+        help="Made-up classroom data, or one of three classic data sets from the multilevel "
+        "literature (from the R package mlmRev). Each has a guided tour in workshop mode.",
     )
+    st.button("Use example data", icon=":material/school:", on_click=ui.load_example)
+    st.caption(example_info(example).description + ".")
+ui.workshop_note("data")
 
 if st.session_state.get(ui.K_READ_ERROR):
     ui.show_error(st.session_state[ui.K_READ_ERROR])
@@ -33,9 +43,10 @@ if st.session_state.get(ui.K_READ_ERROR):
 table = st.session_state.get(ui.K_TABLE)
 if table is None:
     st.info(
-        "Upload a file above, or press **Use example data** to explore with a small classroom "
-        "data set."
+        "Upload a file above, or choose an example data set and press **Use example data** to "
+        "explore."
     )
+    ui.workshop_note("example_data")
     st.stop()
 
 # ---------------------------------------------------------------- what was loaded
@@ -55,6 +66,30 @@ if table.sheet:
     st.caption(f"Sheet: {table.sheet}")
 for note in table.notes:
     st.caption(f":material/info: {note}")
+
+loaded_example = st.session_state.get(ui.K_EXAMPLE)
+if loaded_example:
+    info = example_info(loaded_example)
+    with st.expander(f"Guided tour: {info.title}", expanded=ui.workshop_on(),
+                     icon=":material/tour:"):
+        st.markdown(
+            "\n".join(f"{i}. **{page}** — {step}" for i, (page, step) in
+                      enumerate(info.tour.items(), start=1))
+        )
+        st.markdown("Models to try (type one in the Formula box on the Model page):")
+        st.code("\n".join(info.formulas), language=None)
+        st.caption(f"Source: {info.source}")
+        st.download_button(
+            f"Download {info.file_name}",
+            data=lambda: ui.example_file(loaded_example),
+            file_name=info.file_name,
+            mime="text/csv",
+            key="dl_example",
+            icon=":material/download:",
+            on_click="ignore",
+            help="The example as a file, so the reproducible R or Python code (Report & "
+            "export page) can read it.",
+        )
 
 st.dataframe(frame.head(200), hide_index=True, height=280)
 if len(frame) > 200:
@@ -107,6 +142,7 @@ if st.session_state.get(ui.K_TYPE_ERROR):
 
 # ---------------------------------------------------------------- structure
 st.subheader("How the rows group")
+ui.workshop_note("levels")
 st.session_state["w_levels"] = [
     c for c in st.session_state.get(ui.K_LEVELS, []) if c in frame.columns
 ]
@@ -115,7 +151,8 @@ st.multiselect(
     options=list(frame.columns),
     key="w_levels",
     on_change=lambda: ui.set_levels(st.session_state["w_levels"]),
-    help="For students in classes in schools, choose class first, then school.",
+    help="For students in classes in schools, choose class first, then school. "
+    + (ui.help_text("nested") or "") + " " + (ui.help_text("crossed") or ""),
 )
 levels = st.session_state["w_levels"]
 if levels:
@@ -126,6 +163,26 @@ if levels:
         st.markdown("\n".join(f"- {line}" for line in structure.summary_lines()))
         for w in structure.warnings:
             st.warning(w, icon=":material/warning:")
+        for rel in structure.relations:
+            if rel.kind == "crossed":
+                st.info(
+                    f"**Crossed:** {rel.inner} and {rel.outer} cut across each other rather than "
+                    f"one containing the other. "
+                    + (
+                        f"The Model page starts with them as crossed grouping variables, "
+                        f"(1 | {rel.inner}) + (1 | {rel.outer})."
+                        if len(levels) == 2
+                        else "On the Model page, choose one as the grouping variable and the "
+                        "other under 'Crossed with'."
+                    ),
+                    icon=":material/grid_on:",
+                )
+            else:
+                how = "nested" if rel.kind == "nested" else "nested (IDs reused)"
+                st.caption(
+                    f":material/account_tree: **{how.capitalize()}:** each {rel.inner} sits in "
+                    f"one {rel.outer}; the model uses (1 | {rel.outer}/{rel.inner})."
+                )
 else:
     st.caption("Choose the grouping columns to check how many groups there are and how they nest.")
 

@@ -44,6 +44,29 @@ with col1:
         help="Student-level (e.g. days of preparation) or class-level columns (e.g. class size).",
         **changed("predictors"),
     )
+    centrable = opts["centering"]
+    if centrable:
+        within = choices["group"] or "group"
+        st.markdown(
+            "**Centring**",
+            help="Grand mean: subtract the overall mean, so the intercept is the outcome of an "
+            f"average student. Group mean: subtract each {within}'s own mean (the effect within "
+            f"a {within}) and add the {within} mean as a predictor of its own (the contextual "
+            f"effect: how the {within}'s average matters).",
+        )
+        ccols = st.columns(min(3, len(centrable)))
+        for i, p in enumerate(centrable):
+            with ccols[i % len(ccols)]:
+                st.selectbox(
+                    f"Centre {p}",
+                    list(ui.CENTERING),
+                    key=ui.W_CENTER + p,
+                    format_func=lambda h, w=within: (
+                        f"Group mean (within {w})" if h == "group" else ui.CENTERING[h]
+                    ),
+                    on_change=ui.on_center_change,
+                    args=(p,),
+                )
     st.multiselect(
         "Interactions",
         opts["interactions"],
@@ -82,6 +105,17 @@ with col2:
         placeholder="e.g. school, then district",
         help="If classes sit in schools (and schools in districts), add them here, smallest first.",
         **changed("higher"),
+    )
+    st.multiselect(
+        "Crossed with (optional)",
+        opts["crossed"],
+        key=ui.W["crossed"],
+        disabled=not choices["group"],
+        placeholder="e.g. secondary school, when pupils come from many primary schools",
+        help="A second grouping that cuts across the first instead of containing it: pupils of "
+        "one primary school go on to several secondary schools. Each gets its own random "
+        "intercept, (1 | primary) + (1 | secondary).",
+        **changed("crossed"),
     )
     st.multiselect(
         "Random slopes",
@@ -127,6 +161,23 @@ elif st.session_state.get(ui.K_CUSTOM):
 spec = st.session_state.get(ui.K_SPEC)
 if spec is not None:
     st.caption(f"Estimated by {'REML' if spec.reml else 'ML'}.")
+    centred = ui.centering_text(spec)
+    if centred:
+        st.caption(
+            f":material/align_horizontal_center: **Centring** (applied to the data, not part of "
+            f"lme4's formula): {centred}."
+        )
+
+# ---------------------------------------------------------------- crossed: the structure check
+if choices["group"] and choices.get("crossed"):
+    for other in choices["crossed"]:
+        kind, sentence = ui.crossing(frame, choices["group"], other)
+        if kind == "crossed":
+            st.caption(f":material/grid_on: {sentence}")
+        elif kind == "error":
+            ui.show_error(sentence)
+        else:
+            st.warning(sentence, icon=":material/account_tree:")
 
 # ---------------------------------------------------------------- fit
 ready = spec is not None and bool(spec.random) and not error
@@ -165,3 +216,5 @@ if result is not None:
     for w in result.warnings:
         st.warning(w, icon=":material/warning:")
     st.page_link(ui.RESULTS_PAGE, label="See the results", icon=":material/arrow_forward:")
+    if not ui.fit_is_stale():
+        ui.save_model_controls(result.spec, key="save_model_page")

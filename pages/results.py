@@ -42,24 +42,28 @@ icc_name = "ICC (adjusted)" if result.icc_adjusted else "ICC"
 cols[k].metric(
     icc_name,
     "–" if result.icc is None else f"{result.icc:.3f}",
-    help="Share of the variation that lies between groups (for a model with predictors: of the "
-    "variation the predictors leave).",
+    help=(ui.help_text("ICC") or "") + " For a model with predictors: of the variation the "
+    "predictors leave (adjusted ICC).",
 )
 cols[k + 1].metric(
-    "R² marginal", f"{result.r2_marginal:.3f}", help="Variation explained by the predictors."
+    "R² marginal", f"{result.r2_marginal:.3f}", help=ui.help_text("R² marginal")
 )
 cols[k + 2].metric(
     "R² conditional",
     f"{result.r2_conditional:.3f}",
-    help="Variation explained by the predictors and the differences between groups together.",
+    help=ui.help_text("R² conditional"),
 )
+
+ui.workshop_note("icc")
 
 # ---------------------------------------------------------------- fixed effects
 st.subheader("Fixed effects")
+ui.workshop_note("fixed_effects")
 st.caption(
     "Estimates with standard errors, Satterthwaite degrees of freedom (as lmerTest), t, p and "
     "95% confidence intervals. Term names as in lme4."
 )
+ui.show_centering(result)
 fixed = result.fixed
 shown = pd.DataFrame(
     {
@@ -78,22 +82,30 @@ st.dataframe(
     shown,
     hide_index=True,
     column_config={
-        "Estimate": num4,
-        "Std. error": num4,
-        "df": st.column_config.NumberColumn(format="%.1f"),
+        "Estimate": st.column_config.NumberColumn(format="%.4f",
+                                                  help=ui.help_text("fixed effect")),
+        "Std. error": st.column_config.NumberColumn(format="%.4f",
+                                                    help=ui.help_text("standard error")),
+        "df": st.column_config.NumberColumn(format="%.1f", help=ui.help_text("Satterthwaite df")),
         "t": st.column_config.NumberColumn(format="%.2f"),
-        "95% CI low": num4,
-        "95% CI high": num4,
+        "p": st.column_config.TextColumn(help=ui.help_text("p value")),
+        "95% CI low": st.column_config.NumberColumn(format="%.4f",
+                                                    help=ui.help_text("confidence interval")),
+        "95% CI high": st.column_config.NumberColumn(format="%.4f",
+                                                     help=ui.help_text("confidence interval")),
     },
 )
 ui.download_csv(fixed, "fixed_effects.csv", "Download fixed effects (CSV)", key="dl_fixed")
 
 # ---------------------------------------------------------------- variance components
-st.subheader("Variance components")
+st.subheader("Variance components", help=ui.help_text("variance component"))
+ui.workshop_note("variance_components")
+ui.workshop_note("random_effect")
 st.caption(
     "How much groups differ: the standard deviation (SD) of each random effect and of the "
     "residual (within groups), and the correlations between random effects."
 )
+ui.show_centering(result)
 vc = result.varcorr
 is_var = vc["term2"].fillna("") == ""
 variances = pd.DataFrame(
@@ -126,6 +138,7 @@ ui.download_csv(vc, "variance_components.csv", "Download variance components (CS
 
 # ---------------------------------------------------------------- model fit
 st.subheader("Model fit")
+ui.workshop_note("model_fit")
 fit_table = pd.DataFrame(
     {
         "Statistic": [
@@ -168,7 +181,14 @@ st.dataframe(fit_table, hide_index=True, width=420, height=35 * (len(fit_table) 
 ui.download_csv(fit_table, "model_fit.csv", "Download model fit (CSV)", key="dl_fit")
 
 st.divider()
+st.markdown("**Save this model** to compare it with others on the Compare page.")
+ui.save_model_controls(result.spec, key="save_results_page")
 c1, c2 = st.columns(2)
 c1.page_link(ui.EFFECTS_PAGE, label="Class effects: how each group differs",
              icon=":material/leaderboard:")
 c2.page_link(ui.SLOPES_PAGE, label="Slopes: each group's line", icon=":material/show_chart:")
+c3, c4 = st.columns(2)
+c3.page_link(ui.COMPARE_PAGE, label="Compare: the model ladder, from the null model up",
+             icon=":material/stacked_line_chart:")
+c4.page_link(ui.DIAGNOSTICS_PAGE, label="Diagnostics: residuals, influence, convergence",
+             icon=":material/troubleshoot:")

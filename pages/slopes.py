@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 import ui_common as ui
-from hlm_core.effects import group_ols_lines, pred_slope
+from hlm_core.effects import centring_group, group_ols_lines, model_scale_data, pred_slope
 from hlm_core.errors import HLMError
 from hlm_core.figures import group_lines, spread_groups
 from hlm_core.report import plural
@@ -18,6 +18,7 @@ ui.page_header(
 result = ui.need_fit()
 if result is None:
     st.stop()
+ui.workshop_note("slopes")
 
 mf = result.model_frame
 numeric = [v for v, info in mf.variables.items() if info.kind == "numeric"]
@@ -41,7 +42,8 @@ with c1:
         ordered,
         key="w_slopes_predictor",
         persist_state="session",
-        help="Predictors with a random slope come first: their lines differ in steepness.",
+        help="Predictors with a random slope come first: their lines differ in steepness. "
+        + (ui.help_text("random slope") or ""),
     )
 group = groups[0]
 if len(groups) > 1:
@@ -59,11 +61,19 @@ info = mf.variables[predictor]
 lo_data, hi_data = float(info.minimum), float(info.maximum)
 if hi_data <= lo_data:
     hi_data = lo_data + 1.0
-raw = ui.fit_rows(result)
+# the rows the model used, with centred predictors on the model's scale, so the raw-data lines
+# sit on the same axis as the model's lines
+raw = ui.memo("slopes_rows", st.session_state[ui.K_FIT_KEY],
+              lambda: model_scale_data(result, ui.working_frame()))
 values = raw[predictor].to_numpy(dtype=float)
+x_title = predictor
+if info.center == "group":
+    x_title = f"{predictor} (centred within {centring_group(result.spec)})"
+elif info.center == "grand":
+    x_title = f"{predictor} (centred: 0 = overall mean {info.raw_mean:.4g})"
 whole = bool(np.all(np.mod(values[np.isfinite(values)], 1) == 0)) and hi_data - lo_data >= 5
 lo, hi = st.slider(
-    f"Range of {predictor}",
+    f"Range of {predictor}" + (" (centred)" if info.center != "none" else ""),
     min_value=lo_data,
     max_value=hi_data,
     value=(lo_data, hi_data),
@@ -129,8 +139,8 @@ with left:
     fig = group_lines(
         drawn_pred, predictor, outcome, model_title, y_range=y_range, order=block.levels
     )
-    fig.update_xaxes(range=[lo, hi])
-    st.plotly_chart(fig, key="slopes_model", config={"displaylogo": False})
+    fig.update_xaxes(range=[lo, hi], title=x_title)
+    ui.chart(fig, key="slopes_model")
     st.caption(
         "Other predictors held at their average (numbers) or reference category. Lines are "
         f"pulled towards the overall line, most for small {plural(group)}."
@@ -139,13 +149,25 @@ with right:
     fig2 = group_lines(
         drawn_own, predictor, outcome, own_title, y_range=y_range, order=block.levels
     )
-    fig2.update_xaxes(range=[lo, hi])
-    st.plotly_chart(fig2, key="slopes_raw", config={"displaylogo": False})
+    fig2.update_xaxes(range=[lo, hi], title=x_title)
+    ui.chart(fig2, key="slopes_raw")
     skipped = n_groups - int(own_lines["group"].nunique())
     st.caption(
         "An ordinary straight line through each group's own points, without the model."
         + (f" {skipped:,} group(s) have too few different values of {predictor} for a line."
            if skipped > 0 else "")
+    )
+
+ui.workshop_note("random_slope")
+ui.workshop_note("shrinkage")
+
+ui.show_centering(result)
+if info.center != "none":
+    within = centring_group(result.spec)
+    st.caption(
+        f"Both panels put {predictor} on the centred scale the model used"
+        + (f": 0 is each {within}'s own mean, so the lines show the effect within a {within}."
+           if info.center == "group" else ".")
     )
 
 st.subheader("Predicted lines (pred.slope)")

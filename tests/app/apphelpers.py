@@ -53,6 +53,10 @@ TABLE_COLUMNS = {  # how each table on the pages is recognised (its first column
     "correlations": ["Group", "Between", "And", "Correlation"],
     "model_fit": ["Statistic", "Value"],
     "effects_table": ["level", "n", "term", "ranef"],
+    "ladder": ["Model", "Parameters", "logLik"],
+    "variance_explained": ["Model", "Formula", "Students (level 1)"],
+    "fair_table": ["level", "n", "own_estimate", "model_estimate"],
+    "influence": None,
 }
 
 
@@ -69,9 +73,14 @@ def frame_by_key(at: AppTest, key: str) -> pd.DataFrame:
     raise AssertionError(f"no table {key!r}; have {[list(t.columns) for t in tables]}")
 
 
-def figures(at: AppTest) -> list[dict]:
-    """The plotly figures on the current page, as plotly JSON dicts (in page order)."""
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+def figures(at: AppTest, key: str | None = None) -> list[dict]:
+    """The plotly figures on the current page, as plotly JSON dicts (in page order); with
+    `key`, only the charts whose widget key starts with it (e.g. "caterpillar")."""
+    return [
+        json.loads(el.proto.spec)
+        for el in at.get("plotly_chart")
+        if key is None or f"-{key}" in el.proto.id
+    ]
 
 
 def trace_array(trace: dict, key: str):

@@ -132,7 +132,8 @@ def test_every_reference_model_through_the_app(case):
     shown = frame_by_key(at, "fixed_effects")["Term"].tolist()
     assert shown == [f["term"] for f in ref["reml"]["fixed"]]  # lme4's names and order
     go(at, "class_effects")
+    widget(at, "checkbox", "Hide groups with fewer than k students").uncheck().run()
     group = next(iter(ref["reml"]["ngroups"]))
     n_groups = ref["reml"]["ngroups"][group]
-    for fig in figures(at):
+    for fig in figures(at, "caterpillar"):
         assert len(groups_in_figure(fig)) == n_groups

@@ -108,11 +108,16 @@ def fit_and_check_results(page, folder: Path, prefix: str) -> None:
     screenshot(page, folder, f"{prefix}-3-results")
 
     open_page(page, "Class effects")
-    page.locator(".js-plotly-plot").first.wait_for()
+    # the caterpillar, then the fair comparisons: shrinkage and ranks
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 3")
     page.wait_for_function("() => document.querySelector('.js-plotly-plot').data")
-    plots = page.evaluate(PLOT_GROUPS_JS)
-    assert len(plots) == 1
-    caterpillar = plots[0]
+    caterpillar = page.evaluate(PLOT_GROUPS_JS)[0]
+    # by default the one school with fewer than 5 students is hidden (privacy)
+    assert len(caterpillar["names"]) == 64 and caterpillar["withErrors"] == 64
+    page.get_by_text("Hide groups with fewer than k students").click()
+    settle(page)
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot').data")
+    caterpillar = page.evaluate(PLOT_GROUPS_JS)[0]
     assert len(caterpillar["names"]) == 65 and len(set(caterpillar["names"])) == 65
     assert caterpillar["withErrors"] == 65  # every point has its interval
     screenshot(page, folder, f"{prefix}-4-class-effects")
@@ -193,9 +198,10 @@ def test_example_data_walk(page, artifacts):
     assert page.get_by_text("6 of 500 rows were left out").is_visible()
     screenshot(page, artifacts, "example-3-results")
     open_page(page, "Class effects")
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 2")
+    # two caterpillars (intercept, slope), then shrinkage and ranks
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 4")
     plots = page.evaluate(PLOT_GROUPS_JS)
-    assert [len(p["names"]) for p in plots] == [7, 7]
+    assert [len(p["names"]) for p in plots[:2]] == [7, 7]
     screenshot(page, artifacts, "example-4-class-effects")
     open_page(page, "Slopes")
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 2")

@@ -1,0 +1,221 @@
+"""Compare page: the model ladder. One click fits the null model, then adds the student-level
+predictors, the group-level predictors, the random slopes and the interactions of the model on
+the Model page (plus any saved models), all by ML, and compares each with the one before."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import ui_common as ui
+from hlm_core.compare import ladder_sentences, ladder_specs
+from hlm_core.errors import HLMError
+from hlm_core.figures import ladder_plot
+from hlm_core.formula import format_formula
+from hlm_core.report import plural
+
+ui.page_header(
+    "Compare",
+    "How much does each part of the model add? The model ladder starts from the null model "
+    "(no predictors) and adds one part at a time, testing each step against the one before.",
+)
+if ui.need_data():
+    st.stop()
+
+frame = ui.working_frame()
+ui.ensure_model_state(frame)
+spec = st.session_state.get(ui.K_SPEC)
+if spec is None or not spec.random:
+    st.info(
+        "Choose a model on the Model page first (an outcome and a grouping variable): the "
+        "ladder climbs from the null model up to it."
+    )
+    st.page_link(ui.MODEL_PAGE, label="Go to Model", icon=":material/tune:")
+    st.stop()
+
+st.markdown(f"**Your model:** `{format_formula(spec)}` (from the Model page)")
+centred = ui.centering_text(spec)
+if centred:
+    st.caption(
+        f":material/align_horizontal_center: **Centring:** {centred} (in every model of the "
+        "ladder that uses the predictor)."
+    )
+
+try:
+    steps = ladder_specs(frame, spec)
+except (HLMError, KeyError, ValueError) as exc:
+    ui.show_error(str(exc) if isinstance(exc, HLMError) else
+                  "The ladder can't be built for this model. Check the model on the Model page.")
+    st.stop()
+with st.expander(f"The ladder: {len(steps)} model{'s' * (len(steps) != 1)}", expanded=False):
+    st.markdown(
+        "\n".join(f"{i}. **{name}**: `{format_formula(s)}`" for i, (name, s) in
+                  enumerate(steps, start=1))
+    )
+
+saved = ui.saved_models()
+extra: list = []
+if saved:
+    names = [n for n, _ in saved]
+    chosen = st.multiselect(
+        "Saved models to add",
+        names,
+        default=names,
+        key="w_compare_saved",
+        help="Models saved with 'Save this model' on the Model or Results page. They are "
+        "fitted by ML too and added below the ladder.",
+    )
+    extra = [(n, s) for n, s in saved if n in chosen]
+else:
+    st.caption(
+        ":material/bookmark: To compare other models as well, fit them and press **Save this "
+        "model** on the Model or Results page; they are added below the ladder."
+    )
+
+if st.button("Fit the model ladder", type="primary", icon=":material/stacked_line_chart:"):
+    ui.fit_ladder(spec, extra)
+
+found = ui.cached_ladder(spec, extra)
+if found is None:
+    st.info(
+        "Press **Fit the model ladder**. Every model is fitted by maximum likelihood (ML), so "
+        "that their likelihoods can be compared; this takes a few seconds per model."
+    )
+    st.stop()
+if isinstance(found, str):
+    ui.show_error(found)
+    st.stop()
+lad = found
+
+# ---------------------------------------------------------------- the null model
+null = lad.results[0]
+first_group = null.group_names[0]
+sizes = null.model_frame.group_sizes[null.model_frame.blocks[0].group]
+avg = float(np.mean(sizes))
+st.subheader("How much do the groups differ? (the null model)")
+m1, m2, m3, m4 = st.columns(4)
+m1.metric(
+    "ICC (null model)",
+    f"{lad.icc:.3f}",
+    help="Share of the variation in the outcome that lies between groups, before any "
+    "predictor.",
+)
+m2.metric(
+    "Design effect",
+    f"{lad.design_effect:.2f}",
+    help="1 + (average group size − 1) × ICC: how much the grouping inflates the variance of "
+    "an average compared with the same number of independent students.",
+)
+m3.metric(f"Average {ui.group_label(first_group)} size", f"{avg:,.1f}")
+m4.metric("Models compared", f"{len(lad.results)}")
+st.caption(
+    f"{100 * lad.icc:.1f}% of the variation in {spec.outcome} lies between "
+    f"{plural(first_group)}. With a design effect of {lad.design_effect:.2f}, an analysis that "
+    f"ignored the {plural(first_group)} would report standard errors about "
+    f"{np.sqrt(max(lad.design_effect, 0.0)):.1f} times too small for averages."
+)
+
+# ---------------------------------------------------------------- what the ladder says
+st.subheader("What each step adds")
+st.markdown("\n".join(f"- {s}" for s in ladder_sentences(lad)))
+
+t = lad.table
+
+
+def p_text(p: float) -> str:
+    if not np.isfinite(p):
+        return ""
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+# numbered names ("2. + random slopes"): the step order shows, and no name starts with "+",
+# which a spreadsheet would read as a formula (the CSV escapes such cells with a quote)
+step_names = [f"{i}. {n}" for i, n in enumerate(t["model"], start=1)]
+group_cols = [
+    c for c in t.columns if c.startswith("var_explained_") and c != "var_explained_level1"
+]
+def stat_text(x: float, fmt: str) -> str:
+    return "" if not np.isfinite(x) else format(x, fmt)
+
+
+shown = pd.DataFrame(
+    {
+        "Model": step_names,
+        "Parameters": t["npar"].astype(int),
+        "logLik": t["logLik"],
+        "AIC": t["AIC"],
+        "BIC": t["BIC"],
+        "Deviance": t["deviance"],
+        "χ²": [stat_text(x, ".3f") for x in t["Chisq"]],
+        "df": [stat_text(x, ".0f") for x in t["Df"]],
+        "p": [p_text(p) for p in t["p_value"]],
+        "p (boundary-corrected)": [p_text(p) for p in t["p_boundary"]],
+    }
+)
+st.subheader("The ladder")
+num2 = st.column_config.NumberColumn(format="%.2f")
+st.dataframe(
+    shown,
+    hide_index=True,
+    column_config={
+        "logLik": num2,
+        "AIC": num2,
+        "BIC": num2,
+        "Deviance": st.column_config.NumberColumn(format="%.2f", help="−2 × logLik"),
+        "χ²": st.column_config.TextColumn(
+            help="Likelihood-ratio test of this model against the one above it."
+        ),
+        "p (boundary-corrected)": st.column_config.TextColumn(
+            help="For a step that adds a variance (a random slope): the p value from a 50:50 "
+            "mixture of χ² distributions, because a variance can't be below zero. The plain "
+            "p is too conservative there."
+        ),
+    },
+)
+st.caption(
+    ":material/info: All models are fitted by ML (maximum likelihood)"
+    + (", including yours, which the Model page estimates by REML" if spec.reml else "")
+    + ": REML likelihoods of models with different fixed effects can't be compared (lme4's "
+    "anova() refits by ML too). χ², df and p test each model against the one above it "
+    "(likelihood-ratio test). p (boundary-corrected) is a 50:50 mixture of χ² distributions, "
+    "for steps that add a variance, which can't be below zero."
+)
+if extra:
+    st.caption(
+        "Saved models are tested against the model above them; that test is valid only when "
+        "the one model is a simpler version of the other (nested). Otherwise compare AIC and "
+        "BIC."
+    )
+
+st.subheader("Variance explained, relative to the null model")
+explained = pd.DataFrame(
+    {
+        "Model": step_names,
+        "Formula": t["formula"],
+        "Students (level 1)": t["var_explained_level1"],
+        **{f"{ui.group_label(c[len('var_explained_'):])}": t[c] for c in group_cols},
+    }
+)
+pct = st.column_config.NumberColumn(format="percent")
+st.dataframe(
+    explained,
+    hide_index=True,
+    column_config={c: pct for c in explained.columns[2:]},
+)
+st.caption(
+    "How much smaller the residual (student-level) variance and the "
+    f"{first_group}-level intercept variance are than in the null model. After random slopes "
+    "are added the intercept variance depends on where the predictors are 0, so that share can "
+    "fall or turn negative."
+)
+if centred:
+    st.caption(f":material/align_horizontal_center: **Centring:** {centred}.")
+ui.download_csv(t.assign(model=step_names), "model_ladder.csv",
+                "Download model comparison (CSV)", key="dl_ladder")
+
+ui.chart(ladder_plot(t), key="ladder_plot")
+st.caption("AIC and BIC of each model: lower is better; the ring marks the lowest.")
+
+st.divider()
+c1, c2 = st.columns(2)
+c1.page_link(ui.MODEL_PAGE, label="Change the model", icon=":material/tune:")
+c2.page_link(ui.RESULTS_PAGE, label="Results of your model", icon=":material/table_chart:")

@@ -1,0 +1,230 @@
+"""Diagnostics page: is the model trustworthy? Residuals against fitted values, normal Q-Q plots
+of the residuals and of every random effect, the residual spread per group, the groups that
+move the estimates most (refitted on request), and, for a singular or unconverged fit, what to
+try next in one click."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import ui_common as ui
+from hlm_core.diagnostics import (
+    fitted_and_residuals,
+    influential_groups,
+    near_zero_terms,
+    qq_points,
+    residual_spread,
+    simpler_specs,
+    try_other_optimizer,
+)
+from hlm_core.errors import HLMError
+from hlm_core.figures import qq_plot, residuals_vs_fitted, spread_plot
+from hlm_core.formula import format_formula
+from hlm_core.report import num, plural
+
+ui.page_header(
+    "Diagnostics",
+    "Check the model before trusting it: are the residuals patternless and roughly normal, "
+    "does any group carry the results, and did the fit converge properly?",
+)
+result = ui.need_fit()
+if result is None:
+    st.stop()
+
+frame = ui.working_frame()
+fit_key = st.session_state[ui.K_FIT_KEY]
+st.markdown(f"**Model:** `{result.formula}` · {result.method}")
+ui.show_centering(result)
+if ui.fit_is_stale():
+    st.warning(
+        "The Model page now describes a different model. These checks are for the model above; "
+        "press Fit model on the Model page to update them.",
+        icon=":material/history:",
+    )
+
+# ---------------------------------------------------------------- convergence triage
+st.subheader("Convergence")
+zero = near_zero_terms(result)
+vc = result.varcorr
+corr = vc[(vc["term2"].fillna("") != "")]
+extreme_corr = corr[corr["sdcor"].abs() > 0.99]
+if not (result.singular or not result.converged or zero):
+    st.success(
+        "The fit converged and is not singular: every variance is estimated clearly above zero.",
+        icon=":material/check_circle:",
+    )
+else:
+    with st.container(border=True):
+        if not result.converged:
+            st.warning(
+                "The optimizer did not confirm that it found the best estimates (no "
+                "convergence). The numbers may be slightly off.",
+                icon=":material/warning:",
+            )
+        if result.singular or zero:
+            st.warning(
+                "The fit is singular: the model has more random-effect structure than the data "
+                "can support, so at least one variance is estimated at (about) zero or a "
+                "correlation at ±1.",
+                icon=":material/warning:",
+            )
+        lines = []
+        for g, term in zero:
+            row = vc[(vc["group"] == g) & (vc["term1"] == term) & (vc["term2"].fillna("") == "")]
+            sd = float(row["sdcor"].iloc[0]) if len(row) else 0.0
+            what = "the intercept" if term == "(Intercept)" else f"the slope of {term}"
+            base = plural(re.sub(r"\.\d+$", "", g))  # `||` blocks are named g.1, g.2
+            lines.append(
+                f"- The SD of **{what}** between **{base}** is about 0 ({num(sd)}): "
+                f"{base} hardly differ in it."
+            )
+        for r in extreme_corr.itertuples():
+            lines.append(
+                f"- The correlation of **{r.term1}** and **{r.term2}** between "
+                f"**{plural(r.group)}** is {r.sdcor:+.3f}: the two can't be told apart."
+            )
+        if lines:
+            st.markdown("\n".join(lines))
+
+        st.markdown("**Try the other optimizer**")
+        st.caption(
+            "Refits the same model with a derivative-free optimizer (like lme4's bobyqa). If "
+            "both agree, the estimates are not an artefact of the optimizer."
+        )
+        if st.button("Try the other optimizer", icon=":material/autorenew:"):
+            try:
+                ui.diag_run("optimizer", lambda: try_other_optimizer(result, frame))
+            except HLMError as exc:
+                ui.show_error(str(exc))
+        tried = ui.diag_get("optimizer")
+        if tried is not None:
+            other, message = tried
+            st.info(
+                f"{message} Log-likelihood: {result.loglik:,.3f} (original), "
+                f"{other.loglik:,.3f} (other optimizer).",
+                icon=":material/autorenew:",
+            )
+            if other.loglik - result.loglik > 1e-3:
+                if st.button("Use the other optimizer's fit", icon=":material/check:"):
+                    ui.use_fit(other)
+                    st.switch_page(ui.RESULTS_PAGE)
+
+        options = simpler_specs(result)
+        if options:
+            st.markdown("**Or fit a simpler model** (one click: fitted, then shown on Results)")
+            for i, (label, simpler) in enumerate(options):
+                c1, c2 = st.columns([2, 3], vertical_alignment="center")
+                with c1:
+                    clicked = st.button(f"Fit: {label}", key=f"simpler_{i}",
+                                        icon=":material/play_arrow:")
+                c2.code(format_formula(simpler), language=None)
+                if clicked:
+                    if ui.fit_model(simpler) is not None:
+                        ui.set_spec(simpler)
+                        st.switch_page(ui.RESULTS_PAGE)
+                    else:
+                        ui.show_error(st.session_state.get(ui.K_FIT_ERROR, "The fit failed."))
+
+# ---------------------------------------------------------------- residuals
+fr = ui.memo("diag_residuals", fit_key, lambda: fitted_and_residuals(result))
+outcome = result.spec.outcome
+st.subheader("Residuals against fitted values")
+ui.chart(residuals_vs_fitted(fr, outcome=outcome), key="diag_resid")
+drawn = min(len(fr), 20000)
+st.caption(
+    "Each point is a student: the outcome minus what the model predicts for them (including "
+    "their group's effect). Look for a flat trend line near 0 and an even band; a curve "
+    "suggests a missing bend (e.g. a squared term), a funnel suggests unequal spread."
+    + (f" {drawn:,} of {len(fr):,} students drawn; the trend uses all." if drawn < len(fr)
+       else "")
+)
+
+# ---------------------------------------------------------------- Q-Q plots
+st.subheader("Normal Q-Q plots")
+st.caption(
+    "The model assumes the residuals and each set of group effects are roughly normal. Points "
+    "near the dashed line: fine. Points bending away at the ends: heavier tails than normal "
+    "(a few unusual students or groups)."
+)
+panels: list[tuple[str, pd.DataFrame, np.ndarray | None]] = [
+    ("Residuals (students)", qq_points(fr["std_residual"].to_numpy()), None)
+]
+for g in result.group_names:
+    re_ = result.ranef[g]
+    for term in result.random_terms(g):
+        sub = re_[re_["term"] == term]
+        values = sub["value"].to_numpy(dtype=float)
+        order = np.argsort(values, kind="stable")
+        labels = sub["level"].astype(str).to_numpy(dtype=object)[order]
+        what = "intercepts" if term == "(Intercept)" else f"slopes of {term}"
+        panels.append((f"{ui.group_label(g)}: {what}", qq_points(values), labels))
+per_row = 3 if len(panels) >= 3 else len(panels)
+for start in range(0, len(panels), per_row):
+    cols = st.columns(per_row)
+    for col, (title, qq, labels) in zip(cols, panels[start:start + per_row], strict=False):
+        with col:
+            ui.chart(qq_plot(qq, title, labels=labels), key=f"diag_qq_{title}")
+
+# ---------------------------------------------------------------- spread by group
+first = result.model_frame.blocks[0].group
+st.subheader(f"Residual spread per {ui.group_label(first)}")
+spread = ui.memo("diag_spread", fit_key, lambda: residual_spread(result))
+ui.chart(spread_plot(spread, result.sigma, group_title=ui.group_label(first)),
+         key="diag_spread")
+big = spread[spread["n"] >= 10].sort_values("sd", ascending=False).head(3)
+st.caption(
+    f"Each point is a {ui.group_label(first)}: how widely its students' residuals vary, against "
+    f"its number of students. Small {plural(first)} scatter widely by chance; a large one far "
+    "above the dashed line has unusually mixed results."
+    + (" Widest among those with 10 or more students: "
+       + ", ".join(f"{r.group} (SD {num(r.sd)}, n = {r.n})" for r in big.itertuples()) + "."
+       if len(big) else "")
+)
+
+# ---------------------------------------------------------------- influential groups
+st.subheader("Influential groups")
+TOP = 5
+st.caption(
+    f"Refits the model without each of the {TOP} {plural(first)} most likely to matter (large, "
+    "clearly estimated effects in big groups) and shows how far each fixed effect moves, in "
+    "standard errors. A move of more than 1 SE means that group alone changes the conclusion."
+)
+if st.button(f"Refit without each of the top {TOP} groups", icon=":material/science:"):
+    try:
+        ui.diag_run("influence", lambda: influential_groups(result, frame, top=TOP))
+    except HLMError as exc:
+        ui.show_error(str(exc))
+influence = ui.diag_get("influence")
+if influence is not None:
+    table = influence.table
+    if table.empty:
+        st.info("None of the refits succeeded, so influence can't be shown for this model.")
+    else:
+        terms = [c for c in table.columns if c not in ("group", "n")]
+        shown = table.copy()
+        shown["largest change (SE)"] = shown[terms].abs().max(axis=1)
+        shown = shown.rename(columns={"group": ui.group_label(first)})
+        st.dataframe(
+            shown,
+            hide_index=True,
+            column_config={
+                c: st.column_config.NumberColumn(format="%+.2f") for c in terms
+            } | {"largest change (SE)": st.column_config.NumberColumn(format="%.2f")},
+        )
+        worst = shown.sort_values("largest change (SE)", ascending=False).iloc[0]
+        name = worst[ui.group_label(first)]
+        if worst["largest change (SE)"] > 1:
+            st.warning(
+                f"Leaving out {ui.group_label(first)} {name} moves an estimate by "
+                f"{worst['largest change (SE)']:.2f} standard errors: check its data.",
+                icon=":material/warning:",
+            )
+        else:
+            st.caption(
+                f":material/check_circle: No single {ui.group_label(first)} moves any estimate "
+                f"by more than 1 SE (largest: {worst['largest change (SE)']:.2f}, {name})."
+            )
+        ui.download_csv(table, "influential_groups.csv", "Download influence table (CSV)",
+                        key="dl_influence")

@@ -1,0 +1,130 @@
+"""Diagnostics page: residual plots and Q-Q plots from the fit, influential groups refitted on
+request (once), and convergence triage with one-click simpler models for a singular fit."""
+
+import numpy as np
+import pytest
+from apphelpers import (
+    FIXTURES,
+    button,
+    figures,
+    fit_by_formula,
+    frame_by_key,
+    go,
+    new_app,
+    reference,
+    texts,
+    trace_array,
+    upload,
+    widget,
+)
+
+import ui_common as ui
+from hlm_core.diagnostics import fitted_and_residuals
+from hlm_core.fit import fit
+from hlm_core.formula import parse_formula
+from hlm_core.io import read_table
+
+BDF = (FIXTURES / "bdf.csv").read_bytes()
+SINGULAR = "langPOST ~ IQ.verb + Minority + (Minority | schoolNR)"
+
+
+@pytest.fixture
+def exam_rs_app(exam_csv):
+    at = upload(new_app(), "exam.csv", exam_csv)
+    return fit_by_formula(at, "normexam ~ standLRT + (standLRT | school)")
+
+
+def test_figures_from_the_fit(exam_rs_app):
+    at = go(exam_rs_app, "diagnostics")
+    assert "The fit converged and is not singular" in texts(at)
+    resid = figures(at, "diag_resid")
+    assert len(resid) == 1
+    frame = read_table(FIXTURES / "exam.csv").frame
+    want = fitted_and_residuals(fit(frame, parse_formula(
+        "normexam ~ standLRT + (standLRT | school)")))
+    pts = resid[0]["data"][0]
+    assert trace_array(pts, "x").astype(float) == pytest.approx(want["fitted"], abs=1e-6)
+    assert trace_array(pts, "y").astype(float) == pytest.approx(want["residual"], abs=1e-6)
+    # Q-Q plots: the residuals and each random effect (intercept and slope per school)
+    qq = figures(at, "diag_qq")
+    titles = [f["layout"]["title"]["text"] for f in qq]
+    assert titles == ["Residuals (students)", "school: intercepts", "school: slopes of standLRT"]
+    # 4,059 residuals: an even spread of 3,000 of the sorted values is drawn, both tails kept
+    drawn = trace_array(qq[0]["data"][0], "y").astype(float)
+    std = np.sort(want["std_residual"].to_numpy())
+    assert len(drawn) == 3000
+    assert drawn[0] == pytest.approx(std[0]) and drawn[-1] == pytest.approx(std[-1])
+    assert len(trace_array(qq[1]["data"][0], "x")) == 65
+    sample = trace_array(qq[1]["data"][0], "y").astype(float)
+    assert list(sample) == sorted(sample)
+    spread = figures(at, "diag_spread")[0]
+    assert len(trace_array(spread["data"][0], "x")) == 65
+    sigma = reference("exam_rs")["reml"]["sigma"]  # lme4's residual SD of this model
+    assert spread["layout"]["shapes"][0]["y0"] == pytest.approx(sigma, abs=2e-3)
+
+
+def test_influential_groups_refit_on_request_once(exam_rs_app, monkeypatch):
+    at = go(exam_rs_app, "diagnostics")
+    assert not [d for d in at.dataframe]  # nothing refitted until asked
+    calls = []
+    import hlm_core.fit as fit_module
+
+    real = fit_module.fit
+
+    def counting(frame, spec, **kw):
+        calls.append(spec)
+        return real(frame, spec, **kw)
+
+    monkeypatch.setattr(fit_module, "fit", counting)
+    button(at, "Refit without each of the top 5 groups").click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert len(table) == 5 and len(calls) == 5
+    assert {"school", "n", "(Intercept)", "standLRT", "largest change (SE)"} <= set(table.columns)
+    assert (table["largest change (SE)"] > 0).all()
+    assert "Download influence table (CSV)" in [b.label for b in at.get("download_button")]
+    # kept for this fit: visiting another page and coming back does not refit
+    go(at, "results")
+    go(at, "diagnostics")
+    assert len(at.dataframe[0].value) == 5 and len(calls) == 5
+
+
+def test_singular_fit_triage_offers_the_uncorrelated_model():
+    at = upload(new_app(), "bdf.csv", BDF)
+    fit_by_formula(at, SINGULAR)
+    go(at, "diagnostics")
+    t = texts(at)
+    assert "The fit is singular" in t
+    assert "The correlation of **(Intercept)** and **MinorityY**" in t
+    labels = [b.label for b in at.button]
+    assert "Try the other optimizer" in labels
+    assert "Fit: Uncorrelated random slopes (||)" in labels
+    assert "Fit: Random intercepts only" in labels
+    # the other optimizer: refits and says whether the estimates depend on it
+    button(at, "Try the other optimizer").click().run()
+    assert any("optimizer" in i.value and "Log-likelihood" in i.value for i in at.info)
+    # one click: the uncorrelated model is fitted (through the fit cache) and shown on Results
+    button(at, "Fit: Uncorrelated random slopes (||)").click().run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Results"
+    want = "langPOST ~ IQ.verb + Minority + (Minority || schoolNR)"
+    assert want in texts(at)
+    assert at.session_state[ui.K_FIT_KEY][1] == parse_formula(want)
+    assert frame_by_key(at, "fixed_effects")["Term"].tolist() == [
+        "(Intercept)", "IQ.verb", "MinorityY"
+    ]
+    # the Model page now describes that model
+    go(at, "model")
+    assert widget(at, "text_input", "Formula").value == want
+    assert widget(at, "toggle", "Correlated random effects").value is False
+
+
+def test_random_intercepts_only_in_one_click():
+    at = upload(new_app(), "bdf.csv", BDF)
+    fit_by_formula(at, SINGULAR)
+    go(at, "diagnostics")
+    button(at, "Fit: Random intercepts only").click().run()
+    assert at.title[0].value == "Results"
+    assert "langPOST ~ IQ.verb + Minority + (1 | schoolNR)" in texts(at)
+    go(at, "diagnostics")
+    assert "The fit converged and is not singular" in texts(at)
