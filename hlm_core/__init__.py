@@ -3,7 +3,17 @@
 No streamlit here: everything is importable from a notebook or the command line.
 """
 
+__version__ = "0.1.0"  # as pyproject.toml
+
 from hlm_core.errors import FormulaError, HLMError, ModelError, ReadError
 from hlm_core.spec import ModelSpec, RandomEffect, Term
 
-__all__ = ["FormulaError", "HLMError", "ModelError", "ReadError", "ModelSpec", "RandomEffect", "Term"]
+__all__ = [
+    "FormulaError",
+    "HLMError",
+    "ModelError",
+    "ModelSpec",
+    "RandomEffect",
+    "ReadError",
+    "Term",
+]

@@ -1,0 +1,318 @@
+"""Report & export page: the fitted model written up (HLM level equations beside the mixed
+formula, an APA paragraph and table to copy), one-click files (Excel workbook, self-contained
+HTML report, each figure as PNG or SVG) and code that reruns the model in R or Python."""
+
+import re
+from datetime import UTC, datetime
+
+import streamlit as st
+
+import ui_common as ui
+from hlm_core.codegen import python_code, r_code
+from hlm_core.errors import HLMError
+from hlm_core.export import (
+    NO_BROWSER,
+    figure_image,
+    html_report,
+    image_export_available,
+    package_versions,
+    report_figures,
+    workbook,
+)
+from hlm_core.writeup import apa_paragraph, apa_table, level_equations
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MIME = {"png": "image/png", "svg": "image/svg+xml"}
+
+ui.page_header(
+    "Report & export",
+    "The fitted model written up for a report, every table and figure as a file, and code that "
+    "reruns the analysis in R or Python.",
+)
+result = ui.need_fit()
+if result is None:
+    st.stop()
+
+fit_key = st.session_state[ui.K_FIT_KEY]
+frame = ui.working_frame()
+st.markdown(f"**Model:** `{result.formula}` · {result.method} · {result.nobs:,} rows")
+if ui.fit_is_stale():
+    st.warning(
+        "The Model page now describes a different model. Everything here is for the model "
+        "above; press Fit model on the Model page to update it.",
+        icon=":material/history:",
+    )
+ui.workshop_note("report")
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """`text` split at `sep` outside braces (a column name inside \\text{} may hold ' + ')."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif depth == 0 and text.startswith(sep, i):
+            parts.append(text[start:i])
+            start = i + len(sep)
+            i = start
+            continue
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _visible(tex: str) -> int:
+    """Roughly how many characters a LaTeX piece shows (subscripts count little)."""
+    t = re.sub(r"\\text\{((?:[^{}\\]|\\.)*)\}", r"\1", tex)
+    t = re.sub(r"_\{[^{}]*\}", "", t)
+    t = re.sub(r"\\[a-zA-Z]+", "x", t)
+    return len(re.sub(r"[{}\\,]", "", t))
+
+
+def wrap_latex(line: str, width: int) -> str:
+    """A long equation `lhs = a + b + ...` broken into aligned lines of about `width`
+    characters, so it fits its column instead of being cut off."""
+    sides = _split_top(line, " = ")
+    if len(sides) != 2 or _visible(line) <= width:
+        return line
+    lhs, rhs = sides
+    rows: list[list[str]] = [[]]
+    used = _visible(lhs) + 3
+    for term in _split_top(rhs, " + "):
+        w = _visible(term) + 3
+        if rows[-1] and used + w > width:
+            rows.append([])
+            used = _visible(lhs) + 3
+        rows[-1].append(term)
+        used += w
+    body = r" \\ &\quad + ".join(" + ".join(r) for r in rows)
+    return rf"\begin{{aligned}} {lhs} &= {body} \end{{aligned}}"
+
+
+def slug(text: str) -> str:
+    """A file name part from a title that may hold column names (anything a file holds)."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()[:60] or "figure"
+
+
+# ---------------------------------------------------------------- equations
+try:
+    eq = ui.memo("report_equations", fit_key, lambda: level_equations(result, frame))
+except Exception:  # never lose the rest of the page over the equations
+    ui.log.exception("level equations failed for %s", result.formula)
+    eq = None
+
+st.subheader(
+    "The model as level equations and as one formula",
+    help="Level equations (Raudenbush & Bryk, as HLM writes them) and the mixed formula "
+    "(as lme4 writes it) describe the same model.",
+)
+if eq is None:
+    st.info("The level equations could not be written for this model; the formula is below.")
+    st.code(result.formula, language="r")
+else:
+    if ui.large_font_on():  # presenter view: one column, the equations wrap earlier
+        left = right = st.container()
+        widths = (50, 50)
+    else:
+        left, right = st.columns([3, 2], gap="large")
+        widths = (44, 80)
+    units = eq["levels"]
+    with left:
+        for k, key in enumerate(("latex_level1", "latex_level2", "latex_level3")):
+            if not eq[key]:
+                continue
+            unit = units[k] if k < len(units) else ""
+            st.markdown(f"**Level {k + 1}**" + (f" ({unit})" if unit else ""))
+            for line in eq[key]:
+                st.latex(wrap_latex(line, widths[0]))
+    with right:
+        st.markdown("**lme4 formula**")
+        st.code(result.formula, language="r", wrap_lines=True)
+        st.markdown("**Variance components**", help=ui.help_text("variance component"))
+        if eq["latex_variances"]:
+            rows = [line.replace(" = ", " &= ", 1) for line in eq["latex_variances"]]
+            st.latex(r"\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned}")
+    st.markdown("**Mixed model** (the level equations combined into one)")
+    st.latex(wrap_latex(eq["latex_mixed"], widths[1]))
+    for note in eq["notes"]:
+        st.caption(f":material/info: {note}")
+    if any(info.center != "none" for info in result.model_frame.variables.values()):
+        ui.workshop_note("centring")
+
+# ---------------------------------------------------------------- APA write-up
+st.subheader("APA write-up", help="Numbers rounded as APA 7 asks; df by Satterthwaite "
+             "(lmerTest). " + (ui.help_text("Satterthwaite df") or ""))
+paragraph = ui.memo("report_apa", fit_key, lambda: apa_paragraph(result, frame))
+st.caption("Copy with the button at the top right of the box.")
+st.code(paragraph, language=None, wrap_lines=True)
+
+table = apa_table(result)
+note = table.attrs.get("note", "")
+st.table(table, hide_index=True, border="horizontal")
+st.caption(note)
+tsv = "\n".join(["\t".join(table.columns)] + ["\t".join(map(str, r)) for r in table.to_numpy()])
+with st.expander("The table as text (pastes into Word or Excel as a table)"):
+    st.code(tsv + "\n\n" + note, language=None)
+st.download_button(
+    "Download write-up (text)",
+    data=(paragraph + "\n\n" + tsv + "\n\n" + note + "\n").encode("utf-8"),
+    file_name="apa_writeup.txt",
+    mime="text/plain",
+    key="dl_apa",
+    icon=":material/download:",
+    on_click="ignore",
+)
+
+args = ui.codegen_args()
+file_name = args.pop("file_name")
+code_r = r_code(result.spec, file_name, **args)
+code_py = python_code(result.spec, file_name, **args)
+
+# ---------------------------------------------------------------- downloads
+st.subheader("Downloads")
+ui.workshop_note("export")
+comparisons = ui.comparison_table(result.spec)
+extra = {"Comparisons": comparisons} if comparisons is not None else {}
+data_name = ui.data_file_name()
+fingerprint = ui.data_fingerprint()
+versions = package_versions()
+created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+about = {
+    "data file": data_name,
+    "data fingerprint (sha256)": fingerprint,
+    "created": created,
+    **{f"version: {k}": v for k, v in versions.items()},
+}
+
+
+def make_workbook() -> bytes:
+    # runs when the button is pressed, outside the page's run: no st.* calls here
+    try:
+        return workbook(result, extra, about=about)
+    except Exception:
+        ui.log.exception("workbook failed for %s", result.formula)
+        raise
+
+
+def make_report() -> bytes:
+    try:
+        return html_report(
+            result, fingerprint, report_figures(result), versions,
+            data_name=data_name, frame=frame, created=created, extra_tables=extra,
+            code={"R code (lme4 + lmerTest)": code_r, "Python code (hlm_core)": code_py},
+        ).encode("utf-8")
+    except Exception:
+        ui.log.exception("HTML report failed for %s", result.formula)
+        raise
+
+
+c1, c2 = st.columns(2)
+with c1:
+    st.download_button(
+        "Download Excel workbook",
+        data=make_workbook,
+        file_name="multilevel_model.xlsx",
+        mime=XLSX,
+        key="dl_workbook",
+        icon=":material/table_view:",
+        on_click="ignore",
+        type="primary",
+    )
+    st.caption(
+        "Every table on its own sheet: fixed effects, variance components, model fit, class "
+        "effects with intervals, predicted lines (pred_slope), the APA table"
+        + (", the model comparisons" if extra else "")
+        + ". Cells starting with =, +, - or @ are stored as plain text."
+    )
+with c2:
+    st.download_button(
+        "Download HTML report",
+        data=make_report,
+        file_name="multilevel_model_report.html",
+        mime="text/html",
+        key="dl_report",
+        icon=":material/description:",
+        on_click="ignore",
+        type="primary",
+    )
+    st.caption(
+        "One file that opens in any browser, also offline: tables, interactive figures, the "
+        "write-up, the data file's fingerprint (sha256) and the package versions."
+    )
+
+# ---------------------------------------------------------------- figures as images
+st.markdown("**Figures as images**")
+figs = ui.memo("report_figures", fit_key, lambda: report_figures(result))
+cache = ui.export_cache(fit_key)
+if not image_export_available():
+    st.info(NO_BROWSER, icon=":material/photo_camera:")
+else:
+    st.caption("PNG for slides and documents, SVG for print. Each image takes a few seconds "
+               "to draw; it is made when you ask for it.")
+    for i, (title, fig) in enumerate(figs.items()):
+        cols = st.columns([4, 3, 3], vertical_alignment="center")
+        cols[0].markdown(title)
+        for fmt, col in zip(("png", "svg"), cols[1:], strict=True):
+            data = cache.get((title, fmt))
+            with col:
+                if data is not None:
+                    st.download_button(
+                        f"Download {fmt.upper()}",
+                        data=data,
+                        file_name=f"{i + 1}_{slug(title)}.{fmt}",
+                        mime=MIME[fmt],
+                        key=f"dl_fig_{i}_{fmt}",
+                        icon=":material/download:",
+                        on_click="ignore",
+                    )
+                elif st.button(f"Make {fmt.upper()}", key=f"make_fig_{i}_{fmt}",
+                               icon=":material/image:"):
+                    try:
+                        with st.spinner(f"Drawing the {fmt.upper()}…"):
+                            cache[(title, fmt)] = figure_image(fig, fmt)
+                    except HLMError as exc:
+                        ui.show_error(str(exc))
+                    except Exception:
+                        ui.log.exception("figure export failed")
+                        ui.show_error(
+                            "The image could not be made. The camera button in the chart's "
+                            "toolbar (on the Class effects and Slopes pages) saves a PNG."
+                        )
+                    else:
+                        st.rerun()
+
+# ---------------------------------------------------------------- reproducible code
+st.subheader("Reproducible code")
+st.caption(
+    f"The code reads **{file_name}** and does what the app did: the same missing-value codes "
+    "and column types, the same rows, centring and model. Put the file next to the script or "
+    "change the path at the top."
+)
+example = st.session_state.get(ui.K_EXAMPLE)
+if example:
+    st.download_button(
+        f"Download {file_name} (the example data)",
+        data=lambda: ui.example_file(example),
+        file_name=file_name,
+        mime="text/csv",
+        key="dl_example_report",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+tab_r, tab_py = st.tabs(["R (lme4 + lmerTest)", "Python (hlm_core)"])
+with tab_r:
+    st.code(code_r, language="r")
+    st.download_button("Download R script", data=code_r.encode("utf-8"), file_name="model.R",
+                       mime="text/plain", key="dl_code_r", icon=":material/download:",
+                       on_click="ignore")
+with tab_py:
+    st.code(code_py, language="python")
+    st.download_button("Download Python script", data=code_py.encode("utf-8"),
+                       file_name="model.py", mime="text/x-python", key="dl_code_py",
+                       icon=":material/download:", on_click="ignore")
