@@ -33,6 +33,7 @@ if spec is None or not spec.random:
     st.stop()
 
 st.markdown(f"**Your model:** `{format_formula(spec)}` (from the Model page)")
+ui.workshop_note("comparison")
 centred = ui.centering_text(spec)
 if centred:
     st.caption(

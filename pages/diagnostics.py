@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 import ui_common as ui
+from hlm_core.crosscheck import crosscheck, verdict
 from hlm_core.diagnostics import (
     fitted_and_residuals,
     influential_groups,
@@ -37,6 +38,7 @@ frame = ui.working_frame()
 fit_key = st.session_state[ui.K_FIT_KEY]
 st.markdown(f"**Model:** `{result.formula}` · {result.method}")
 ui.show_centering(result)
+ui.workshop_note("diagnostics")
 if ui.fit_is_stale():
     st.warning(
         "The Model page now describes a different model. These checks are for the model above; "
@@ -228,3 +230,63 @@ if influence is not None:
             )
         ui.download_csv(table, "influential_groups.csv", "Download influence table (CSV)",
                         key="dl_influence")
+
+# ---------------------------------------------------------------- cross-check
+st.subheader("Cross-check with a second engine")
+st.caption(
+    "Refits the same model with statsmodels' MixedLM, an independent implementation, and "
+    "compares the estimates. Agreement is evidence that the numbers are not an artefact of one "
+    "program's optimizer."
+)
+
+
+def run_crosscheck():
+    """(the fit checked, CrossCheck or the plain message why it can't be run)."""
+    try:
+        with st.spinner("Refitting with statsmodels…", show_time=True):
+            return result, crosscheck(frame, result)
+    except HLMError as exc:
+        return result, str(exc)
+    except Exception:
+        ui.log.exception("cross-check failed for %s", result.formula)
+        return result, (
+            "The second engine could not fit this model, so there is nothing to compare. The "
+            "checks above still apply."
+        )
+
+
+checked = ui.diag_get("crosscheck")
+if checked is not None and checked[0] is not result:  # the other optimizer's fit replaced it
+    ui.diag_forget("crosscheck")
+    checked = None
+if st.button("Cross-check with a second engine (statsmodels)", icon=":material/compare_arrows:"):
+    checked = ui.diag_run("crosscheck", run_crosscheck)
+if checked is not None:
+    cc = checked[1]
+    if isinstance(cc, str):
+        ui.show_error(cc)
+    else:
+        if cc.agrees:
+            st.success(verdict(cc), icon=":material/check_circle:")
+        else:
+            st.warning(verdict(cc), icon=":material/warning:")
+        shown = cc.table.rename(columns={
+            "quantity": "Quantity", "ours": "This app", "statsmodels": "statsmodels",
+            "difference": "Difference", "difference_se": "Difference (SE)",
+        })
+        st.dataframe(
+            shown,
+            hide_index=True,
+            column_config={
+                "This app": st.column_config.NumberColumn(format="%.6f"),
+                "statsmodels": st.column_config.NumberColumn(format="%.6f"),
+                "Difference": st.column_config.NumberColumn(format="%.2e"),
+                "Difference (SE)": st.column_config.NumberColumn(
+                    format="%.2e",
+                    help="For a fixed effect: the difference in units of its standard error.",
+                ),
+            },
+        )
+        for note in cc.notes:
+            st.caption(f":material/info: statsmodels: {note}")
+        ui.download_csv(shown, "crosscheck.csv", "Download cross-check (CSV)", key="dl_crosscheck")

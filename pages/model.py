@@ -16,6 +16,7 @@ if ui.need_data():
     st.stop()
 
 frame = ui.working_frame()
+ui.workshop_note("model")
 ui.ensure_model_state(frame)
 choices = st.session_state[ui.K_CHOICES]
 opts = ui.builder_options(choices, frame)
@@ -67,10 +68,12 @@ with col1:
                     on_change=ui.on_center_change,
                     args=(p,),
                 )
+        ui.workshop_note("centring")
     st.multiselect(
         "Interactions",
         opts["interactions"],
         key=ui.W["interactions"],
+        format_func=ui.interaction_label,
         placeholder="Choose two or more predictors first" if len(opts["slopes"]) < 2 else
         "None",
         disabled=len(opts["slopes"]) < 2,
@@ -184,8 +187,9 @@ ready = spec is not None and bool(spec.random) and not error
 if spec is None:
     st.info("Choose an outcome to start.")
 elif not spec.random:
-    st.info("Choose a grouping variable: the column saying which class (or school) each row "
-            "belongs to.")
+    st.info("The model has no grouping variable. Choose the column saying which class (or "
+            "school) each row belongs to under Grouping variable, or add it to the formula as "
+            "`(1 | class)`.")
 
 if st.button("Fit model", type="primary", disabled=not ready, icon=":material/play_arrow:"):
     ui.fit_model(spec)

@@ -57,6 +57,7 @@ TABLE_COLUMNS = {  # how each table on the pages is recognised (its first column
     "variance_explained": ["Model", "Formula", "Students (level 1)"],
     "fair_table": ["level", "n", "own_estimate", "model_estimate"],
     "influence": None,
+    "crosscheck": ["Quantity", "This app", "statsmodels"],
 }
 
 

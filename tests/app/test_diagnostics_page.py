@@ -128,3 +128,53 @@ def test_random_intercepts_only_in_one_click():
     assert "langPOST ~ IQ.verb + Minority + (1 | schoolNR)" in texts(at)
     go(at, "diagnostics")
     assert "The fit converged and is not singular" in texts(at)
+
+
+def test_crosscheck_with_statsmodels_on_request_once(exam_rs_app, monkeypatch):
+    at = go(exam_rs_app, "diagnostics")
+    label = "Cross-check with a second engine (statsmodels)"
+    assert not [d for d in at.dataframe]  # nothing refitted until asked
+    import hlm_core.crosscheck as cc_module
+
+    calls = []
+    real = cc_module.statsmodels_engine.fit_arrays
+
+    def counting(*args, **kw):
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(cc_module.statsmodels_engine, "fit_arrays", counting)
+    button(at, label).click().run()
+    assert not at.exception and not at.error
+    verdicts = [s.value for s in at.success]
+    assert any(
+        "The two engines agree to within 0.001 of a standard error on every fixed effect" in v
+        for v in verdicts
+    ), verdicts
+    table = frame_by_key(at, "crosscheck")
+    assert table["Quantity"].tolist() == [
+        "fixed: (Intercept)", "fixed: standLRT", "SD: (Intercept)", "SD: standLRT",
+        "SD: Residual", "logLik",
+    ]
+    assert list(table.columns) == [
+        "Quantity", "This app", "statsmodels", "Difference", "Difference (SE)"
+    ]
+    assert table["Difference (SE)"].iloc[:2].abs().max() < 0.001
+    assert "Download cross-check (CSV)" in [b.label for b in at.get("download_button")]
+    # kept for this fit: another page and back, or the button again, does not refit
+    go(at, "results")
+    go(at, "diagnostics")
+    assert any("agree to within 0.001" in s.value for s in at.success)
+    button(at, label).click().run()
+    assert len(calls) == 1
+
+
+def test_crosscheck_says_plainly_when_it_cannot_check_the_model(exam_csv):
+    at = upload(new_app(), "exam.csv", exam_csv)
+    fit_by_formula(at, "normexam ~ standLRT + (1 | school) + (1 | sex)")
+    go(at, "diagnostics")
+    button(at, "Cross-check with a second engine (statsmodels)").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("handles one grouping level only" in e for e in errors), errors
+    assert all("Traceback" not in e for e in errors)

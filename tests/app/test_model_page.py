@@ -1,7 +1,7 @@
 """Model page: builder widgets and the Formula box stay in step; errors in place; fit caching."""
 
 import pytest
-from apphelpers import button, fit_by_formula, go, new_app, texts, upload, widget
+from apphelpers import button, fit_by_formula, frame_by_key, go, new_app, texts, upload, widget
 
 import ui_common as ui
 
@@ -23,7 +23,7 @@ def test_builder_choices_write_the_formula(exam_app):
     assert formula(at) == "normexam ~ 1 + (1 | school)"
     widget(at, "multiselect", "Predictors").set_value(["standLRT", "sex"]).run()
     assert formula(at) == "normexam ~ standLRT + sex + (1 | school)"
-    widget(at, "multiselect", "Interactions").set_value(["standLRT × sex"]).run()
+    widget(at, "multiselect", "Interactions").set_value([("standLRT", "sex")]).run()
     widget(at, "multiselect", "Random slopes").set_value(["standLRT"]).run()
     assert formula(at) == "normexam ~ standLRT + sex + standLRT:sex + (standLRT | school)"
     widget(at, "toggle", "Correlated random effects").set_value(False).run()
@@ -42,7 +42,7 @@ def test_typed_formula_sets_the_builder(exam_app):
     assert not at.error
     assert widget(at, "selectbox", "Outcome").value == "normexam"
     assert widget(at, "multiselect", "Predictors").value == ["standLRT", "sex"]
-    assert widget(at, "multiselect", "Interactions").value == ["standLRT × sex"]
+    assert widget(at, "multiselect", "Interactions").value == [("standLRT", "sex")]
     assert widget(at, "selectbox", "Grouping variable").value == "school"
     assert widget(at, "multiselect", "Random slopes").value == ["standLRT"]
     assert widget(at, "toggle", "Correlated random effects").value is True
@@ -145,3 +145,71 @@ def test_a_stale_fit_is_labelled(exam_csv):
     assert any("fitted before" in w.value for w in at.warning)
     go(at, "results")
     assert any("different model" in w.value for w in at.warning)
+
+
+def test_dates_are_not_offered_as_numbers():
+    """A workbook with dates of birth: the builder doesn't offer a date as the outcome or a
+    predictor (the fit would refuse it), the column summary calls it a date, and a date can
+    still group rows (pupils tested on the same day)."""
+    from corpus_app import mime
+
+    from tests.corpus.cases import FILES
+
+    at = upload(new_app(), "dates.xlsx", (FILES / "dates.xlsx").read_bytes(), mime("dates.xlsx"))
+    summary = frame_by_key(at, "column_summary").set_index("Column")
+    assert summary.loc["date_of_birth", "Type"] == "date"
+    assert summary.loc["test_date", "Type"] == "date"
+    assert summary.loc["score", "Type"] == "number"
+    go(at, "model")
+    outcome = widget(at, "selectbox", "Outcome")
+    assert "score" in outcome.options
+    assert "date_of_birth" not in outcome.options and "test_date" not in outcome.options
+    preds = widget(at, "multiselect", "Predictors").options
+    assert "date_of_birth" not in preds and "test_date" not in preds
+    assert "test_date" in widget(at, "selectbox", "Grouping variable").options
+    # typed anyway: the plain refusal, no traceback
+    widget(at, "text_input", "Formula").input("score ~ date_of_birth + (1 | class)").run()
+    button(at, "Fit model").click().run()
+    assert not at.exception
+    assert "holds dates" in at.error[0].value
+
+
+def test_an_interaction_of_a_column_whose_name_holds_the_times_sign():
+    """The Interactions picker joins names with " × "; a column called "hours × ses" must still
+    give the right terms (the choices keep pairs of names, not the label)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    n = 120
+    frame = pd.DataFrame({
+        "score": rng.normal(50, 10, n).round(1),
+        "hours": rng.normal(5, 1, n).round(2),
+        "ses": rng.normal(0, 1, n).round(2),
+        "class": np.repeat([f"c{i}" for i in range(12)], n // 12),
+    })
+    frame["hours × ses"] = (frame["hours"] * frame["ses"]).round(3)
+    at = upload(new_app(), "times.csv", frame.to_csv(index=False).encode())
+    go(at, "model")
+    widget(at, "selectbox", "Outcome").set_value("score").run()
+    widget(at, "multiselect", "Predictors").set_value(["hours × ses", "ses"]).run()
+    inter = widget(at, "multiselect", "Interactions")
+    assert inter.options == ["`hours × ses` × ses"]  # the label says which names pair up
+    inter.set_value([("hours × ses", "ses")]).run()
+    assert not at.exception and not at.error
+    spec = at.session_state[ui.K_SPEC]
+    assert [t.variables for t in spec.fixed] == [
+        ("hours × ses",), ("ses",), ("hours × ses", "ses")
+    ]
+    assert formula(at) == "score ~ `hours × ses` + ses + `hours × ses`:ses + (1 | class)"
+    # and typed: the builder shows the same pair
+    widget(at, "text_input", "Formula").input(
+        "score ~ hours + `hours × ses` + hours:`hours × ses` + (1 | class)"
+    ).run()
+    assert not at.error
+    assert widget(at, "multiselect", "Interactions").value == [("hours", "hours × ses")]
+    assert "can't show" not in texts(at)
+    button(at, "Fit model").click().run()
+    assert not at.exception and not at.error
+    result = at.session_state[ui.K_FITS][at.session_state[ui.K_FIT_KEY]]
+    assert len(result.fixed) == 4

@@ -16,7 +16,11 @@ ALL_PAGES = ["data", "model", "results", "class_effects", "slopes", "compare", "
              "report"]
 NOTES = {  # page -> workshop notes it must show once a model is fitted
     "data": ["data", "levels"],
+    "model": ["model", "centring"],
     "results": ["icc", "fixed_effects", "variance_components", "random_effect", "model_fit"],
+    "class_effects": ["caterpillar", "interval_width", "shrinkage", "reliability"],
+    "compare": ["comparison"],
+    "diagnostics": ["diagnostics"],
     "slopes": ["slopes", "random_slope", "shrinkage"],
     "report": ["report", "export"],
 }
@@ -122,6 +126,12 @@ def test_presenter_view_injects_css_and_enlarges_chart_fonts():
     styles = [h.proto.body for h in at.get("html") if "hlm-presenter-view" in h.proto.body]
     assert styles and "font-size" in styles[0] and styles[0].startswith("<style")
     assert figures(at)[0]["layout"]["font"]["size"] == round(FONT["size"] * ui.PRESENTER_SCALE)
+    go(at, "class_effects")  # the caterpillar too
+    caterpillar = figures(at, "caterpillar")
+    assert caterpillar and all(
+        f["layout"]["font"]["size"] == round(FONT["size"] * ui.PRESENTER_SCALE)
+        for f in caterpillar
+    )
     go(at, "results")  # stays on across pages
     assert [h for h in at.get("html") if "hlm-presenter-view" in h.proto.body]
     toggle(at, "Large font (presenter view)").set_value(False).run()

@@ -20,8 +20,8 @@ and then one of:
   commas, Latin-1 or UTF-16: the values read).
 
 `tests/test_corpus.py` runs every case through hlm_core and through the command line
-(`cli_args`). `app_check(case)` is the hook for running the same cases through the app with
-AppTest (see its docstring for the contract); it is not wired yet.
+(`cli_args`); tests/app/test_corpus_app.py runs them through the app with AppTest, via
+`app_check(case)` (see its docstring for the contract; the steps are in tests/app/corpus_app.py).
 """
 
 from __future__ import annotations
@@ -91,28 +91,44 @@ def cli_args(case: Case) -> list[str]:
 
 
 def app_check(case: Case) -> None:
-    """Run `case` through the app (AppTest). Hook for the app's test suite; not wired yet.
+    """Run `case` through the app (AppTest); an AssertionError says what the user saw instead.
 
-    The contract, for whoever wires it (e.g. in tests/app, with apphelpers.upload / go / texts):
+    The contract (tests/app/corpus_app.py implements it with apphelpers.upload / go / widget):
 
-    1. Start the app and upload ``case.path``'s bytes under ``case.file`` through "Upload data"
-       on the Data page (ui_common.load_upload(name, data)); pick ``case.sheet`` in "Sheet" if
-       set. ``at.exception`` must stay empty after every step: no traceback, ever.
-    2. ``upload`` with ``error``: an st.error on the Data page contains ``error``; any data loaded
-       before stays loaded and the other pages still work.
+    1. Start the app and upload ``case.path``'s bytes under ``case.file`` through the real
+       "Upload data" widget on the Data page (its `on_upload` calls
+       ui_common.load_upload(name, data)); pick ``case.sheet`` in "Sheet" if set.
+       ``at.exception`` must stay empty after every step: no traceback, ever.
+    2. ``upload`` with ``error``: an st.error on the Data page contains ``error``; the data loaded
+       before (the example) stays loaded.
        ``upload`` without ``error``: each of ``notes`` is in a caption on the Data page, and the
-       table has ``shape`` / ``columns`` / ``values``.
+       table has ``shape`` / ``columns`` / ``values``; ``kinds`` as read, and the column
+       summary's Type ("category" for text and categories alike, "date", "number").
     3. ``describe``: choose ``levels`` in "Grouping columns (smallest group first)"; each of
        ``summary`` is in the markdown and each of ``warnings`` in an st.warning (or, with
-       ``error``, the st.error holds it).
+       ``error``, the st.error holds it). A level the file doesn't have can't be chosen (the
+       picker lists the file's columns only): then the picker must not offer it, but offer
+       the column it misspells.
     4. ``fit`` / ``missing_codes``: type ``formula`` into the formula box on the Model page and
        press Fit model (for ``missing_codes`` first tick "Treat these codes as missing" on the
-       Data page, after checking the st.warning lists ``codes``). With ``error``: an st.error on
-       the Model page contains ``error`` (for a formula that does not parse, the text
-       `user_message` builds). Without: each of ``warnings`` is in an st.warning and each of
-       ``notes`` in a caption on the Results page, and ``nobs`` / ``groups`` / ``terms`` match.
+       Data page, after checking the st.warning lists ``codes`` and holds ``notes``). With
+       ``error``: an st.error on the Model page contains ``error`` (for a formula that does not
+       parse, the text `user_message` builds; for a formula without a grouping bar the Fit
+       button waits and the page's st.info says it). Without: each of ``warnings`` is in an
+       st.warning and each of ``notes`` in a caption or st.info on the Results page, and
+       ``nobs`` / ``groups`` / ``terms`` match its metrics and fixed-effects table.
+    5. For a sample of cases (tests/app/corpus_app.STILL_USABLE, at least one per kind, refused
+       and accepted), the same session then loads the example data, fits it and opens the
+       results pages.
     """
-    raise NotImplementedError("app_check is not wired to the app yet (see its docstring)")
+    import sys
+
+    app_tests = str(Path(__file__).resolve().parents[1] / "app")
+    if app_tests not in sys.path:
+        sys.path.insert(0, app_tests)
+    from corpus_app import run_case
+
+    run_case(case)
 
 
 # ------------------------------------------------------------------------------------------
