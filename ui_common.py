@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from hlm_core.compare import ladder
-from hlm_core.design import is_factor, level_labels
+from hlm_core.design import formula_name_hint, is_factor, level_labels
 from hlm_core.effects import centering_summary
 from hlm_core.errors import FormulaError, HLMError
 from hlm_core.examples import classroom, example_bytes, example_info
@@ -56,7 +56,13 @@ W_LARGE = "w_large_font"
 W_EXAMPLE = "w_example"
 PRESENTER_SCALE = 1.4  # chart fonts in the presenter view
 
-UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "sav", "dta", "parquet"]
+# What the uploader accepts: every format hlm_core reads, and the ones it refuses with advice
+# (an old .xls, .ods or .numbers: "save it as .xlsx"; a JSON export). The browser rejects other
+# extensions with its own terse message before the file reaches the app.
+UPLOAD_TYPES = [
+    "csv", "tsv", "tab", "txt", "dat", "xlsx", "xlsm", "sav", "zsav", "dta", "parquet", "pq",
+    "xls", "xlsb", "ods", "numbers", "json",
+]
 EXAMPLE_SEED = 2024
 MAX_FITS = 6  # fits kept per session (the newest; the one on show is never dropped)
 
@@ -102,7 +108,7 @@ W = {
 W_FORMULA = "w_formula"
 W_CENTER = "w_center__"  # + predictor: the centring choice of one predictor
 W_UPLOAD = "w_upload"
-PAIR = " × "
+PAIR = " × "  # joins an interaction's predictors for display (choices keep them as tuples)
 METHODS = {"REML": "REML (recommended)", "ML": "ML (for comparing models)"}
 CENTERING = {"none": "Not centred", "grand": "Grand mean", "group": "Group mean"}
 
@@ -450,7 +456,7 @@ def column_summary(frame: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "Column": str(col),
-                "Type": "category" if is_factor(s) else "number",
+                "Type": column_type(s),
                 "Missing": missing,
                 "Missing %": 100.0 * missing / n if n else 0.0,
                 "Distinct values": int(non_null.nunique()),
@@ -468,10 +474,12 @@ def guess_levels(frame: pd.DataFrame) -> list[str]:
     cands = []
     for col in frame.columns:
         name = str(col).lower()
+        hint = next((i for i, h in enumerate(GROUP_HINTS) if h in name), None)
+        if hint is None:  # never chosen: don't count a million values (~0.3 s a column)
+            continue
         k = frame[col].nunique(dropna=True)
         if 2 <= k <= max(2, n // 2):
-            hint = next((i for i, h in enumerate(GROUP_HINTS) if h in name), None)
-            cands.append((hint if hint is not None else 99, not is_factor(frame[col]), col))
+            cands.append((hint, not is_factor(frame[col]), col))
     cands.sort(key=lambda t: (t[0], t[1]))
     return [cands[0][2]] if cands and cands[0][0] < 99 else []
 
@@ -479,8 +487,21 @@ def guess_levels(frame: pd.DataFrame) -> list[str]:
 # ============================================================================ model builder
 
 
+def is_date(s: pd.Series) -> bool:
+    """Dates (and times): neither numbers nor categories for the model, which refuses them."""
+    return pd.api.types.is_datetime64_any_dtype(s.dtype)
+
+
+def column_type(s: pd.Series) -> str:
+    """How the Data page's column summary names a column's type."""
+    if is_date(s):
+        return "date"
+    return "category" if is_factor(s) else "number"
+
+
 def numeric_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if not is_factor(frame[c])]
+    """The columns the builder offers as outcome or as a centrable number (not dates)."""
+    return [c for c in frame.columns if column_type(frame[c]) == "number"]
 
 
 def default_choices(frame: pd.DataFrame) -> dict[str, Any]:
@@ -515,12 +536,15 @@ def builder_options(c: dict[str, Any], frame: pd.DataFrame) -> dict[str, list]:
     outcome_opts = numeric + ([c["outcome"]] if c["outcome"] in cols and c["outcome"] not in
                               numeric else [])
     levels = [g for g in [c["group"], *c["higher"], *c.get("crossed", [])] if g]
-    pred_opts = [x for x in cols if x != c["outcome"] and x not in levels]
+    # dates can group rows (a test session) but are no predictor: the fit refuses them
+    pred_opts = [
+        x for x in cols if x != c["outcome"] and x not in levels and not is_date(frame[x])
+    ]
     preds = [p for p in c["predictors"] if p in pred_opts]
     return {
         "outcome": outcome_opts,
         "predictors": pred_opts,
-        "interactions": [PAIR.join(p) for p in combinations(preds, 2)],
+        "interactions": list(combinations(preds, 2)),
         "group": [x for x in cols if x != c["outcome"] and x not in preds],
         "higher": [x for x in cols if x not in (c["outcome"], c["group"]) and x not in preds
                    and x not in c.get("crossed", [])],
@@ -531,6 +555,12 @@ def builder_options(c: dict[str, Any], frame: pd.DataFrame) -> dict[str, list]:
         "correlated": [True, False],
         "method": list(METHODS),
     }
+
+
+def interaction_label(pair: tuple[str, ...]) -> str:
+    """How the Interactions picker shows a pair of predictors: "hours × ses". A name that holds
+    " × " itself goes in backticks, so no two pairs look the same (names never hold backticks)."""
+    return PAIR.join(f"`{v}`" if PAIR.strip() in str(v) else str(v) for v in pair)
 
 
 def sanitize(c: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
@@ -552,7 +582,7 @@ def sanitize(c: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
     opts = builder_options(c, frame)
     c["predictors"] = [p for p in c["predictors"] if p in opts["predictors"]]
     opts = builder_options(c, frame)
-    c["interactions"] = [i for i in c["interactions"] if i in opts["interactions"]]
+    c["interactions"] = [tuple(i) for i in c["interactions"] if tuple(i) in opts["interactions"]]
     c["slopes"] = [s for s in c["slopes"] if s in opts["slopes"]]
     c["centering"] = {
         p: how for p, how in (c.get("centering") or {}).items()
@@ -572,7 +602,7 @@ def spec_from_choices(c: dict[str, Any]) -> ModelSpec | None:
     if not c["outcome"]:
         return None
     fixed = [Term((p,)) for p in c["predictors"]]
-    fixed += [Term(tuple(i.split(PAIR))) for i in c["interactions"]]
+    fixed += [Term(tuple(i)) for i in c["interactions"]]
     random: tuple[RandomEffect, ...] = ()
     if c["group"]:
         slopes = tuple(Term((s,)) for s in c["slopes"])
@@ -609,7 +639,7 @@ def choices_from_spec(spec: ModelSpec) -> dict[str, Any]:
     c: dict[str, Any] = {
         "outcome": spec.outcome,
         "predictors": [t.variables[0] for t in spec.fixed if t.order == 1],
-        "interactions": [PAIR.join(t.variables) for t in spec.fixed if t.order == 2],
+        "interactions": [tuple(t.variables) for t in spec.fixed if t.order == 2],
         "group": None,
         "higher": [],
         "crossed": [],
@@ -714,7 +744,11 @@ def apply_formula(text: str) -> bool:
                 text=text,
             )
     except FormulaError as exc:
-        st.session_state[K_FORMULA_ERROR] = (str(exc), exc.position, text)
+        message = str(exc)
+        hint = formula_name_hint(text, frame.columns)
+        if hint:  # e.g. Math score ~ Study hours: the names need backticks
+            message = f"{message} {hint}"
+        st.session_state[K_FORMULA_ERROR] = (message, exc.position, text)
         return False
     new = sanitize(choices_from_spec(spec), frame)
     st.session_state[K_CHOICES] = new
@@ -939,6 +973,12 @@ def diag_run(what: str, compute):
             del store[k]  # only the fit on show keeps its refits
         store[(key, what)] = compute()
     return store[(key, what)]
+
+
+def diag_forget(what: str) -> None:
+    """Drop a Diagnostics refit result stored for the fit on show."""
+    key = st.session_state.get(K_FIT_KEY)
+    st.session_state.get(K_DIAG, {}).pop((key, what), None)
 
 
 def use_fit(result: FitResult) -> None:

@@ -135,6 +135,8 @@ if search.strip():
 outcome = result.spec.outcome
 fixef = result.fixef()
 null_model = len(fixef) == 1
+ui.workshop_note("caterpillar")
+ui.workshop_note("interval_width")
 for term in result.random_terms(group):
     t = table[table["term"] == term]
     if subset == "extremes" and len(t) > 2 * top_n:
@@ -159,7 +161,7 @@ for term in result.random_terms(group):
         group_title=ui.group_label(group),
         search=matches,
     )
-    st.plotly_chart(fig, key=f"caterpillar_{group}_{term}", config={"displaylogo": False})
+    ui.chart(fig, key=f"caterpillar_{group}_{term}")
     above = int((t["ranef_low"] > 0).sum())  # the same groups in either view
     below = int((t["ranef_high"] < 0).sum())
     st.caption(
@@ -215,18 +217,21 @@ if len(terms) > 1:
 what = (f"{outcome} (intercept)" if term == "(Intercept)" else f"effect of {term}")
 fit_key = st.session_state[ui.K_FIT_KEY]
 n_all = len(group_sizes)
-keep = set(table["level"].astype(str))
+keep = set(table["level"].astype(str).astype(object))  # iterating Arrow strings is slow
 
 st.subheader("Shrinkage: each group's own data → the model's estimate")
+ui.workshop_note("shrinkage")
 try:
     sh = ui.memo("fair_shrinkage", (fit_key, group, term), lambda: shrinkage(result, term, group))
 except HLMError as exc:
     ui.show_error(str(exc))
     sh = None
 if sh is not None:
-    sh_shown = sh[sh["level"].astype(str).isin(keep)].reset_index(drop=True)
-    ui.chart(
-        shrinkage_plot(sh_shown, value_title=what, group_title=ui.group_label(group)),
+    # object, not Arrow strings: Arrow's isin takes ~50 ms for 20,000 names on every rerun
+    sh_shown = sh[sh["level"].astype(str).astype(object).isin(keep)].reset_index(drop=True)
+    ui.chart(  # built once per fit and view: a caterpillar option doesn't rebuild it
+        ui.memo("fair_shrinkage_fig", (fit_key, group, term, min_size), lambda: shrinkage_plot(
+            sh_shown, value_title=what, group_title=ui.group_label(group))),
         key=f"shrinkage_{group}_{term}",
     )
     moved = (sh_shown["model_estimate"] - sh_shown["own_estimate"]).abs()
@@ -241,6 +246,7 @@ if sh is not None:
 rel = None
 if "(Intercept)" in terms:
     st.subheader("Reliability of each group's average")
+    ui.workshop_note("reliability")
     try:
         rel = ui.memo("fair_reliability", (fit_key, group), lambda: reliability(result, group))
     except HLMError as exc:
@@ -276,9 +282,10 @@ except HLMError as exc:
     er = None
 if er is not None:
     er = er.merge(group_sizes, on="level", how="left")
-    er_shown = er[er["level"].astype(str).isin(keep)].reset_index(drop=True)
+    er_shown = er[er["level"].astype(str).astype(object).isin(keep)].reset_index(drop=True)
     ui.chart(
-        rank_plot(er_shown, group_title=ui.group_label(group), n_ranked=G),
+        ui.memo("fair_ranks_fig", (fit_key, group, term, draws, min_size), lambda: rank_plot(
+            er_shown, group_title=ui.group_label(group), n_ranked=G)),
         key=f"ranks_{group}_{term}",
     )
     width = (er_shown["rank_high"] - er_shown["rank_low"]).median()
