@@ -10,10 +10,22 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
+import mixedlm
 import numpy as np
+from mixedlm.estimation.reml import _build_lambda_blocks
+from mixedlm.formula import parser as _mixedlm_parser
+from mixedlm.matrices.design import ModelMatrices, RandomEffectStructure
+from mixedlm.models.control import LmerControl
+from mixedlm.models.lmer_fit import LmerMod
 from scipy import sparse
 
 from hlm_core.design import ModelFrame
+
+# mixedlm is imported here, once, and not inside the functions: its modules import each other
+# (models.lmer <-> models.lmer_fit), and two sessions of the app fitting at the same moment in
+# two threads could each start that import cycle from a different end; one of them then got a
+# half-initialised module ("cannot import name 'LmerMod'") and its fit failed. A module-level
+# import runs under this module's import lock, so the second thread waits for the first.
 
 
 @dataclass
@@ -36,8 +48,6 @@ class RawFit:
 
 def build_matrices(mf: ModelFrame):
     """Our ModelFrame as mixedlm's ModelMatrices (Z laid out level by level, terms within)."""
-    from mixedlm.matrices.design import ModelMatrices, RandomEffectStructure
-
     n = mf.nobs
     z_blocks = []
     structures = []
@@ -78,20 +88,13 @@ def build_matrices(mf: ModelFrame):
 
 def _shell_formula(mf: ModelFrame):
     """A formula over generated safe names, only so mixedlm's result object is complete."""
-    from mixedlm.formula.parser import parse_formula
-
     fixed = " + ".join(f"X{i}" for i in range(mf.X.shape[1])) or "1"
     bars = " + ".join(f"(1 | G{i})" for i in range(len(mf.blocks)))
-    return parse_formula(f"y ~ 0 + {fixed} + {bars}")
+    return _mixedlm_parser.parse_formula(f"y ~ 0 + {fixed} + {bars}")
 
 
 def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawFit:
     """Fit with mixedlm and return lme4-layout estimates plus Satterthwaite df."""
-    import mixedlm
-    from mixedlm.estimation.reml import _build_lambda_blocks
-    from mixedlm.models.control import LmerControl
-    from mixedlm.models.lmer_fit import LmerMod
-
     ctrl = LmerControl(
         check_nlev_gtreq_5="ignore",
         check_scaleX="ignore",
