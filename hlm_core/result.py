@@ -65,7 +65,7 @@ class FitResult:
         return dict(zip(self.fixed["term"], self.fixed["estimate"], strict=True))
 
     def random_terms(self, group: str) -> list[str]:
-        return list(dict.fromkeys(self.ranef[group]["term"]))
+        return list(pd.unique(self.ranef[group]["term"]))  # in order; fast for 20,000 groups
 
 
 def _clean(v: Any) -> Any:

@@ -229,9 +229,28 @@ except HLMError as exc:
 if sh is not None:
     # object, not Arrow strings: Arrow's isin takes ~50 ms for 20,000 names on every rerun
     sh_shown = sh[sh["level"].astype(str).astype(object).isin(keep)].reset_index(drop=True)
+    # 20,000 groups take ~3 s to draw in a browser without a graphics card, and the page (the
+    # caterpillar above, too) waits for it: above MAX_SHRINK draw an even spread, as on Slopes
+    MAX_SHRINK = 1000
+    sh_drawn = sh_shown
+    if len(sh_shown) > MAX_SHRINK and not st.checkbox(
+        f"Draw all {len(sh_shown):,} {plural(group)}",
+        key="w_fair_shrink_all",
+        persist_state="session",
+        help="Slow in browsers without a graphics card.",
+    ):
+        by = sh_shown["own_estimate"].fillna(sh_shown["model_estimate"]).to_numpy()
+        order = np.argsort(by, kind="stable")
+        pick = order[np.unique(np.linspace(0, len(order) - 1, MAX_SHRINK).round().astype(int))]
+        sh_drawn = sh_shown.iloc[np.sort(pick)].reset_index(drop=True)
+        st.caption(
+            f"Showing {len(sh_drawn):,} of {len(sh_shown):,} {plural(group)}, evenly spread from "
+            "the lowest own estimate to the highest. The table below has all of them."
+        )
     ui.chart(  # built once per fit and view: a caterpillar option doesn't rebuild it
-        ui.memo("fair_shrinkage_fig", (fit_key, group, term, min_size), lambda: shrinkage_plot(
-            sh_shown, value_title=what, group_title=ui.group_label(group))),
+        ui.memo("fair_shrinkage_fig", (fit_key, group, term, min_size, len(sh_drawn)),
+                lambda: shrinkage_plot(sh_drawn, value_title=what,
+                                       group_title=ui.group_label(group))),
         key=f"shrinkage_{group}_{term}",
     )
     moved = (sh_shown["model_estimate"] - sh_shown["own_estimate"]).abs()
