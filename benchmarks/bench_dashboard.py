@@ -3,17 +3,16 @@
 Measures, server side (Streamlit's AppTest, the same script runs a browser session gets):
   * Class effects page render after the fit (budget: <= 3 s), and a plot-option change on it
     (budget: <= 0.3 s; no refit), Slopes page render, Results page render.
-With `--browser` it also walks the real app in Chromium: upload the CSV through the uploader,
+With `--browser` it also walks the real app in Chromium: upload the data through the uploader,
 fit by formula, open Class effects and wait until the caterpillar's 20,000 points are drawn.
 
 Run by hand: `python benchmarks/bench_dashboard.py [--students N --classes G] [--browser]`.
-A report, not a pass/fail test.
+A report, not a pass/fail test. `benchmarks/bench_1m.py` runs these steps on a CSV upload.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import tempfile
 import time
@@ -23,24 +22,43 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import (  # noqa: E402
+    CATERPILLARS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CLICK_ARM_JS,
+    DRAWN_AFTER_CLICK_JS,
+    ERROR_SELECTOR,
+    FORMULA,
+    FRESH,
+    IDLE_JS,
+    NEXT_FRAMES_JS,
+    SLOPES,
+    AppServer,
+    cpu_seconds,
+    report,
+    self_peak_mb,
+    timed,
+)
 from benchmarks.make_data import classes_dataset  # noqa: E402
 from hlm_core.fit import fit  # noqa: E402
 from hlm_core.formula import parse_formula  # noqa: E402
 from hlm_core.io import Table  # noqa: E402
 
-FORMULA = "y ~ x + (x | class)"
+OPTION_BUDGET = 0.3  # s of server time for a plot-option rerun (no refit)
+PAGE_BUDGET = 3.0  # s for a results page after the fit
+# the number of distinct groups (point labels) in the first plotly figure matching `sel`
+POINTS_JS = """
+sel => { const d = document.querySelector(sel);
+  const names = new Set();
+  (d.data || []).forEach(tr => { if (Array.isArray(tr.text))
+    tr.text.forEach(t => { if (t !== null) names.add(t); }); });
+  return names.size; }
+"""
 
 
-def timed(label: str, fn, budget: float | None = None):
-    t = time.perf_counter()
-    out = fn()
-    dt = time.perf_counter() - t
-    verdict = "" if budget is None else ("  ok" if dt <= budget else f"  OVER {budget:g} s")
-    print(f"{label:<48} {dt:7.2f} s{verdict}")
-    return out
-
-
-def server_side(frame, result) -> None:
+def server_side(frame, result, results: dict | None = None) -> None:
+    """Time the result pages' reruns in AppTest, with this fit already in the session."""
     from streamlit.testing.v1 import AppTest
 
     import ui_common as ui
@@ -59,109 +77,123 @@ def server_side(frame, result) -> None:
         assert not at.exception, [e.value for e in at.exception]
         return at
 
-    timed("Results page (server)", lambda: page("results"))
-    timed("Class effects page (server, first view)", lambda: page("class_effects"), 3.0)
+    def option(label: str, fn, budget: float = OPTION_BUDGET):
+        """A rerun after a widget change: wall time (budgeted) and CPU time (which a busy
+        machine inflates less)."""
+        cpu = time.process_time()
+        timed(label, fn, budget, results)
+        report("  (CPU time of that rerun)", time.process_time() - cpu)
+        assert not at.exception, [e.value for e in at.exception]
+
+    timed("server: Results page", lambda: page("results"), results=results)
+    timed("server: Class effects page (first view)", lambda: page("class_effects"), PAGE_BUDGET,
+          results)
     mode = next(r for r in at.radio if r.label == "Show")
-    timed("Class effects: switch own/deviation (server)",
-          lambda: mode.set_value("deviation").run(), 0.3)
+    option("server: plot option own -> deviation (no refit)",
+           lambda: mode.set_value("deviation").run())
+    subset = next(r for r in at.radio if r.label == "Groups shown")
+    option("server: plot option all -> extremes (no refit)",
+           lambda: subset.set_value("extremes").run())
     search = next(t for t in at.text_input if t.label == "Find a group")
-    timed("Class effects: find a group (server)", lambda: search.input("c01234").run(), 0.3)
-    timed("Slopes page (server)", lambda: page("slopes"), 3.0)
+    option("server: find a group", lambda: search.input("c01234").run())
+    timed("server: Slopes page", lambda: page("slopes"), PAGE_BUDGET, results)
+    assert not at.exception, [e.value for e in at.exception]
 
 
-def browser_walk(frame) -> None:
-    import os
-    import socket
-    import subprocess
-    import urllib.request
-
+def browser_walk(path: Path, n_groups: int, results: dict | None = None,
+                 formula: str = FORMULA) -> float:
+    """Upload `path` through the real uploader of a fresh `streamlit run app.py`, type
+    `formula`, Fit, open Class effects until the caterpillar (with `n_groups` points) is drawn;
+    then change a plot option and open Slopes. Returns the server's peak memory (MB)."""
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.parquet"
-        frame.to_parquet(path, index=False)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.headless", "true", "--server.fileWatcherType", "none"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.3)
-            args = ["--headless", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run"]
-            with sync_playwright() as p:
-                b = p.chromium.launch(
-                    executable_path=os.environ.get("HLM_CHROMIUM", "/usr/bin/chromium"), args=args
-                )
-                page = b.new_page(viewport={"width": 1400, "height": 1000})
-                page.set_default_timeout(600_000)
-                page.goto(url)
-                page.get_by_role("button", name="Use example data").wait_for()
-                t0 = time.perf_counter()
+    with AppServer() as server, sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = b.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(180_000)
+        errors = page.locator(ERROR_SELECTOR)
 
-                def upload():
-                    page.locator('input[type="file"]').set_input_files(str(path))
-                    page.get_by_text("bench.parquet:").wait_for()
+        def wait(target, what: str):
+            """`target`, or stop at once if the app shows an error instead."""
+            target.or_(errors).first.wait_for()
+            if errors.count():
+                raise RuntimeError(f"the app shows an error at {what}: "
+                                   f"{errors.first.inner_text()[:300]}")
 
-                timed("browser: upload + read", upload)
-                nav = page.get_by_test_id("stSidebarNav")
-                nav.get_by_role("link", name="Model", exact=True).click()
-                box = page.get_by_role("textbox", name="Formula")
-                box.fill(FORMULA)
-                box.press("Enter")
-                time.sleep(1)
+        page.goto(server.url)
+        wait(page.get_by_role("button", name="Use example data"), "start")
+        nav = page.get_by_test_id("stSidebarNav")
+        sidebar = page.get_by_test_id("stSidebar")
+        t0 = time.perf_counter()
 
-                def do_fit():
-                    page.get_by_role("button", name="Fit model").click()
-                    page.get_by_text("Fitted in").wait_for()
+        def upload():
+            page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+                str(path)
+            )
+            wait(page.get_by_text(f"{path.name}:"), "upload")
 
-                timed("browser: fit", do_fit)
+        timed("browser: upload + read until the Data page shows it", upload, results=results)
 
-                def drawn(title, n_plots):
-                    nav.get_by_role("link", name=title, exact=True).click()
-                    page.wait_for_function(
-                        "n => { const d = [...document.querySelectorAll('.js-plotly-plot')];"
-                        " return d.length === n && d.every(x => x._fullData && x._fullData.length);"
-                        " }",
-                        arg=n_plots,
-                    )
-                    # plotly draws right after; the page answers again once drawing is done
-                    page.evaluate(
-                        "() => new Promise(r => requestAnimationFrame(() => "
-                        "requestAnimationFrame(r)))"
-                    )
+        def model():
+            nav.get_by_role("link", name="Model", exact=True).click()
+            box = page.get_by_role("textbox", name="Formula")
+            wait(box, "the Model page")
+            box.fill(formula)
+            box.press("Enter")
+            wait(sidebar.get_by_text(formula, exact=True), "the typed model")
+            # until this run has drawn the Fit model button (so the builder above it too):
+            # pressing it earlier can fit the builder's previous model (its widgets send
+            # their old values)
+            fit = page.get_by_role("button", name="Fit model")
+            page.locator(FRESH).filter(has=fit).wait_for()
 
-                timed("browser: open Class effects until drawn", lambda: drawn("Class effects", 2),
-                      3.0)
-                print(f"{'browser: upload -> caterpillar':<48} {time.perf_counter() - t0:7.2f} s")
+        timed("browser: Model page, type the formula", model, results=results)
 
-                def toggle():
-                    page.get_by_text("Deviation from average").click()
-                    page.wait_for_function(
-                        "() => { const d = document.querySelector('.js-plotly-plot');"
-                        " return d.layout.shapes[0].y0 === 0; }"
-                    )
-                    page.evaluate(
-                        "() => new Promise(r => requestAnimationFrame(() => "
-                        "requestAnimationFrame(r)))"
-                    )
+        def do_fit():
+            page.get_by_role("button", name="Fit model").click()
+            wait(page.get_by_text("Fitted in"), "the fit")
+            if not sidebar.get_by_text(formula, exact=True).count():
+                raise RuntimeError("the model fitted is not the one typed")
 
-                timed("browser: switch own/deviation until redrawn", toggle)
-                timed("browser: open Slopes until drawn", lambda: drawn("Slopes", 2), 3.0)
-                b.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+        timed("browser: Fit model until 'Fitted'", do_fit, results=results)
+
+        def drawn(title, selector, n_plots) -> tuple[float, float]:
+            """Click `title` in the navigation; (python clock at the click, seconds from the
+            click until the figures are drawn, timed in the page)."""
+            page.evaluate(CLICK_ARM_JS)
+            t_click = time.perf_counter()
+            nav.get_by_role("link", name=title, exact=True).click()
+            wait(page.locator(selector).first, title)
+            return t_click, page.evaluate(DRAWN_AFTER_CLICK_JS, [selector, n_plots])
+
+        t_click, seconds = drawn("Class effects", CATERPILLARS, 2)
+        report("browser: open Class effects until drawn", seconds, results=results)
+        report("browser: upload -> caterpillar drawn", t_click - t0 + seconds, 10.0, results)
+        shown = page.evaluate(POINTS_JS, CATERPILLARS)
+        print(f"  caterpillar points drawn: {shown:,} (expected {n_groups:,})")
+        if shown != n_groups:
+            print("  WARNING: the caterpillar does not show every group")
+
+        def toggle():
+            page.get_by_text("Deviation from average").click()
+            page.wait_for_function(
+                "sel => { const d = document.querySelector(sel);"
+                " return d.layout.shapes[0].y0 === 0; }",
+                arg=CATERPILLARS,
+            )
+            page.evaluate(NEXT_FRAMES_JS)
+
+        page.wait_for_function(IDLE_JS)  # the page's run has finished before the change
+        cpu = cpu_seconds(server.pid)
+        timed("browser: plot option own -> deviation until redrawn", toggle, results=results)
+        report("  server CPU time for that rerun", cpu_seconds(server.pid) - cpu,
+               results=results)
+        report("browser: open Slopes until drawn", drawn("Slopes", SLOPES, 2)[1],
+               results=results)
+        if errors.count():
+            print(f"  WARNING: the app shows an error: {errors.first.inner_text()[:300]}")
+        b.close()
+        return server.peak_mb()
 
 
 def main() -> None:
@@ -169,15 +201,18 @@ def main() -> None:
     ap.add_argument("--students", type=int, default=1_000_000)
     ap.add_argument("--classes", type=int, default=20_000)
     ap.add_argument("--browser", action="store_true", help="also walk the app in Chromium")
-    # the browser walk uploads a parquet file (fast to read); CSV reading is timed in bench_core
+    # the browser walk uploads a parquet file (fast to read); bench_1m.py uploads a CSV
     args = ap.parse_args()
     frame = timed("generate data", lambda: classes_dataset(args.students, args.classes))
     result = timed(f"fit {FORMULA}", lambda: fit(frame, parse_formula(FORMULA)))
     server_side(frame, result)
     if args.browser:
-        browser_walk(frame)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{'peak memory (this process)':<48} {peak:7.0f} MB")
+        with tempfile.TemporaryDirectory(prefix="hlm-bench-") as tmp:
+            path = Path(tmp) / "bench.parquet"
+            frame.to_parquet(path, index=False)
+            peak = browser_walk(path, result.ngroups["class"])
+        report("peak memory (server, VmHWM)", peak, unit="MB")
+    report("peak memory (this process)", self_peak_mb(), unit="MB")
 
 
 if __name__ == "__main__":
