@@ -84,6 +84,7 @@ K_SPEC = "hlm_spec"  # the current ModelSpec (from the builder or typed)
 K_FORMULA_TEXT = "hlm_formula_text"  # what the Formula box shows
 K_FORMULA_ERROR = "hlm_formula_error"  # (message, position, text) of the last bad formula
 K_CUSTOM = "hlm_custom"  # True when the typed formula has parts the builder can't show
+K_STALE = "hlm_builder_stale"  # builder values a typed formula replaced, until the page redraws
 K_FITS = "hlm_fits"  # OrderedDict[(data_key, spec)] -> FitResult
 K_FIT_KEY = "hlm_fit_key"  # key of the fit the results pages show
 K_FIT_ERROR = "hlm_fit_error"
@@ -690,7 +691,17 @@ def ensure_model_state(frame: pd.DataFrame) -> None:
 
 
 def on_builder_change(name: str) -> None:
-    """Callback of every builder widget: the choices become the spec and the formula text."""
+    """Callback of every builder widget: the choices become the spec and the formula text.
+
+    A click that reaches the server before the browser has redrawn the builder after a typed
+    formula (Enter, then Fit model at once) carries the builder's old values; those are not the
+    user's choice and must not undo the formula, so they are ignored until the page redraws."""
+    stale = st.session_state.get(K_STALE) or {}
+    value = st.session_state[W[name]]
+    current = st.session_state[K_CHOICES].get(name)
+    if name in stale and value == stale[name] and value != current:
+        st.session_state[W[name]] = current
+        return
     c = dict(st.session_state[K_CHOICES])
     c[name] = st.session_state[W[name]]
     _choices_changed(c, name)
@@ -714,6 +725,12 @@ def _choices_changed(c: dict[str, Any], name: str) -> None:
     st.session_state[K_FORMULA_TEXT] = format_formula(spec) if spec else ""
 
 
+def builder_rendered() -> None:
+    """The Model page has drawn the builder with the current choices: from now on a builder
+    value that differs from them is the user's."""
+    st.session_state.pop(K_STALE, None)
+
+
 def on_center_change(predictor: str) -> None:
     """Callback of a predictor's centring choice (none / grand / group)."""
     c = dict(st.session_state[K_CHOICES])
@@ -727,6 +744,7 @@ def apply_formula(text: str) -> bool:
     when the text is not a valid formula or names a column the data doesn't have."""
     frame = working_frame()
     c = st.session_state.get(K_CHOICES) or default_choices(frame)
+    before = {name: st.session_state[key] for name, key in W.items() if key in st.session_state}
     st.session_state[K_FORMULA_TEXT] = text
     try:
         spec = parse_formula(text, reml=c["method"] == "REML")
@@ -751,6 +769,7 @@ def apply_formula(text: str) -> bool:
         st.session_state[K_FORMULA_ERROR] = (message, exc.position, text)
         return False
     new = sanitize(choices_from_spec(spec), frame)
+    st.session_state[K_STALE] = before
     st.session_state[K_CHOICES] = new
     st.session_state[K_SPEC] = spec
     st.session_state[K_CUSTOM] = spec_from_choices(new) != spec

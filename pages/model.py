@@ -222,3 +222,5 @@ if result is not None:
     st.page_link(ui.RESULTS_PAGE, label="See the results", icon=":material/arrow_forward:")
     if not ui.fit_is_stale():
         ui.save_model_controls(result.spec, key="save_model_page")
+
+ui.builder_rendered()  # last: the browser now has the builder as the choices say
