@@ -54,6 +54,17 @@ MODES = {"own": "Group's own value", "deviation": "Deviation from average"}
 FONT = {"family": "sans-serif", "size": 13}
 
 
+
+def _standard_layout(fig: go.Figure, height: int) -> None:
+    """The layout the model-check and comparison figures share: legend on top, tight margins."""
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+        hovermode="closest",
+        font=FONT,
+    )
+
 def caterpillar(
     table: pd.DataFrame,
     term: str,
@@ -463,13 +474,7 @@ def shrinkage_plot(
                          showticklabels=False, range=[0, n + 1])
         fig.update_yaxes(title=title, zeroline=False)
         height = 520
-    fig.update_layout(
-        height=height,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
-        hovermode="closest",
-        font=FONT,
-    )
+    _standard_layout(fig, height)
     return fig
 
 
@@ -558,13 +563,7 @@ def rank_plot(
                          showticklabels=False, range=[0, n + 1])
         fig.update_yaxes(title=rank_title, range=[total + 0.5, 0.5], zeroline=False)
         height = 520
-    fig.update_layout(
-        height=height,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
-        hovermode="closest",
-        font=FONT,
-    )
+    _standard_layout(fig, height)
     return fig
 
 
@@ -616,13 +615,7 @@ def residuals_vs_fitted(
     fig.add_hline(y=0, line={"color": "#334155", "dash": "dash", "width": 1.5})
     fig.update_xaxes(title=f"Fitted {outcome} (fixed part + group effects)", zeroline=False)
     fig.update_yaxes(title="Residual", zeroline=False)
-    fig.update_layout(
-        height=420,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
-        hovermode="closest",
-        font=FONT,
-    )
+    _standard_layout(fig, 420)
     return fig
 
 
@@ -714,13 +707,7 @@ def spread_plot(spread: pd.DataFrame, sigma: float, *, group_title: str = "Group
         fig.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{v:,}" for v in ticks])
     fig.update_xaxes(title=f"Students in the {group_title}")
     fig.update_yaxes(title="Residual SD in the group", rangemode="tozero")
-    fig.update_layout(
-        height=380,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
-        hovermode="closest",
-        font=FONT,
-    )
+    _standard_layout(fig, 380)
     return fig
 
 
@@ -749,13 +736,7 @@ def ladder_plot(table: pd.DataFrame) -> go.Figure:
             ))
     fig.update_xaxes(title=None, categoryorder="array", categoryarray=names)
     fig.update_yaxes(title="Information criterion (lower is better)", tickformat=",.0f")
-    fig.update_layout(
-        height=340,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
-        hovermode="closest",
-        font=FONT,
-    )
+    _standard_layout(fig, 340)
     return fig
 
 
