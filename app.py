@@ -4,7 +4,7 @@ import streamlit as st
 
 st.set_page_config(
     page_title="Multilevel models for schools",
-    page_icon=":material/school:",
+    page_icon="assets/icon.png",  # a local file: a material icon is fetched from Google
     layout="wide",
 )
 st.navigation(

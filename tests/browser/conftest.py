@@ -7,6 +7,7 @@ test-artifacts/screens); the folder is printed at the start of the session.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -71,11 +72,12 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"browser screenshots saved in {_used[0]}")
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory) -> str:
-    """Start `streamlit run app.py` on a free port; wait for /_stcore/health; stop it after."""
+@contextlib.contextmanager
+def serve(log_dir: Path, *extra: str):
+    """Run `streamlit run app.py` (plus `extra` options) on a free port; wait for
+    /_stcore/health; yield the URL; stop the server after."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    log_path = log_dir / f"streamlit-{port}.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(
         [
@@ -85,6 +87,7 @@ def app_url(tmp_path_factory) -> str:
             "--server.headless", "true",
             "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none",
+            *extra,
         ],
         cwd=ROOT,
         stdout=log,
@@ -104,16 +107,25 @@ def app_url(tmp_path_factory) -> str:
             log.close()
             pytest.fail(f"streamlit did not start; log:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.3)
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-    text = log_path.read_text()
-    if "Traceback" in text:
-        print(f"\nstreamlit server log had a traceback:\n{text[-3000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        text = log_path.read_text()
+        if "Traceback" in text:
+            print(f"\nstreamlit server log had a traceback:\n{text[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory) -> str:
+    """The app, started once for the whole browser session."""
+    with serve(tmp_path_factory.mktemp("server")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
