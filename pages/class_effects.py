@@ -202,6 +202,20 @@ st.caption(
     "the model pulls each group toward the average (shrinkage), how much each group's own data "
     "can say (reliability), and how uncertain each group's rank really is."
 )
+# With thousands of groups these three views take seconds to draw in a browser without a
+# graphics card and hold back the caterpillar above: they wait for the user to ask.
+MAX_FAIR_AUTO = 2000
+if len(group_sizes) > MAX_FAIR_AUTO and not st.toggle(
+    f"Show the fair comparisons for all {len(group_sizes):,} {plural(group)}",
+    key="w_fair_show",
+    persist_state="session",
+    help="Shrinkage, reliability and ranks. Slow to draw for this many groups.",
+):
+    st.caption(
+        f"With {len(group_sizes):,} {plural(group)} these views take several seconds to draw; "
+        "switch them on above when you need them."
+    )
+    st.stop()
 terms = result.random_terms(group)
 term = terms[0]
 if len(terms) > 1:

@@ -152,3 +152,24 @@ def test_ranks_stay_among_all_groups_when_some_are_hidden(app):
     table = frame_by_key(at, "fair_table")
     assert len(table) == 8
     assert table["rank_high"].max() <= 12
+
+
+def test_many_groups_wait_for_the_user_before_drawing_fair_comparisons():
+    """Above 2,000 groups the shrinkage, reliability and rank views (seconds to draw without a
+    graphics card) are behind a toggle, so the caterpillar shows at once."""
+    rng = np.random.default_rng(5)
+    g = np.repeat(np.arange(2100), 6)
+    y = rng.normal(0, 1, 2100)[g] + rng.normal(size=g.size)
+    data = pd.DataFrame({"score": y, "class": [f"k{i}" for i in g]}).to_csv(index=False)
+    at = upload(new_app(), "many.csv", data.encode())
+    fit_by_formula(at, "score ~ 1 + (1 | class)")
+    go(at, "class_effects")
+    show = widget(at, "toggle", "Show the fair comparisons for all 2,100 classes")
+    assert show.value is False
+    assert "Shrinkage: each group's own data" not in [s.value for s in at.subheader]
+    assert len(figures(at)) == 1  # the caterpillar only
+    show.set_value(True).run()
+    assert not at.exception
+    assert "Shrinkage: each group's own data → the model's estimate" in [
+        s.value for s in at.subheader]
+    assert len(figures(at)) >= 3
