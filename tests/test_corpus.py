@@ -9,7 +9,6 @@ in parallel, before the hlm_core tests run.
 
 from __future__ import annotations
 
-import math
 import os
 import subprocess
 import sys
@@ -19,14 +18,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hlm_core.design import is_factor
 from hlm_core.errors import HLMError
 from hlm_core.fit import fit
 from hlm_core.formula import parse_formula
 from hlm_core.io import apply_missing_codes, detect_missing_codes, read_table
 from hlm_core.structure import describe_structure
 from tests.corpus import make_corpus
-from tests.corpus.cases import CASES, FILES, Case, cli_args, user_message
+from tests.corpus.cases import CASES, FILES, Case, cli_args, kind_of, same, user_message
 
 ROOT = Path(__file__).resolve().parents[1]
 IDS = [c.id for c in CASES]
@@ -79,22 +77,6 @@ def run_core(case: Case):
         return fit(frame, spec), table, None
     except HLMError as exc:
         return None, table, str(exc)
-
-
-def kind_of(series: pd.Series) -> str:
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        return "category"
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return "date"
-    return "text" if is_factor(series) else "number"
-
-
-def same(got, want) -> bool:
-    if isinstance(got, pd.Timestamp):
-        return got.date().isoformat() == want
-    if isinstance(want, float) and isinstance(got, (int, float)):
-        return math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9)
-    return got == want
 
 
 def check_frame(case: Case, frame: pd.DataFrame) -> None:

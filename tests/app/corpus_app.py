@@ -11,15 +11,12 @@ same session then loads the example data, fits it and opens the results pages.
 
 from __future__ import annotations
 
-import math
 import mimetypes
 
-import pandas as pd
 from apphelpers import button, frame_by_key, go, new_app, upload, widget
 
 import ui_common as ui
-from hlm_core.design import is_factor
-from tests.corpus.cases import Case
+from tests.corpus.cases import Case, kind_of, same
 
 LEVELS = "Grouping columns (smallest group first)"
 EXAMPLE_FORMULA = "score ~ exam.prep.days + (1 | class)"
@@ -62,22 +59,6 @@ def alerts(at, kind: str) -> str:
 def contains_all(text: str, fragments, where: str) -> None:
     for fragment in fragments:
         assert fragment in text, f"{fragment!r} not in the {where}:\n{text}"
-
-
-def kind_of(series: pd.Series) -> str:
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        return "category"
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return "date"
-    return "text" if is_factor(series) else "number"
-
-
-def same(got, want) -> bool:
-    if isinstance(got, pd.Timestamp):
-        return got.date().isoformat() == want
-    if isinstance(want, float) and isinstance(got, (int, float)):
-        return math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9)
-    return got == want
 
 
 def mime(name: str) -> str:

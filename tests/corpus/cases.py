@@ -61,6 +61,32 @@ class Case:
         return FILES / self.file
 
 
+def kind_of(series) -> str:
+    """The kind a read column should have: category, date, text or number."""
+    import pandas as pd
+
+    from hlm_core.design import is_factor
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return "category"
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return "date"
+    return "text" if is_factor(series) else "number"
+
+
+def same(got, want) -> bool:
+    """A read value equals the expected one (dates as ISO text, floats to 1e-9)."""
+    import math
+
+    import pandas as pd
+
+    if isinstance(got, pd.Timestamp):
+        return got.date().isoformat() == want
+    if isinstance(want, float) and isinstance(got, (int, float)):
+        return math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9)
+    return got == want
+
+
 def user_message(exc: Exception, formula: str | None, columns) -> str:
     """The text the user must see for a refusal: the error, plus, for a formula that failed to
     parse, the hint naming columns that need backticks (the CLI adds it; the app should too)."""

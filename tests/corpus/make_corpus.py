@@ -14,9 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import struct
+import sys
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +23,12 @@ import openpyxl
 import pandas as pd
 import pyreadstat
 
+if __package__ in (None, ""):  # run as a script: make `tests` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.fixtures.make_files import _workbook, tiny_png
+
 OUT = Path(__file__).parent / "files"
-FIXED_TIME = dt.datetime(2024, 1, 1)
 SCHOOLS = ["Abbey", "Brook", "Castle", "Dale", "Elm", "Ford"]
 
 
@@ -336,26 +339,7 @@ def model_files() -> None:
     write("income_rupiah.csv", csv_bytes(income))
 
 
-def tiny_png() -> bytes:
-    """A valid 1x1 white PNG."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"\x00\xff\xff\xff")
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-
-
 # ------------------------------------------------------------------------------ workbooks
-
-
-def _workbook() -> openpyxl.Workbook:
-    wb = openpyxl.Workbook()
-    wb.properties.created = FIXED_TIME
-    wb.properties.modified = FIXED_TIME
-    return wb
 
 
 def _save(wb: openpyxl.Workbook, name: str) -> None:
