@@ -32,7 +32,8 @@ class CrossCheck:
 
 
 def crosscheck(frame: pd.DataFrame, result: FitResult) -> CrossCheck:
-    mf = model_frame(frame, result.spec)
+    # the fit's own design (same rows, same coding); rebuilt only for a result without one
+    mf = result.model_frame if result.model_frame is not None else model_frame(frame, result.spec)
     if not statsmodels_engine.supports(mf):
         raise ModelError(
             "The cross-check engine handles one grouping level only; this model has "
