@@ -572,8 +572,9 @@ def level_equations(result: FitResult, frame: pd.DataFrame | None = None) -> dic
 def _centring_sentences(mf: ModelFrame, past: bool = False) -> list[str]:
     """One sentence per centred predictor, so no reader mistakes a centred slope for a raw one."""
     from hlm_core.design import group_mean_name
+    from hlm_core.effects import centring_group
 
-    g = _centring_group(mf)
+    g = centring_group(mf.spec)
     verb = "was" if past else "is"
     out = []
     for v, info in mf.variables.items():
@@ -592,14 +593,6 @@ def _centring_sentences(mf: ModelFrame, past: bool = False) -> list[str]:
                     f"mean); {m} is the {g} mean of {v}."
                 )
     return out
-
-
-def _centring_group(mf: ModelFrame) -> str:
-    """The group that group-mean centring used: the first factor of the first random effect,
-    named by its inner column ('class' for `(1 | school/class)`)."""
-    re_ = mf.spec.random[0]
-    cols = re_.group_factors()[0]
-    return cols[0] if re_.kind == "nested" else ":".join(cols)
 
 
 # --------------------------------------------------------------------------- APA
