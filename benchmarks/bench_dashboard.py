@@ -62,16 +62,17 @@ def server_side(frame, result, results: dict | None = None) -> None:
     """Time the result pages' reruns in AppTest, with this fit already in the session."""
     from streamlit.testing.v1 import AppTest
 
-    import ui_common as ui
+    from ui.state import KEY, Session
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     table = Table(frame=frame, name="bench.csv", fingerprint="bench")
-    at.session_state[ui.K_TABLE] = table
-    at.session_state[ui.K_RAW] = None
+    state = Session()
+    state.new_data(table)
+    at.session_state[KEY] = state
     at.run()
     key = (("bench", (), ()), result.spec)
-    at.session_state[ui.K_FITS] = OrderedDict({key: result})
-    at.session_state[ui.K_FIT_KEY] = key
+    state.fits = OrderedDict({key: result})
+    state.fit_key = key
 
     def page(name):
         at.switch_page(f"pages/{name}.py").run()

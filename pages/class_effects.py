@@ -3,7 +3,6 @@
 import numpy as np
 import streamlit as st
 
-import ui_common as ui
 from hlm_core.effects import ranef_table
 from hlm_core.errors import HLMError
 from hlm_core.fairness import (
@@ -15,13 +14,15 @@ from hlm_core.fairness import (
 )
 from hlm_core.figures import MODES, caterpillar, rank_plot, shrinkage_plot
 from hlm_core.report import plural
+from ui import fits, guidance, nav, widgets
+from ui.state import session
 
-ui.page_header(
+widgets.page_header(
     "Class effects",
     "How each group differs from the average, with a 95% interval. Groups whose interval does "
     "not include the average are coloured.",
 )
-result = ui.need_fit()
+result = nav.need_fit()
 if result is None:
     st.stop()
 
@@ -33,7 +34,7 @@ if len(groups) > 1:
         group = st.selectbox(
             "Level",
             groups,
-            format_func=ui.group_label,
+            format_func=widgets.group_label,
             key="w_effects_level",
             persist_state="session",
             help="For a model with several levels (class in school), choose which groups to show.",
@@ -135,8 +136,8 @@ if search.strip():
 outcome = result.spec.outcome
 fixef = result.fixef()
 null_model = len(fixef) == 1
-ui.workshop_note("caterpillar")
-ui.workshop_note("interval_width")
+guidance.workshop_note("caterpillar")
+guidance.workshop_note("interval_width")
 for term in result.random_terms(group):
     t = table[table["term"] == term]
     if subset == "extremes" and len(t) > 2 * top_n:
@@ -146,22 +147,22 @@ for term in result.random_terms(group):
         t = t.iloc[np.sort(keep)]
     if term == "(Intercept)":
         heading = (
-            f"Average {outcome} per {ui.group_label(group)}"
+            f"Average {outcome} per {widgets.group_label(group)}"
             if null_model
-            else f"Intercept per {ui.group_label(group)} ({outcome} when the predictors are 0)"
+            else f"Intercept per {widgets.group_label(group)} ({outcome} when the predictors are 0)"
         )
     else:
-        heading = f"Effect of {term} per {ui.group_label(group)}"
+        heading = f"Effect of {term} per {widgets.group_label(group)}"
     st.subheader(heading)
     fig = caterpillar(
         t,
         term,
         mode,
         value_title=f"{MODES[mode]}: {term}",
-        group_title=ui.group_label(group),
+        group_title=widgets.group_label(group),
         search=matches,
     )
-    ui.chart(fig, key=f"caterpillar_{group}_{term}")
+    widgets.chart(fig, key=f"caterpillar_{group}_{term}")
     above = int((t["ranef_low"] > 0).sum())  # the same groups in either view
     below = int((t["ranef_high"] < 0).sum())
     st.caption(
@@ -191,8 +192,8 @@ st.caption(
     "ranef = difference from the average (lme4's ranef), coef = the group's own value (fixed "
     "effect + ranef, lme4's coef), with 95% intervals from the conditional SD."
 )
-ui.show_centering(result)
-ui.download_csv(table, f"class_effects_{group}.csv", "Download class effects (CSV)",
+widgets.show_centering(result)
+widgets.download_csv(table, f"class_effects_{group}.csv", "Download class effects (CSV)",
                 key="dl_effects")
 
 # ---------------------------------------------------------------- fair comparisons
@@ -229,16 +230,16 @@ if len(terms) > 1:
         persist_state="session",
     )
 what = (f"{outcome} (intercept)" if term == "(Intercept)" else f"effect of {term}")
-fit_key = st.session_state[ui.K_FIT_KEY]
+fit_key = session().fit_key
 n_all = len(group_sizes)
 keep = set(table["level"].astype(str).astype(object))  # iterating Arrow strings is slow
 
 st.subheader("Shrinkage: each group's own data → the model's estimate")
-ui.workshop_note("shrinkage")
+guidance.workshop_note("shrinkage")
 try:
-    sh = ui.memo("fair_shrinkage", (fit_key, group, term), lambda: shrinkage(result, term, group))
+    sh = fits.memo("fair_shrinkage", (fit_key, group, term), lambda: shrinkage(result, term, group))
 except HLMError as exc:
-    ui.show_error(str(exc))
+    widgets.show_error(str(exc))
     sh = None
 if sh is not None:
     # object, not Arrow strings: Arrow's isin takes ~50 ms for 20,000 names on every rerun
@@ -261,10 +262,10 @@ if sh is not None:
             f"Showing {len(sh_drawn):,} of {len(sh_shown):,} {plural(group)}, evenly spread from "
             "the lowest own estimate to the highest. The table below has all of them."
         )
-    ui.chart(  # built once per fit and view: a caterpillar option doesn't rebuild it
-        ui.memo("fair_shrinkage_fig", (fit_key, group, term, min_size, len(sh_drawn)),
+    widgets.chart(  # built once per fit and view: a caterpillar option doesn't rebuild it
+        fits.memo("fair_shrinkage_fig", (fit_key, group, term, min_size, len(sh_drawn)),
                 lambda: shrinkage_plot(sh_drawn, value_title=what,
-                                       group_title=ui.group_label(group))),
+                                       group_title=widgets.group_label(group))),
         key=f"shrinkage_{group}_{term}",
     )
     moved = (sh_shown["model_estimate"] - sh_shown["own_estimate"]).abs()
@@ -279,11 +280,11 @@ if sh is not None:
 rel = None
 if "(Intercept)" in terms:
     st.subheader("Reliability of each group's average")
-    ui.workshop_note("reliability")
+    guidance.workshop_note("reliability")
     try:
-        rel = ui.memo("fair_reliability", (fit_key, group), lambda: reliability(result, group))
+        rel = fits.memo("fair_reliability", (fit_key, group), lambda: reliability(result, group))
     except HLMError as exc:
-        ui.show_error(str(exc))
+        widgets.show_error(str(exc))
     if rel is not None:
         r1, r2 = st.columns([1, 3])
         r1.metric(
@@ -305,20 +306,20 @@ st.subheader("Ranks, with their uncertainty")
 G = n_all
 draws = 1000 if G <= 2000 else 200
 try:
-    er = ui.memo(
+    er = fits.memo(
         "fair_ranks",
         (fit_key, group, term, draws),
         lambda: expected_ranks(result, term, group, n_draws=draws),
     )
 except HLMError as exc:
-    ui.show_error(str(exc))
+    widgets.show_error(str(exc))
     er = None
 if er is not None:
     er = er.merge(group_sizes, on="level", how="left")
     er_shown = er[er["level"].astype(str).astype(object).isin(keep)].reset_index(drop=True)
-    ui.chart(
-        ui.memo("fair_ranks_fig", (fit_key, group, term, draws, min_size), lambda: rank_plot(
-            er_shown, group_title=ui.group_label(group), n_ranked=G)),
+    widgets.chart(
+        fits.memo("fair_ranks_fig", (fit_key, group, term, draws, min_size), lambda: rank_plot(
+            er_shown, group_title=widgets.group_label(group), n_ranked=G)),
         key=f"ranks_{group}_{term}",
     )
     width = (er_shown["rank_high"] - er_shown["rank_low"]).median()
@@ -354,5 +355,5 @@ if sh is not None and er is not None:
         "estimate; expected_rank with its 95% interval (rank_low to rank_high)"
         + ("; reliability = λ of the group's average." if "reliability" in fair.columns else ".")
     )
-    ui.download_csv(fair, f"fair_comparison_{group}.csv", "Download fair comparison (CSV)",
+    widgets.download_csv(fair, f"fair_comparison_{group}.csv", "Download fair comparison (CSV)",
                     key="dl_fair")

@@ -6,35 +6,36 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-import ui_common as ui
 from hlm_core.compare import ladder_sentences, ladder_specs
 from hlm_core.errors import HLMError
 from hlm_core.figures import ladder_plot
 from hlm_core.formula import format_formula
 from hlm_core.report import plural
+from ui import data, fits, guidance, model, nav, widgets
+from ui.state import session
 
-ui.page_header(
+widgets.page_header(
     "Compare",
     "How much does each part of the model add? The model ladder starts from the null model "
     "(no predictors) and adds one part at a time, testing each step against the one before.",
 )
-if ui.need_data():
+if nav.need_data():
     st.stop()
 
-frame = ui.working_frame()
-ui.ensure_model_state(frame)
-spec = st.session_state.get(ui.K_SPEC)
+frame = data.working_frame()
+model.ensure_model_state(frame)
+spec = session().spec
 if spec is None or not spec.random:
     st.info(
         "Choose a model on the Model page first (an outcome and a grouping variable): the "
         "ladder climbs from the null model up to it."
     )
-    st.page_link(ui.MODEL_PAGE, label="Go to Model", icon=":material/tune:")
+    st.page_link(nav.MODEL_PAGE, label="Go to Model", icon=":material/tune:")
     st.stop()
 
 st.markdown(f"**Your model:** `{format_formula(spec)}` (from the Model page)")
-ui.workshop_note("comparison")
-centred = ui.centering_text(spec)
+guidance.workshop_note("comparison")
+centred = model.centering_text(spec)
 if centred:
     st.caption(
         f":material/align_horizontal_center: **Centring:** {centred} (in every model of the "
@@ -44,7 +45,7 @@ if centred:
 try:
     steps = ladder_specs(frame, spec)
 except (HLMError, KeyError, ValueError) as exc:
-    ui.show_error(str(exc) if isinstance(exc, HLMError) else
+    widgets.show_error(str(exc) if isinstance(exc, HLMError) else
                   "The ladder can't be built for this model. Check the model on the Model page.")
     st.stop()
 with st.expander(f"The ladder: {len(steps)} model{'s' * (len(steps) != 1)}", expanded=False):
@@ -53,7 +54,7 @@ with st.expander(f"The ladder: {len(steps)} model{'s' * (len(steps) != 1)}", exp
                   enumerate(steps, start=1))
     )
 
-saved = ui.saved_models()
+saved = fits.saved_models()
 extra: list = []
 if saved:
     names = [n for n, _ in saved]
@@ -73,9 +74,9 @@ else:
     )
 
 if st.button("Fit the model ladder", type="primary", icon=":material/stacked_line_chart:"):
-    ui.fit_ladder(spec, extra)
+    fits.fit_ladder(spec, extra)
 
-found = ui.cached_ladder(spec, extra)
+found = fits.cached_ladder(spec, extra)
 if found is None:
     st.info(
         "Press **Fit the model ladder**. Every model is fitted by maximum likelihood (ML), so "
@@ -83,7 +84,7 @@ if found is None:
     )
     st.stop()
 if isinstance(found, str):
-    ui.show_error(found)
+    widgets.show_error(found)
     st.stop()
 lad = found
 
@@ -106,7 +107,7 @@ m2.metric(
     help="1 + (average group size − 1) × ICC: how much the grouping inflates the variance of "
     "an average compared with the same number of independent students.",
 )
-m3.metric(f"Average {ui.group_label(first_group)} size", f"{avg:,.1f}")
+m3.metric(f"Average {widgets.group_label(first_group)} size", f"{avg:,.1f}")
 m4.metric("Models compared", f"{len(lad.results)}")
 st.caption(
     f"{100 * lad.icc:.1f}% of the variation in {spec.outcome} lies between "
@@ -193,7 +194,7 @@ explained = pd.DataFrame(
         "Model": step_names,
         "Formula": t["formula"],
         "Students (level 1)": t["var_explained_level1"],
-        **{f"{ui.group_label(c[len('var_explained_'):])}": t[c] for c in group_cols},
+        **{f"{widgets.group_label(c[len('var_explained_'):])}": t[c] for c in group_cols},
     }
 )
 pct = st.column_config.NumberColumn(format="percent")
@@ -210,13 +211,13 @@ st.caption(
 )
 if centred:
     st.caption(f":material/align_horizontal_center: **Centring:** {centred}.")
-ui.download_csv(t.assign(model=step_names), "model_ladder.csv",
+widgets.download_csv(t.assign(model=step_names), "model_ladder.csv",
                 "Download model comparison (CSV)", key="dl_ladder")
 
-ui.chart(ladder_plot(t), key="ladder_plot")
+widgets.chart(ladder_plot(t), key="ladder_plot")
 st.caption("AIC and BIC of each model: lower is better; the ring marks the lowest.")
 
 st.divider()
 c1, c2 = st.columns(2)
-c1.page_link(ui.MODEL_PAGE, label="Change the model", icon=":material/tune:")
-c2.page_link(ui.RESULTS_PAGE, label="Results of your model", icon=":material/table_chart:")
+c1.page_link(nav.MODEL_PAGE, label="Change the model", icon=":material/tune:")
+c2.page_link(nav.RESULTS_PAGE, label="Results of your model", icon=":material/table_chart:")

@@ -3,11 +3,12 @@ the rows group into classes and schools."""
 
 import streamlit as st
 
-import ui_common as ui
 from hlm_core.examples import example_info, list_examples
 from hlm_core.io import SUPPORTED_FORMATS
+from ui import data, guidance, model, nav, widgets
+from ui.state import session
 
-ui.page_header(
+widgets.page_header(
     "Data",
     "Load the data: one row per student (or other unit), with a column saying which class or "
     "school each row belongs to.",
@@ -17,10 +18,10 @@ left, right = st.columns([3, 2], vertical_alignment="center")
 with left:
     st.file_uploader(
         "Upload data",
-        type=ui.UPLOAD_TYPES,
-        key=ui.W_UPLOAD,
+        type=data.UPLOAD_TYPES,
+        key=data.W_UPLOAD,
         help=SUPPORTED_FORMATS,
-        on_change=ui.on_upload,
+        on_change=data.on_upload,
     )
 with right:
     examples = list_examples()
@@ -28,49 +29,49 @@ with right:
         "Example data set",
         list(examples),
         format_func=lambda n: example_info(n).title,
-        key=ui.W_EXAMPLE,
+        key=data.W_EXAMPLE,
         persist_state="session",
         help="Made-up classroom data, or one of three classic data sets from the multilevel "
         "literature (from the R package mlmRev). Each has a guided tour in workshop mode.",
     )
-    st.button("Use example data", icon=":material/school:", on_click=ui.load_example)
+    st.button("Use example data", icon=":material/school:", on_click=data.load_example)
     st.caption(example_info(example).description + ".")
-ui.workshop_note("data")
+guidance.workshop_note("data")
 
-if st.session_state.get(ui.K_READ_ERROR):
-    ui.show_error(st.session_state[ui.K_READ_ERROR])
+if session().read_error:
+    widgets.show_error(session().read_error)
 
-table = st.session_state.get(ui.K_TABLE)
+table = session().table
 if table is None:
     st.info(
         "Upload a file above, or choose an example data set and press **Use example data** to "
         "explore."
     )
-    ui.workshop_note("example_data")
+    guidance.workshop_note("example_data")
     st.stop()
 
 # ---------------------------------------------------------------- what was loaded
-if len(table.sheets) > 1 and st.session_state.get(ui.K_RAW) is not None:
+if len(table.sheets) > 1 and session().raw is not None:
     st.session_state["w_sheet"] = table.sheet
     st.selectbox(
         "Sheet",
         table.sheets,
         key="w_sheet",
-        on_change=lambda: ui.choose_sheet(st.session_state["w_sheet"]),
+        on_change=lambda: data.choose_sheet(st.session_state["w_sheet"]),
         help="This workbook has several sheets; choose the one holding the data.",
     )
 
-frame = ui.working_frame()
-st.subheader(f"{table.name}: {ui.rows_cols(frame)}")
+frame = data.working_frame()
+st.subheader(f"{table.name}: {widgets.rows_cols(frame)}")
 if table.sheet:
     st.caption(f"Sheet: {table.sheet}")
 for note in table.notes:
     st.caption(f":material/info: {note}")
 
-loaded_example = st.session_state.get(ui.K_EXAMPLE)
+loaded_example = session().example
 if loaded_example:
     info = example_info(loaded_example)
-    with st.expander(f"Guided tour: {info.title}", expanded=ui.workshop_on(),
+    with st.expander(f"Guided tour: {info.title}", expanded=guidance.workshop_on(),
                      icon=":material/tour:"):
         st.markdown(
             "\n".join(f"{i}. **{page}** — {step}" for i, (page, step) in
@@ -81,7 +82,7 @@ if loaded_example:
         st.caption(f"Source: {info.source}")
         st.download_button(
             f"Download {info.file_name}",
-            data=lambda: ui.example_file(loaded_example),
+            data=lambda: data.example_file(loaded_example),
             file_name=info.file_name,
             mime="text/csv",
             key="dl_example",
@@ -96,7 +97,7 @@ if len(frame) > 200:
     st.caption(f"Showing the first 200 of {len(frame):,} rows.")
 
 # ---------------------------------------------------------------- missing-value codes
-codes = ui.suspected_missing_codes()
+codes = data.suspected_missing_codes()
 if codes:
     listing = "; ".join(
         f"{col}: {', '.join(f'{v:g}' for v in vals)}" for col, vals in codes.items()
@@ -106,16 +107,16 @@ if codes:
         "count as real values.",
         icon=":material/warning:",
     )
-    st.session_state["w_missing_codes"] = bool(st.session_state.get(ui.K_MISSING))
+    st.session_state["w_missing_codes"] = bool(session().missing)
     st.checkbox(
         "Treat these codes as missing",
         key="w_missing_codes",
-        on_change=lambda: ui.set_missing_codes(st.session_state["w_missing_codes"]),
+        on_change=lambda: data.set_missing_codes(st.session_state["w_missing_codes"]),
     )
 
 # ---------------------------------------------------------------- columns
 st.subheader("Columns")
-summary = ui.column_summary(frame)
+summary = data.column_summary(frame)
 st.dataframe(
     summary,
     hide_index=True,
@@ -125,40 +126,40 @@ st.dataframe(
         "Missing": st.column_config.NumberColumn(format="localized"),
     },
 )
-ui.download_csv(summary, "columns.csv", "Download column summary (CSV)", key="dl_columns")
+widgets.download_csv(summary, "columns.csv", "Download column summary (CSV)", key="dl_columns")
 
 st.session_state["w_categorical"] = summary.loc[summary["Type"] == "category", "Column"].tolist()
 st.multiselect(
     "Categorical columns",
     options=list(frame.columns),
     key="w_categorical",
-    on_change=lambda: ui.set_categorical(st.session_state["w_categorical"]),
+    on_change=lambda: data.set_categorical(st.session_state["w_categorical"]),
     help="Columns listed here are treated as categories (groups, labels); the others as numbers. "
     "Add a number column such as a class number to treat it as a category; remove a column to "
     "treat it as numbers.",
 )
-if st.session_state.get(ui.K_TYPE_ERROR):
-    ui.show_error(st.session_state[ui.K_TYPE_ERROR])
+if session().type_error:
+    widgets.show_error(session().type_error)
 
 # ---------------------------------------------------------------- structure
 st.subheader("How the rows group")
-ui.workshop_note("levels")
+guidance.workshop_note("levels")
 st.session_state["w_levels"] = [
-    c for c in st.session_state.get(ui.K_LEVELS, []) if c in frame.columns
+    c for c in session().levels if c in frame.columns
 ]
 st.multiselect(
     "Grouping columns (smallest group first)",
     options=list(frame.columns),
     key="w_levels",
-    on_change=lambda: ui.set_levels(st.session_state["w_levels"]),
+    on_change=lambda: model.set_levels(st.session_state["w_levels"]),
     help="For students in classes in schools, choose class first, then school. "
-    + (ui.help_text("nested") or "") + " " + (ui.help_text("crossed") or ""),
+    + (guidance.help_text("nested") or "") + " " + (guidance.help_text("crossed") or ""),
 )
 levels = st.session_state["w_levels"]
 if levels:
-    structure = ui.structure(frame, levels)
+    structure = data.structure(frame, levels)
     if isinstance(structure, str):
-        ui.show_error(structure)
+        widgets.show_error(structure)
     else:
         st.markdown("\n".join(f"- {line}" for line in structure.summary_lines()))
         for w in structure.warnings:
@@ -187,4 +188,4 @@ else:
     st.caption("Choose the grouping columns to check how many groups there are and how they nest.")
 
 st.divider()
-st.page_link(ui.MODEL_PAGE, label="Next: choose the model", icon=":material/arrow_forward:")
+st.page_link(nav.MODEL_PAGE, label="Next: choose the model", icon=":material/arrow_forward:")

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-import ui_common as ui
 from hlm_core.crosscheck import crosscheck, verdict
 from hlm_core.diagnostics import (
     fitted_and_residuals,
@@ -24,22 +23,24 @@ from hlm_core.errors import HLMError
 from hlm_core.figures import qq_plot, residuals_vs_fitted, spread_plot
 from hlm_core.formula import format_formula
 from hlm_core.report import num, plural
+from ui import data, fits, guidance, model, nav, widgets
+from ui.state import log, session
 
-ui.page_header(
+widgets.page_header(
     "Diagnostics",
     "Check the model before trusting it: are the residuals patternless and roughly normal, "
     "does any group carry the results, and did the fit converge properly?",
 )
-result = ui.need_fit()
+result = nav.need_fit()
 if result is None:
     st.stop()
 
-frame = ui.working_frame()
-fit_key = st.session_state[ui.K_FIT_KEY]
+frame = data.working_frame()
+fit_key = session().fit_key
 st.markdown(f"**Model:** `{result.formula}` · {result.method}")
-ui.show_centering(result)
-ui.workshop_note("diagnostics")
-if ui.fit_is_stale():
+widgets.show_centering(result)
+guidance.workshop_note("diagnostics")
+if fits.fit_is_stale():
     st.warning(
         "The Model page now describes a different model. These checks are for the model above; "
         "press Fit model on the Model page to update them.",
@@ -97,10 +98,10 @@ else:
         )
         if st.button("Try the other optimizer", icon=":material/autorenew:"):
             try:
-                ui.diag_run("optimizer", lambda: try_other_optimizer(result, frame))
+                fits.diag_run("optimizer", lambda: try_other_optimizer(result, frame))
             except HLMError as exc:
-                ui.show_error(str(exc))
-        tried = ui.diag_get("optimizer")
+                widgets.show_error(str(exc))
+        tried = fits.diag_get("optimizer")
         if tried is not None:
             other, message = tried
             st.info(
@@ -110,8 +111,8 @@ else:
             )
             if other.loglik - result.loglik > 1e-3:
                 if st.button("Use the other optimizer's fit", icon=":material/check:"):
-                    ui.use_fit(other)
-                    st.switch_page(ui.RESULTS_PAGE)
+                    fits.use_fit(other)
+                    st.switch_page(nav.RESULTS_PAGE)
 
         options = simpler_specs(result)
         if options:
@@ -123,17 +124,17 @@ else:
                                         icon=":material/play_arrow:")
                 c2.code(format_formula(simpler), language=None)
                 if clicked:
-                    if ui.fit_model(simpler) is not None:
-                        ui.set_spec(simpler)
-                        st.switch_page(ui.RESULTS_PAGE)
+                    if fits.fit_model(simpler) is not None:
+                        model.set_spec(simpler)
+                        st.switch_page(nav.RESULTS_PAGE)
                     else:
-                        ui.show_error(st.session_state.get(ui.K_FIT_ERROR, "The fit failed."))
+                        widgets.show_error(session().fit_error or "The fit failed.")
 
 # ---------------------------------------------------------------- residuals
-fr = ui.memo("diag_residuals", fit_key, lambda: fitted_and_residuals(result))
+fr = fits.memo("diag_residuals", fit_key, lambda: fitted_and_residuals(result))
 outcome = result.spec.outcome
 st.subheader("Residuals against fitted values")
-ui.chart(residuals_vs_fitted(fr, outcome=outcome), key="diag_resid")
+widgets.chart(residuals_vs_fitted(fr, outcome=outcome), key="diag_resid")
 drawn = min(len(fr), 20000)
 st.caption(
     "Each point is a student: the outcome minus what the model predicts for them (including "
@@ -161,25 +162,25 @@ for g in result.group_names:
         order = np.argsort(values, kind="stable")
         labels = sub["level"].astype(str).to_numpy(dtype=object)[order]
         what = "intercepts" if term == "(Intercept)" else f"slopes of {term}"
-        panels.append((f"{ui.group_label(g)}: {what}", qq_points(values), labels))
+        panels.append((f"{widgets.group_label(g)}: {what}", qq_points(values), labels))
 per_row = 3 if len(panels) >= 3 else len(panels)
 for start in range(0, len(panels), per_row):
     cols = st.columns(per_row)
     for col, (title, qq, labels) in zip(cols, panels[start:start + per_row], strict=False):
         with col:
-            ui.chart(qq_plot(qq, title, labels=labels), key=f"diag_qq_{title}")
+            widgets.chart(qq_plot(qq, title, labels=labels), key=f"diag_qq_{title}")
 
 # ---------------------------------------------------------------- spread by group
 first = result.model_frame.blocks[0].group
-st.subheader(f"Residual spread per {ui.group_label(first)}")
-spread = ui.memo("diag_spread", fit_key, lambda: residual_spread(result))
-ui.chart(spread_plot(spread, result.sigma, group_title=ui.group_label(first)),
+st.subheader(f"Residual spread per {widgets.group_label(first)}")
+spread = fits.memo("diag_spread", fit_key, lambda: residual_spread(result))
+widgets.chart(spread_plot(spread, result.sigma, group_title=widgets.group_label(first)),
          key="diag_spread")
 big = spread[spread["n"] >= 10].sort_values("sd", ascending=False).head(3)
 st.caption(
-    f"Each point is a {ui.group_label(first)}: how widely its students' residuals vary, against "
-    f"its number of students. Small {plural(first)} scatter widely by chance; a large one far "
-    "above the dashed line has unusually mixed results."
+    f"Each point is a {widgets.group_label(first)}: how widely its students' residuals vary, "
+    f"against its number of students. Small {plural(first)} scatter widely by chance; a large "
+    "one far above the dashed line has unusually mixed results."
     + (" Widest among those with 10 or more students: "
        + ", ".join(f"{r.group} (SD {num(r.sd)}, n = {r.n})" for r in big.itertuples()) + "."
        if len(big) else "")
@@ -195,10 +196,10 @@ st.caption(
 )
 if st.button(f"Refit without each of the top {TOP} groups", icon=":material/science:"):
     try:
-        ui.diag_run("influence", lambda: influential_groups(result, frame, top=TOP))
+        fits.diag_run("influence", lambda: influential_groups(result, frame, top=TOP))
     except HLMError as exc:
-        ui.show_error(str(exc))
-influence = ui.diag_get("influence")
+        widgets.show_error(str(exc))
+influence = fits.diag_get("influence")
 if influence is not None:
     table = influence.table
     if table.empty:
@@ -207,7 +208,7 @@ if influence is not None:
         terms = [c for c in table.columns if c not in ("group", "n")]
         shown = table.copy()
         shown["largest change (SE)"] = shown[terms].abs().max(axis=1)
-        shown = shown.rename(columns={"group": ui.group_label(first)})
+        shown = shown.rename(columns={"group": widgets.group_label(first)})
         st.dataframe(
             shown,
             hide_index=True,
@@ -216,19 +217,19 @@ if influence is not None:
             } | {"largest change (SE)": st.column_config.NumberColumn(format="%.2f")},
         )
         worst = shown.sort_values("largest change (SE)", ascending=False).iloc[0]
-        name = worst[ui.group_label(first)]
+        name = worst[widgets.group_label(first)]
         if worst["largest change (SE)"] > 1:
             st.warning(
-                f"Leaving out {ui.group_label(first)} {name} moves an estimate by "
+                f"Leaving out {widgets.group_label(first)} {name} moves an estimate by "
                 f"{worst['largest change (SE)']:.2f} standard errors: check its data.",
                 icon=":material/warning:",
             )
         else:
             st.caption(
-                f":material/check_circle: No single {ui.group_label(first)} moves any estimate "
-                f"by more than 1 SE (largest: {worst['largest change (SE)']:.2f}, {name})."
+                f":material/check_circle: No single {widgets.group_label(first)} moves any "
+                f"estimate by more than 1 SE (largest: {worst['largest change (SE)']:.2f}, {name})."
             )
-        ui.download_csv(table, "influential_groups.csv", "Download influence table (CSV)",
+        widgets.download_csv(table, "influential_groups.csv", "Download influence table (CSV)",
                         key="dl_influence")
 
 # ---------------------------------------------------------------- cross-check
@@ -248,23 +249,23 @@ def run_crosscheck():
     except HLMError as exc:
         return result, str(exc)
     except Exception:
-        ui.log.exception("cross-check failed for %s", result.formula)
+        log.exception("cross-check failed for %s", result.formula)
         return result, (
             "The second engine could not fit this model, so there is nothing to compare. The "
             "checks above still apply."
         )
 
 
-checked = ui.diag_get("crosscheck")
+checked = fits.diag_get("crosscheck")
 if checked is not None and checked[0] is not result:  # the other optimizer's fit replaced it
-    ui.diag_forget("crosscheck")
+    fits.diag_forget("crosscheck")
     checked = None
 if st.button("Cross-check with a second engine (statsmodels)", icon=":material/compare_arrows:"):
-    checked = ui.diag_run("crosscheck", run_crosscheck)
+    checked = fits.diag_run("crosscheck", run_crosscheck)
 if checked is not None:
     cc = checked[1]
     if isinstance(cc, str):
-        ui.show_error(cc)
+        widgets.show_error(cc)
     else:
         if cc.agrees:
             st.success(verdict(cc), icon=":material/check_circle:")
@@ -289,4 +290,5 @@ if checked is not None:
         )
         for note in cc.notes:
             st.caption(f":material/info: statsmodels: {note}")
-        ui.download_csv(shown, "crosscheck.csv", "Download cross-check (CSV)", key="dl_crosscheck")
+        widgets.download_csv(shown, "crosscheck.csv", "Download cross-check (CSV)",
+                             key="dl_crosscheck")

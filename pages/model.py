@@ -3,27 +3,28 @@ Fit model fits once per (data, model) in this session."""
 
 import streamlit as st
 
-import ui_common as ui
 from hlm_core.formula import format_formula
 from hlm_core.report import plural
+from ui import builder, data, fits, guidance, model, nav, widgets
+from ui.state import session
 
-ui.page_header(
+widgets.page_header(
     "Model",
     "Choose what to explain (the outcome), what may explain it (predictors), and how the rows "
     "group. Or type the model as a formula.",
 )
-if ui.need_data():
+if nav.need_data():
     st.stop()
 
-frame = ui.working_frame()
-ui.workshop_note("model")
-ui.ensure_model_state(frame)
-choices = st.session_state[ui.K_CHOICES]
-opts = ui.builder_options(choices, frame)
+frame = data.working_frame()
+guidance.workshop_note("model")
+model.ensure_model_state(frame)
+choices = session().choices
+opts = builder.builder_options(choices, frame)
 
 
 def changed(name: str):
-    return {"on_change": ui.on_builder_change, "args": (name,)}
+    return {"on_change": model.on_builder_change, "args": (name,)}
 
 
 # ---------------------------------------------------------------- the builder
@@ -32,7 +33,7 @@ with col1:
     st.selectbox(
         "Outcome",
         opts["outcome"],
-        key=ui.W["outcome"],
+        key=model.W["outcome"],
         placeholder="Choose a number column",
         help="What the model explains, e.g. a test score. Only number columns are listed.",
         **changed("outcome"),
@@ -40,7 +41,7 @@ with col1:
     st.multiselect(
         "Predictors",
         opts["predictors"],
-        key=ui.W["predictors"],
+        key=model.W["predictors"],
         placeholder="None: a model with no predictors (to see how much classes differ)",
         help="Student-level (e.g. days of preparation) or class-level columns (e.g. class size).",
         **changed("predictors"),
@@ -60,20 +61,20 @@ with col1:
             with ccols[i % len(ccols)]:
                 st.selectbox(
                     f"Centre {p}",
-                    list(ui.CENTERING),
-                    key=ui.W_CENTER + p,
+                    list(builder.CENTERING),
+                    key=model.W_CENTER + p,
                     format_func=lambda h, w=within: (
-                        f"Group mean (within {w})" if h == "group" else ui.CENTERING[h]
+                        f"Group mean (within {w})" if h == "group" else builder.CENTERING[h]
                     ),
-                    on_change=ui.on_center_change,
+                    on_change=model.on_center_change,
                     args=(p,),
                 )
-        ui.workshop_note("centring")
+        guidance.workshop_note("centring")
     st.multiselect(
         "Interactions",
         opts["interactions"],
-        key=ui.W["interactions"],
-        format_func=ui.interaction_label,
+        key=model.W["interactions"],
+        format_func=builder.interaction_label,
         placeholder="Choose two or more predictors first" if len(opts["slopes"]) < 2 else
         "None",
         disabled=len(opts["slopes"]) < 2,
@@ -83,9 +84,9 @@ with col1:
     )
     st.radio(
         "Estimation",
-        list(ui.METHODS),
-        key=ui.W["method"],
-        format_func=ui.METHODS.get,
+        list(builder.METHODS),
+        key=model.W["method"],
+        format_func=builder.METHODS.get,
         horizontal=True,
         help="REML gives the best variance estimates; ML is needed to compare models that "
         "differ in their predictors with a likelihood-ratio test.",
@@ -95,7 +96,7 @@ with col2:
     st.selectbox(
         "Grouping variable",
         opts["group"],
-        key=ui.W["group"],
+        key=model.W["group"],
         placeholder="Choose the column that says which class each row is in",
         help="The column naming each row's class (or school): the groups the model compares.",
         **changed("group"),
@@ -103,7 +104,7 @@ with col2:
     st.multiselect(
         "Higher levels (optional)",
         opts["higher"],
-        key=ui.W["higher"],
+        key=model.W["higher"],
         disabled=not choices["group"],
         placeholder="e.g. school, then district",
         help="If classes sit in schools (and schools in districts), add them here, smallest first.",
@@ -112,7 +113,7 @@ with col2:
     st.multiselect(
         "Crossed with (optional)",
         opts["crossed"],
-        key=ui.W["crossed"],
+        key=model.W["crossed"],
         disabled=not choices["group"],
         placeholder="e.g. secondary school, when pupils come from many primary schools",
         help="A second grouping that cuts across the first instead of containing it: pupils of "
@@ -123,7 +124,7 @@ with col2:
     st.multiselect(
         "Random slopes",
         opts["slopes"],
-        key=ui.W["slopes"],
+        key=model.W["slopes"],
         disabled=not opts["slopes"] or not choices["group"],
         placeholder="Choose predictors first" if not opts["slopes"] else "None",
         help="Predictors whose effect may differ from class to class (e.g. days of preparation "
@@ -132,7 +133,7 @@ with col2:
     )
     st.toggle(
         "Correlated random effects",
-        key=ui.W["correlated"],
+        key=model.W["correlated"],
         disabled=not choices["slopes"],
         help="Let a class's average and its slopes be correlated (lme4's `|`); off gives the "
         "uncorrelated form (`||`).",
@@ -142,29 +143,29 @@ with col2:
 # ---------------------------------------------------------------- the formula
 st.text_input(
     "Formula",
-    key=ui.W_FORMULA,
-    on_change=ui.on_formula_enter,
+    key=model.W_FORMULA,
+    on_change=model.on_formula_enter,
     placeholder="score ~ exam.prep.days + (exam.prep.days | class)",
     help="The model in lme4's formula language. Type a formula and press Enter to set the "
     "choices above; changing the choices rewrites the formula.",
 )
-error = st.session_state.get(ui.K_FORMULA_ERROR)
+error = session().formula_error
 if error:
     message, position, text = error
-    ui.show_error(message)
+    widgets.show_error(message)
     if position is not None and text:
         st.code(f"{text}\n{' ' * max(0, position)}^", language=None)
-elif st.session_state.get(ui.K_CUSTOM):
+elif session().custom:
     st.info(
         "This formula has parts the choices above can't show; the model uses the formula as "
         "typed.",
         icon=":material/info:",
     )
 
-spec = st.session_state.get(ui.K_SPEC)
+spec = session().spec
 if spec is not None:
     st.caption(f"Estimated by {'REML' if spec.reml else 'ML'}.")
-    centred = ui.centering_text(spec)
+    centred = model.centering_text(spec)
     if centred:
         st.caption(
             f":material/align_horizontal_center: **Centring** (applied to the data, not part of "
@@ -174,11 +175,11 @@ if spec is not None:
 # ---------------------------------------------------------------- crossed: the structure check
 if choices["group"] and choices.get("crossed"):
     for other in choices["crossed"]:
-        kind, sentence = ui.crossing(frame, choices["group"], other)
+        kind, sentence = builder.crossing(frame, choices["group"], other)
         if kind == "crossed":
             st.caption(f":material/grid_on: {sentence}")
         elif kind == "error":
-            ui.show_error(sentence)
+            widgets.show_error(sentence)
         else:
             st.warning(sentence, icon=":material/account_tree:")
 
@@ -192,14 +193,14 @@ elif not spec.random:
             "`(1 | class)`.")
 
 if st.button("Fit model", type="primary", disabled=not ready, icon=":material/play_arrow:"):
-    ui.fit_model(spec)
+    fits.fit_model(spec)
 
-if st.session_state.get(ui.K_FIT_ERROR):
-    ui.show_error(st.session_state[ui.K_FIT_ERROR])
+if session().fit_error:
+    widgets.show_error(session().fit_error)
 
-result = ui.current_fit()
+result = fits.current_fit()
 if result is not None:
-    if ui.fit_is_stale():
+    if fits.fit_is_stale():
         st.warning(
             f"The results show the model fitted before: `{format_formula(result.spec)}` "
             f"({result.method}). Press Fit model to fit the model above.",
@@ -214,13 +215,13 @@ if result is not None:
             + ".",
             icon=":material/check_circle:",
         )
-    dropped = ui.rows_dropped_text(result)
+    dropped = fits.rows_dropped_text(result)
     if dropped:
         st.info(dropped, icon=":material/filter_alt:")
     for w in result.warnings:
         st.warning(w, icon=":material/warning:")
-    st.page_link(ui.RESULTS_PAGE, label="See the results", icon=":material/arrow_forward:")
-    if not ui.fit_is_stale():
-        ui.save_model_controls(result.spec, key="save_model_page")
+    st.page_link(nav.RESULTS_PAGE, label="See the results", icon=":material/arrow_forward:")
+    if not fits.fit_is_stale():
+        widgets.save_model_controls(result.spec, key="save_model_page")
 
-ui.builder_rendered()  # last: the browser now has the builder as the choices say
+model.builder_rendered()  # last: the browser now has the builder as the choices say

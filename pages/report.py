@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-import ui_common as ui
 from hlm_core.codegen import python_code, r_code
 from hlm_core.errors import HLMError
 from hlm_core.export import (
@@ -20,29 +19,31 @@ from hlm_core.export import (
     workbook,
 )
 from hlm_core.writeup import apa_paragraph, apa_table, level_equations
+from ui import data, fits, guidance, nav, widgets
+from ui.state import log, session
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MIME = {"png": "image/png", "svg": "image/svg+xml"}
 
-ui.page_header(
+widgets.page_header(
     "Report & export",
     "The fitted model written up for a report, every table and figure as a file, and code that "
     "reruns the analysis in R or Python.",
 )
-result = ui.need_fit()
+result = nav.need_fit()
 if result is None:
     st.stop()
 
-fit_key = st.session_state[ui.K_FIT_KEY]
-frame = ui.working_frame()
+fit_key = session().fit_key
+frame = data.working_frame()
 st.markdown(f"**Model:** `{result.formula}` · {result.method} · {result.nobs:,} rows")
-if ui.fit_is_stale():
+if fits.fit_is_stale():
     st.warning(
         "The Model page now describes a different model. Everything here is for the model "
         "above; press Fit model on the Model page to update it.",
         icon=":material/history:",
     )
-ui.workshop_note("report")
+guidance.workshop_note("report")
 
 
 def _split_top(text: str, sep: str) -> list[str]:
@@ -102,9 +103,9 @@ def slug(text: str) -> str:
 
 # ---------------------------------------------------------------- equations
 try:
-    eq = ui.memo("report_equations", fit_key, lambda: level_equations(result, frame))
+    eq = fits.memo("report_equations", fit_key, lambda: level_equations(result, frame))
 except Exception:  # never lose the rest of the page over the equations
-    ui.log.exception("level equations failed for %s", result.formula)
+    log.exception("level equations failed for %s", result.formula)
     eq = None
 
 st.subheader(
@@ -116,7 +117,7 @@ if eq is None:
     st.info("The level equations could not be written for this model; the formula is below.")
     st.code(result.formula, language="r")
 else:
-    if ui.large_font_on():  # presenter view: one column, the equations wrap earlier
+    if guidance.large_font_on():  # presenter view: one column, the equations wrap earlier
         left = right = st.container()
         widths = (50, 50)
     else:
@@ -134,7 +135,7 @@ else:
     with right:
         st.markdown("**lme4 formula**")
         st.code(result.formula, language="r", wrap_lines=True)
-        st.markdown("**Variance components**", help=ui.help_text("variance component"))
+        st.markdown("**Variance components**", help=guidance.help_text("variance component"))
         if eq["latex_variances"]:
             rows = [line.replace(" = ", " &= ", 1) for line in eq["latex_variances"]]
             st.latex(r"\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned}")
@@ -143,12 +144,12 @@ else:
     for note in eq["notes"]:
         st.caption(f":material/info: {note}")
     if any(info.center != "none" for info in result.model_frame.variables.values()):
-        ui.workshop_note("centring")
+        guidance.workshop_note("centring")
 
 # ---------------------------------------------------------------- APA write-up
 st.subheader("APA write-up", help="Numbers rounded as APA 7 asks; df by Satterthwaite "
-             "(lmerTest). " + (ui.help_text("Satterthwaite df") or ""))
-paragraph = ui.memo("report_apa", fit_key, lambda: apa_paragraph(result, frame))
+             "(lmerTest). " + (guidance.help_text("Satterthwaite df") or ""))
+paragraph = fits.memo("report_apa", fit_key, lambda: apa_paragraph(result, frame))
 st.caption("Copy with the button at the top right of the box.")
 st.code(paragraph, language=None, wrap_lines=True)
 
@@ -169,18 +170,18 @@ st.download_button(
     on_click="ignore",
 )
 
-args = ui.codegen_args()
+args = data.codegen_args()
 file_name = args.pop("file_name")
 code_r = r_code(result.spec, file_name, **args)
 code_py = python_code(result.spec, file_name, **args)
 
 # ---------------------------------------------------------------- downloads
 st.subheader("Downloads")
-ui.workshop_note("export")
-comparisons = ui.comparison_table(result.spec)
+guidance.workshop_note("export")
+comparisons = fits.comparison_table(result.spec)
 extra = {"Comparisons": comparisons} if comparisons is not None else {}
-data_name = ui.data_file_name()
-fingerprint = ui.data_fingerprint()
+data_name = data.data_file_name()
+fingerprint = data.data_fingerprint()
 versions = package_versions()
 created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 about = {
@@ -196,7 +197,7 @@ def make_workbook() -> bytes:
     try:
         return workbook(result, extra, about=about)
     except Exception:
-        ui.log.exception("workbook failed for %s", result.formula)
+        log.exception("workbook failed for %s", result.formula)
         raise
 
 
@@ -208,7 +209,7 @@ def make_report() -> bytes:
             code={"R code (lme4 + lmerTest)": code_r, "Python code (hlm_core)": code_py},
         ).encode("utf-8")
     except Exception:
-        ui.log.exception("HTML report failed for %s", result.formula)
+        log.exception("HTML report failed for %s", result.formula)
         raise
 
 
@@ -248,8 +249,8 @@ with c2:
 
 # ---------------------------------------------------------------- figures as images
 st.markdown("**Figures as images**")
-figs = ui.memo("report_figures", fit_key, lambda: report_figures(result))
-cache = ui.export_cache(fit_key)
+figs = fits.memo("report_figures", fit_key, lambda: report_figures(result))
+cache = fits.export_cache(fit_key)
 if not image_export_available():
     st.info(NO_BROWSER, icon=":material/photo_camera:")
 else:
@@ -259,12 +260,12 @@ else:
         cols = st.columns([4, 3, 3], vertical_alignment="center")
         cols[0].markdown(title)
         for fmt, col in zip(("png", "svg"), cols[1:], strict=True):
-            data = cache.get((title, fmt))
+            image = cache.get((title, fmt))
             with col:
-                if data is not None:
+                if image is not None:
                     st.download_button(
                         f"Download {fmt.upper()}",
-                        data=data,
+                        data=image,
                         file_name=f"{i + 1}_{slug(title)}.{fmt}",
                         mime=MIME[fmt],
                         key=f"dl_fig_{i}_{fmt}",
@@ -277,10 +278,10 @@ else:
                         with st.spinner(f"Drawing the {fmt.upper()}…"):
                             cache[(title, fmt)] = figure_image(fig, fmt)
                     except HLMError as exc:
-                        ui.show_error(str(exc))
+                        widgets.show_error(str(exc))
                     except Exception:
-                        ui.log.exception("figure export failed")
-                        ui.show_error(
+                        log.exception("figure export failed")
+                        widgets.show_error(
                             "The image could not be made. The camera button in the chart's "
                             "toolbar (on the Class effects and Slopes pages) saves a PNG."
                         )
@@ -294,11 +295,11 @@ st.caption(
     "and column types, the same rows, centring and model. Put the file next to the script or "
     "change the path at the top."
 )
-example = st.session_state.get(ui.K_EXAMPLE)
+example = session().example
 if example:
     st.download_button(
         f"Download {file_name} (the example data)",
-        data=lambda: ui.example_file(example),
+        data=lambda: data.example_file(example),
         file_name=file_name,
         mime="text/csv",
         key="dl_example_report",

@@ -3,16 +3,16 @@
 import pandas as pd
 import streamlit as st
 
-import ui_common as ui
 from hlm_core.report import describe_results
+from ui import fits, guidance, nav, widgets
 
-ui.page_header("Results")
-result = ui.need_fit()
+widgets.page_header("Results")
+result = nav.need_fit()
 if result is None:
     st.stop()
 
 st.markdown(f"**Model:** `{result.formula}` · {result.method} · engine {result.engine}")
-if ui.fit_is_stale():
+if fits.fit_is_stale():
     st.warning(
         "The Model page now describes a different model. These results are for the model above; "
         "press Fit model on the Model page to update them.",
@@ -23,7 +23,7 @@ with st.container(border=True):
     st.markdown("**What the model found**")
     st.write(describe_results(result))
 
-dropped = ui.rows_dropped_text(result)
+dropped = fits.rows_dropped_text(result)
 if dropped:
     st.info(dropped, icon=":material/filter_alt:")
 for w in result.warnings:
@@ -36,34 +36,34 @@ for note in result.notes:
 cols = st.columns(4 + len(result.ngroups))
 cols[0].metric("Observations", f"{result.nobs:,}")
 for i, (g, n) in enumerate(result.ngroups.items(), start=1):
-    cols[i].metric(f"Groups: {ui.group_label(g)}", f"{n:,}")
+    cols[i].metric(f"Groups: {widgets.group_label(g)}", f"{n:,}")
 k = 1 + len(result.ngroups)
 icc_name = "ICC (adjusted)" if result.icc_adjusted else "ICC"
 cols[k].metric(
     icc_name,
     "–" if result.icc is None else f"{result.icc:.3f}",
-    help=(ui.help_text("ICC") or "") + " For a model with predictors: of the variation the "
+    help=(guidance.help_text("ICC") or "") + " For a model with predictors: of the variation the "
     "predictors leave (adjusted ICC).",
 )
 cols[k + 1].metric(
-    "R² marginal", f"{result.r2_marginal:.3f}", help=ui.help_text("R² marginal")
+    "R² marginal", f"{result.r2_marginal:.3f}", help=guidance.help_text("R² marginal")
 )
 cols[k + 2].metric(
     "R² conditional",
     f"{result.r2_conditional:.3f}",
-    help=ui.help_text("R² conditional"),
+    help=guidance.help_text("R² conditional"),
 )
 
-ui.workshop_note("icc")
+guidance.workshop_note("icc")
 
 # ---------------------------------------------------------------- fixed effects
 st.subheader("Fixed effects")
-ui.workshop_note("fixed_effects")
+guidance.workshop_note("fixed_effects")
 st.caption(
     "Estimates with standard errors, Satterthwaite degrees of freedom (as lmerTest), t, p and "
     "95% confidence intervals. Term names as in lme4."
 )
-ui.show_centering(result)
+widgets.show_centering(result)
 fixed = result.fixed
 shown = pd.DataFrame(
     {
@@ -83,29 +83,30 @@ st.dataframe(
     hide_index=True,
     column_config={
         "Estimate": st.column_config.NumberColumn(format="%.4f",
-                                                  help=ui.help_text("fixed effect")),
+                                                  help=guidance.help_text("fixed effect")),
         "Std. error": st.column_config.NumberColumn(format="%.4f",
-                                                    help=ui.help_text("standard error")),
-        "df": st.column_config.NumberColumn(format="%.1f", help=ui.help_text("Satterthwaite df")),
+                                                    help=guidance.help_text("standard error")),
+        "df": st.column_config.NumberColumn(format="%.1f",
+                                            help=guidance.help_text("Satterthwaite df")),
         "t": st.column_config.NumberColumn(format="%.2f"),
-        "p": st.column_config.TextColumn(help=ui.help_text("p value")),
+        "p": st.column_config.TextColumn(help=guidance.help_text("p value")),
         "95% CI low": st.column_config.NumberColumn(format="%.4f",
-                                                    help=ui.help_text("confidence interval")),
-        "95% CI high": st.column_config.NumberColumn(format="%.4f",
-                                                     help=ui.help_text("confidence interval")),
+                                                    help=guidance.help_text("confidence interval")),
+        "95% CI high": st.column_config.NumberColumn(
+            format="%.4f", help=guidance.help_text("confidence interval")),
     },
 )
-ui.download_csv(fixed, "fixed_effects.csv", "Download fixed effects (CSV)", key="dl_fixed")
+widgets.download_csv(fixed, "fixed_effects.csv", "Download fixed effects (CSV)", key="dl_fixed")
 
 # ---------------------------------------------------------------- variance components
-st.subheader("Variance components", help=ui.help_text("variance component"))
-ui.workshop_note("variance_components")
-ui.workshop_note("random_effect")
+st.subheader("Variance components", help=guidance.help_text("variance component"))
+guidance.workshop_note("variance_components")
+guidance.workshop_note("random_effect")
 st.caption(
     "How much groups differ: the standard deviation (SD) of each random effect and of the "
     "residual (within groups), and the correlations between random effects."
 )
-ui.show_centering(result)
+widgets.show_centering(result)
 vc = result.varcorr
 is_var = vc["term2"].fillna("") == ""
 variances = pd.DataFrame(
@@ -133,12 +134,12 @@ if len(corr):
         hide_index=True,
         column_config={"Correlation": st.column_config.NumberColumn(format="%.3f")},
     )
-ui.download_csv(vc, "variance_components.csv", "Download variance components (CSV)",
+widgets.download_csv(vc, "variance_components.csv", "Download variance components (CSV)",
                 key="dl_varcorr")
 
 # ---------------------------------------------------------------- model fit
 st.subheader("Model fit")
-ui.workshop_note("model_fit")
+guidance.workshop_note("model_fit")
 fit_table = pd.DataFrame(
     {
         "Statistic": [
@@ -178,17 +179,17 @@ fit_table["Value"] = [
     for v in fit_table["Value"]
 ]
 st.dataframe(fit_table, hide_index=True, width=420, height=35 * (len(fit_table) + 1) + 3)
-ui.download_csv(fit_table, "model_fit.csv", "Download model fit (CSV)", key="dl_fit")
+widgets.download_csv(fit_table, "model_fit.csv", "Download model fit (CSV)", key="dl_fit")
 
 st.divider()
 st.markdown("**Save this model** to compare it with others on the Compare page.")
-ui.save_model_controls(result.spec, key="save_results_page")
+widgets.save_model_controls(result.spec, key="save_results_page")
 c1, c2 = st.columns(2)
-c1.page_link(ui.EFFECTS_PAGE, label="Class effects: how each group differs",
+c1.page_link(nav.EFFECTS_PAGE, label="Class effects: how each group differs",
              icon=":material/leaderboard:")
-c2.page_link(ui.SLOPES_PAGE, label="Slopes: each group's line", icon=":material/show_chart:")
+c2.page_link(nav.SLOPES_PAGE, label="Slopes: each group's line", icon=":material/show_chart:")
 c3, c4 = st.columns(2)
-c3.page_link(ui.COMPARE_PAGE, label="Compare: the model ladder, from the null model up",
+c3.page_link(nav.COMPARE_PAGE, label="Compare: the model ladder, from the null model up",
              icon=":material/stacked_line_chart:")
-c4.page_link(ui.DIAGNOSTICS_PAGE, label="Diagnostics: residuals, influence, convergence",
+c4.page_link(nav.DIAGNOSTICS_PAGE, label="Diagnostics: residuals, influence, convergence",
              icon=":material/troubleshoot:")

@@ -4,21 +4,22 @@ group's own raw data, so the user sees what the model adds."""
 import numpy as np
 import streamlit as st
 
-import ui_common as ui
 from hlm_core.effects import centring_group, group_ols_lines, model_scale_data, pred_slope
 from hlm_core.errors import HLMError
 from hlm_core.figures import group_lines, spread_groups
 from hlm_core.report import plural
+from ui import data, fits, guidance, nav, widgets
+from ui.state import session
 
-ui.page_header(
+widgets.page_header(
     "Slopes",
     "How the outcome changes with one predictor in each group: the model's line for every group "
     "(left) beside a straight line fitted to each group's own data (right).",
 )
-result = ui.need_fit()
+result = nav.need_fit()
 if result is None:
     st.stop()
-ui.workshop_note("slopes")
+guidance.workshop_note("slopes")
 
 mf = result.model_frame
 numeric = [v for v, info in mf.variables.items() if info.kind == "numeric"]
@@ -27,7 +28,7 @@ if not numeric:
         "This model has no number predictor to draw lines for. Add one (for example days of "
         "exam preparation) on the Model page and fit again."
     )
-    st.page_link(ui.MODEL_PAGE, label="Go to Model", icon=":material/tune:")
+    st.page_link(nav.MODEL_PAGE, label="Go to Model", icon=":material/tune:")
     st.stop()
 
 slope_vars = [
@@ -43,7 +44,7 @@ with c1:
         key="w_slopes_predictor",
         persist_state="session",
         help="Predictors with a random slope come first: their lines differ in steepness. "
-        + (ui.help_text("random slope") or ""),
+        + (guidance.help_text("random slope") or ""),
     )
 group = groups[0]
 if len(groups) > 1:
@@ -51,7 +52,7 @@ if len(groups) > 1:
         group = st.selectbox(
             "Level",
             groups,
-            format_func=ui.group_label,
+            format_func=widgets.group_label,
             key="w_slopes_level",
             persist_state="session",
             help="For a model with several levels (class in school), choose which groups to draw.",
@@ -63,8 +64,8 @@ if hi_data <= lo_data:
     hi_data = lo_data + 1.0
 # the rows the model used, with centred predictors on the model's scale, so the raw-data lines
 # sit on the same axis as the model's lines
-raw = ui.memo("slopes_rows", st.session_state[ui.K_FIT_KEY],
-              lambda: model_scale_data(result, ui.working_frame()))
+raw = fits.memo("slopes_rows", session().fit_key,
+              lambda: model_scale_data(result, data.working_frame()))
 values = raw[predictor].to_numpy(dtype=float)
 x_title = predictor
 if info.center == "group":
@@ -87,7 +88,7 @@ if hi <= lo:
 try:
     predicted = pred_slope(result, predictor, lo, hi, n=2, group=group)
 except HLMError as exc:
-    ui.show_error(str(exc))
+    widgets.show_error(str(exc))
     st.stop()
 
 outcome = result.spec.outcome
@@ -99,11 +100,11 @@ def own_group_lines():
         return group_ols_lines(raw, outcome, predictor, block.columns[0])
     # a nested level such as class:school: the group is the combination of the columns
     d = raw[[outcome, predictor]].copy()
-    d[group] = ui.combined_labels(raw, block.columns)
+    d[group] = data.combined_labels(raw, block.columns)
     return group_ols_lines(d, outcome, predictor, group)
 
 
-own_lines = ui.memo("ols_lines", (st.session_state[ui.K_FIT_KEY], predictor, group),
+own_lines = fits.memo("ols_lines", (session().fit_key, predictor, group),
                     own_group_lines)
 
 # Thousands of lines take seconds to draw in a browser without a graphics card, and are a blur
@@ -132,7 +133,7 @@ ys = ys[np.isfinite(ys)]
 pad = 0.05 * (ys.max() - ys.min()) if ys.size else 0.0
 y_range = (ys.min() - pad, ys.max() + pad) if ys.size else None
 
-model_title = f"What the model predicts, per {ui.group_label(group)}"
+model_title = f"What the model predicts, per {widgets.group_label(group)}"
 own_title = f"Each {group if ':' not in group else 'group'}'s own data (straight-line fit)"
 left, right = st.columns(2, gap="large")
 with left:
@@ -140,7 +141,7 @@ with left:
         drawn_pred, predictor, outcome, model_title, y_range=y_range, order=block.levels
     )
     fig.update_xaxes(range=[lo, hi], title=x_title)
-    ui.chart(fig, key="slopes_model")
+    widgets.chart(fig, key="slopes_model")
     st.caption(
         "Other predictors held at their average (numbers) or reference category. Lines are "
         f"pulled towards the overall line, most for small {plural(group)}."
@@ -150,7 +151,7 @@ with right:
         drawn_own, predictor, outcome, own_title, y_range=y_range, order=block.levels
     )
     fig2.update_xaxes(range=[lo, hi], title=x_title)
-    ui.chart(fig2, key="slopes_raw")
+    widgets.chart(fig2, key="slopes_raw")
     skipped = n_groups - int(own_lines["group"].nunique())
     st.caption(
         "An ordinary straight line through each group's own points, without the model."
@@ -158,10 +159,10 @@ with right:
            if skipped > 0 else "")
     )
 
-ui.workshop_note("random_slope")
-ui.workshop_note("shrinkage")
+guidance.workshop_note("random_slope")
+guidance.workshop_note("shrinkage")
 
-ui.show_centering(result)
+widgets.show_centering(result)
 if info.center != "none":
     within = centring_group(result.spec)
     st.caption(
@@ -173,5 +174,5 @@ if info.center != "none":
 st.subheader("Predicted lines (pred.slope)")
 st.dataframe(predicted, hide_index=True, height=260,
              column_config={"prediction": st.column_config.NumberColumn(format="%.4f")})
-ui.download_csv(predicted, f"pred_slope_{predictor}.csv", "Download predicted lines (CSV)",
+widgets.download_csv(predicted, f"pred_slope_{predictor}.csv", "Download predicted lines (CSV)",
                 key="dl_pred_slope")

@@ -243,7 +243,8 @@ def test_the_payloads_would_work_if_anything_ran_them(tmp_path):
 def source_files() -> list[Path]:
     files = sorted((ROOT / "hlm_core").rglob("*.py"))
     files += sorted((ROOT / "pages").glob("*.py")) if (ROOT / "pages").is_dir() else []
-    files += [p for p in (ROOT / "app.py", ROOT / "ui_common.py") if p.exists()]
+    files += sorted((ROOT / "ui").glob("*.py")) if (ROOT / "ui").is_dir() else []
+    files += [p for p in (ROOT / "app.py",) if p.exists()]
     return files
 
 

@@ -18,12 +18,18 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from hlm_core.figures import decode_array, groups_in_figure  # noqa: E402
+from ui.state import KEY, Session  # noqa: E402
 
 TIMEOUT = 60
 
 
 def new_app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+
+
+def state(at: AppTest) -> Session:
+    """The session's typed state (ui.state.Session), as the last run left it."""
+    return at.session_state[KEY]
 
 
 def go(at: AppTest, page: str) -> AppTest:

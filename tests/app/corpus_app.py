@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import mimetypes
 
-from apphelpers import button, frame_by_key, go, new_app, upload, widget
+from apphelpers import button, frame_by_key, go, new_app, state, upload, widget
 
-import ui_common as ui
+import ui.widgets
 from tests.corpus.cases import Case, kind_of, same
 
 LEVELS = "Grouping columns (smallest group first)"
@@ -85,17 +85,17 @@ def check_upload(at, case: Case) -> None:
     if case.error:
         contains_all(alerts(at, "error"), [case.error], "errors on the Data page")
         # what was loaded before stays loaded
-        assert at.session_state[ui.K_TABLE].name == "Example: classroom"
+        assert state(at).table.name == "Example: classroom"
         assert "Example: classroom: 500 rows, 5 columns" in page_text(at)
         return
     assert not at.error, [e.value for e in at.error]
     contains_all(alerts(at, "caption"), case.notes, "captions on the Data page")
-    table = at.session_state[ui.K_TABLE]
+    table = state(at).table
     assert table.name == case.file
     frame = table.frame
     if case.shape is not None:
         assert frame.shape == case.shape
-        assert f"{case.file}: {ui.rows_cols(frame)}" in page_text(at)
+        assert f"{case.file}: {ui.widgets.rows_cols(frame)}" in page_text(at)
     preview = frame_by_key(at, "preview")  # what the user sees
     if case.columns is not None:
         assert tuple(preview.columns[: len(case.columns)]) == case.columns
@@ -136,7 +136,7 @@ def tick_missing_codes(at, case: Case) -> None:
     contains_all(warnings, case.notes, "warnings on the Data page")
     widget(at, "checkbox", "Treat these codes as missing").check().run()
     no_traceback(at)
-    assert at.session_state[ui.K_MISSING] == {k: list(v) for k, v in case.codes.items()}
+    assert state(at).missing == {k: list(v) for k, v in case.codes.items()}
 
 
 def fit_case(at, case: Case) -> None:
@@ -154,7 +154,7 @@ def fit_case(at, case: Case) -> None:
                      "messages on the Model page")
         return
     assert not at.error, [e.value for e in at.error]
-    result = at.session_state[ui.K_FITS][at.session_state[ui.K_FIT_KEY]]
+    result = state(at).fits[state(at).fit_key]
     go(at, "results")
     assert not at.error, [e.value for e in at.error]
     contains_all(alerts(at, "warning"), case.warnings, "warnings on the Results page")
@@ -166,7 +166,7 @@ def fit_case(at, case: Case) -> None:
         assert metrics["Observations"] == f"{case.nobs:,}"
         assert result.nobs == case.nobs
     for g, n in case.groups.items():
-        assert metrics[f"Groups: {ui.group_label(g)}"] == f"{n:,}"
+        assert metrics[f"Groups: {ui.widgets.group_label(g)}"] == f"{n:,}"
     if case.terms:
         fixed = frame_by_key(at, "fixed_effects")
         assert tuple(fixed["Term"]) == case.terms

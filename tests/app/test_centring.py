@@ -15,13 +15,12 @@ from apphelpers import (
     groups_in_figure,
     new_app,
     reference,
+    state,
     texts,
     trace_array,
     upload,
     widget,
 )
-
-import ui_common as ui
 
 HSB = (FIXTURES / "hsb82.csv").read_bytes()
 CAPTION = "ses centred within school; school mean of ses added as ses.mean"
@@ -48,7 +47,7 @@ def test_group_mean_centring_matches_lme4(hsb_centred_app):
     # centring is not lme4 syntax: the formula stays, a caption under it says what is done
     assert widget(at, "text_input", "Formula").value == "mAch ~ ses + sector + (ses | school)"
     assert CAPTION in texts(at)
-    spec = at.session_state[ui.K_SPEC]
+    spec = state(at).spec
     assert spec.centering == (("ses", "group"),)
     button(at, "Fit model").click().run()
     assert not at.exception and not at.error
@@ -128,8 +127,8 @@ def test_grand_mean_centring_and_typed_formulas(exam_csv):
     # a typed formula keeps the centring of the predictors it still has
     go(at, "model")
     widget(at, "text_input", "Formula").input("normexam ~ standLRT + sex + (1 | school)").run()
-    assert at.session_state[ui.K_SPEC].centering == (("standLRT", "grand"),)
+    assert state(at).spec.centering == (("standLRT", "grand"),)
     assert widget(at, "selectbox", "Centre standLRT").value == "grand"
     widget(at, "selectbox", "Centre standLRT").set_value("none").run()
-    assert at.session_state[ui.K_SPEC].centering == ()
+    assert state(at).spec.centering == ()
     assert "centred" not in texts(at)

@@ -15,7 +15,7 @@ from apphelpers import (
     widget,
 )
 
-import ui_common as ui
+import ui.fits
 
 TABLE = "ladder"
 
@@ -91,13 +91,13 @@ def test_ladder_table_matches_lme4(exam_rs_app):
 
 def test_ladder_is_cached_per_data_and_model(exam_rs_app, monkeypatch):
     calls = []
-    real = ui.ladder
+    real = ui.fits.ladder
 
     def counting(frame, spec, extra=None):
         calls.append(spec)
         return real(frame, spec, extra=extra)
 
-    monkeypatch.setattr(ui, "ladder", counting)
+    monkeypatch.setattr(ui.fits, "ladder", counting)
     at = exam_rs_app
     fit_ladder(at)
     go(at, "results")

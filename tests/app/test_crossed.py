@@ -14,12 +14,11 @@ from apphelpers import (
     groups_in_figure,
     new_app,
     reference,
+    state,
     texts,
     upload,
     widget,
 )
-
-import ui_common as ui
 
 CROSSED = "normexam ~ standLRT + (1 | school) + (1 | intake)"
 
@@ -51,7 +50,7 @@ def test_builder_makes_crossed_intercepts_and_fits_like_lme4(exam_csv):
     assert "intake" in crossed.options and "school" not in crossed.options
     crossed.set_value(["intake"]).run()
     assert widget(at, "text_input", "Formula").value == CROSSED
-    assert not at.session_state[ui.K_CUSTOM]
+    assert not state(at).custom
     assert "school and intake are crossed" in texts(at)  # the structure check
     button(at, "Fit model").click().run()
     assert not at.exception and not at.error
@@ -73,7 +72,7 @@ def test_typed_crossed_formula_sets_the_builder(exam_csv):
     go(at, "model")
     assert widget(at, "multiselect", "Crossed with (optional)").value == ["intake"]
     assert widget(at, "selectbox", "Grouping variable").value == "school"
-    assert not at.session_state[ui.K_CUSTOM]
+    assert not state(at).custom
     # a grouping that nests is not offered as crossed: the builder says so
     widget(at, "multiselect", "Crossed with (optional)").set_value(["schgend"]).run()
     assert "Each school belongs to one schgend, so they are nested, not crossed" in texts(at)

@@ -8,13 +8,12 @@ from apphelpers import (
     frame_by_key,
     go,
     new_app,
+    state,
     texts,
     upload,
     widget,
     xlsx_bytes,
 )
-
-import ui_common as ui
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -30,7 +29,7 @@ def test_csv_upload_shows_rows_columns_preview_and_summary(exam_csv):
     assert summary.loc["sex", "Type"] == "category"
     assert summary.loc["school", "Distinct values"] == 65
     assert (summary["Missing"] == 0).all()
-    assert at.session_state[ui.K_TABLE].name == "exam.csv"
+    assert state(at).table.name == "exam.csv"
 
 
 def test_xlsx_upload_with_two_sheets_offers_a_sheet_picker(exam_csv):

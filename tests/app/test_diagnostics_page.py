@@ -12,13 +12,13 @@ from apphelpers import (
     go,
     new_app,
     reference,
+    state,
     texts,
     trace_array,
     upload,
     widget,
 )
 
-import ui_common as ui
 from hlm_core.diagnostics import fitted_and_residuals
 from hlm_core.fit import fit
 from hlm_core.formula import parse_formula
@@ -109,7 +109,7 @@ def test_singular_fit_triage_offers_the_uncorrelated_model():
     assert at.title[0].value == "Results"
     want = "langPOST ~ IQ.verb + Minority + (Minority || schoolNR)"
     assert want in texts(at)
-    assert at.session_state[ui.K_FIT_KEY][1] == parse_formula(want)
+    assert state(at).fit_key[1] == parse_formula(want)
     assert frame_by_key(at, "fixed_effects")["Term"].tolist() == [
         "(Intercept)", "IQ.verb", "MinorityY"
     ]

@@ -18,7 +18,7 @@ from apphelpers import (
     widget,
 )
 
-import ui_common as ui
+import ui.widgets
 from hlm_core.fairness import reliability, shrinkage
 from hlm_core.fit import fit
 from hlm_core.formula import parse_formula
@@ -47,7 +47,7 @@ def app(classes, monkeypatch):
     def record(df, file_name, label, key):
         downloads[file_name] = df
 
-    monkeypatch.setattr(ui, "download_csv", record)
+    monkeypatch.setattr(ui.widgets, "download_csv", record)
     at = upload(new_app(), "classes.csv", classes.to_csv(index=False).encode())
     fit_by_formula(at, "y ~ x + (1 | class)")
     go(at, "class_effects")

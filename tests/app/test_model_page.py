@@ -1,9 +1,20 @@
 """Model page: builder widgets and the Formula box stay in step; errors in place; fit caching."""
 
 import pytest
-from apphelpers import button, fit_by_formula, frame_by_key, go, new_app, texts, upload, widget
+from apphelpers import (
+    button,
+    fit_by_formula,
+    frame_by_key,
+    go,
+    new_app,
+    state,
+    texts,
+    upload,
+    widget,
+)
 
-import ui_common as ui
+import ui.fits
+from hlm_core.formula import parse_formula
 
 
 @pytest.fixture
@@ -29,7 +40,7 @@ def test_builder_choices_write_the_formula(exam_app):
     widget(at, "toggle", "Correlated random effects").set_value(False).run()
     assert formula(at) == "normexam ~ standLRT + sex + standLRT:sex + (standLRT || school)"
     widget(at, "radio", "Estimation").set_value("ML").run()
-    assert at.session_state[ui.K_SPEC].reml is False
+    assert state(at).spec.reml is False
     assert "Estimated by ML" in texts(at)
     assert not at.exception and not at.error
 
@@ -62,7 +73,7 @@ def test_choices_survive_a_page_change(exam_app):
 
 def test_formula_syntax_error_is_shown_in_place_with_its_position(exam_app):
     at = exam_app
-    before = at.session_state[ui.K_SPEC]
+    before = state(at).spec
     bad = "normexam ~ standLRT + (1 | school"
     widget(at, "text_input", "Formula").input(bad).run()
     assert not at.exception
@@ -72,7 +83,7 @@ def test_formula_syntax_error_is_shown_in_place_with_its_position(exam_app):
     caret = [c.value for c in at.code]
     assert caret and caret[0].splitlines()[0] == bad and caret[0].splitlines()[1].strip() == "^"
     assert formula(at) == bad  # the text stays so it can be corrected
-    assert at.session_state[ui.K_SPEC] == before
+    assert state(at).spec == before
     assert button(at, "Fit model").disabled
 
 
@@ -93,7 +104,7 @@ def test_formula_the_builder_cannot_show_is_used_as_typed(exam_app):
     assert not at.error
     assert "can't show" in texts(at)
     assert formula(at) == "normexam ~ standLRT + (1 | school) + (0 + standLRT | sex)"
-    spec = at.session_state[ui.K_SPEC]
+    spec = state(at).spec
     assert len(spec.random) == 2
 
 
@@ -106,18 +117,18 @@ def test_fit_error_is_plain_text_not_a_traceback(exam_app):
     msg = at.error[0].value
     assert "Traceback" not in msg and "Error" not in msg
     assert "holds text" in msg
-    assert at.session_state.get(ui.K_FIT_KEY) is None
+    assert state(at).fit_key is None
 
 
 def test_fit_is_cached_on_data_and_model(exam_csv, monkeypatch):
     calls = []
-    real_fit = ui.fit
+    real_fit = ui.fits.fit
 
     def counting_fit(frame, spec):
         calls.append(spec)
         return real_fit(frame, spec)
 
-    monkeypatch.setattr(ui, "fit", counting_fit)
+    monkeypatch.setattr(ui.fits, "fit", counting_fit)
     at = upload(new_app(), "exam.csv", exam_csv)
     fit_by_formula(at, "normexam ~ standLRT + (1 | school)")
     assert len(calls) == 1
@@ -197,7 +208,7 @@ def test_an_interaction_of_a_column_whose_name_holds_the_times_sign():
     assert inter.options == ["`hours × ses` × ses"]  # the label says which names pair up
     inter.set_value([("hours × ses", "ses")]).run()
     assert not at.exception and not at.error
-    spec = at.session_state[ui.K_SPEC]
+    spec = state(at).spec
     assert [t.variables for t in spec.fixed] == [
         ("hours × ses",), ("ses",), ("hours × ses", "ses")
     ]
@@ -211,7 +222,7 @@ def test_an_interaction_of_a_column_whose_name_holds_the_times_sign():
     assert "can't show" not in texts(at)
     button(at, "Fit model").click().run()
     assert not at.exception and not at.error
-    result = at.session_state[ui.K_FITS][at.session_state[ui.K_FIT_KEY]]
+    result = state(at).fits[state(at).fit_key]
     assert len(result.fixed) == 4
 
 
@@ -225,11 +236,11 @@ def test_fit_right_after_enter_keeps_the_typed_formula(exam_app):
     old_predictors = widget(at, "multiselect", "Predictors").value
     widget(at, "text_input", "Formula").input("normexam ~ standLRT + (1 | school)").run()
     # the formula run was cut short by the click: the page never told the browser the new values
-    at.session_state[ui.K_STALE] = {"predictors": old_predictors}
+    state(at).stale = {"predictors": old_predictors}
     widget(at, "multiselect", "Predictors").set_value(old_predictors)
     button(at, "Fit model").click().run()
     assert not at.exception
-    assert at.session_state[ui.K_SPEC] == ui.parse_formula("normexam ~ standLRT + (1 | school)")
+    assert state(at).spec == parse_formula("normexam ~ standLRT + (1 | school)")
     assert formula(at) == "normexam ~ standLRT + (1 | school)"
 
 
@@ -238,6 +249,6 @@ def test_a_builder_change_after_the_redraw_is_the_users(exam_app):
     widget(at, "selectbox", "Outcome").set_value("normexam").run()
     widget(at, "selectbox", "Grouping variable").set_value("school").run()
     widget(at, "text_input", "Formula").input("normexam ~ standLRT + (1 | school)").run()
-    assert ui.K_STALE not in at.session_state  # the page drew the builder to the end
+    assert state(at).stale is None  # the page drew the builder to the end
     widget(at, "multiselect", "Predictors").set_value([]).run()
     assert formula(at) == "normexam ~ 1 + (1 | school)"

@@ -16,11 +16,13 @@ import pandas as pd
 import pytest
 from apphelpers import (
     FIXTURES,
+    ROOT,
     button,
     fit_by_formula,
     go,
     new_app,
     reference,
+    state,
     texts,
     upload,
     widget,
@@ -28,7 +30,6 @@ from apphelpers import (
 from downloads import download_button, download_bytes, record_downloads
 from openpyxl import load_workbook
 
-import ui_common as ui
 from hlm_core.codegen import python_code, r_code
 from hlm_core.writeup import apa_paragraph, apa_table, fmt, level_equations
 
@@ -64,8 +65,8 @@ HOSTILE_FORMULA = f"score ~ `{HOSTILE_COLUMN}` + `{SCRIPT_COLUMN}` + (1 | school
 
 def shown_fit(at):
     """The FitResult the pages show (from the session, as the pages read it)."""
-    key = at.session_state[ui.K_FIT_KEY]
-    return at.session_state[ui.K_FITS][key]
+    key = state(at).fit_key
+    return state(at).fits[key]
 
 
 def latex_bodies(at) -> list[str]:
@@ -316,7 +317,7 @@ def test_code_for_example_data_reads_the_example_file(downloads):
     r = next(c.value for c in at.code if c.language == "r" and c.value.startswith("#"))
     assert r == r_code(result.spec, "hsb82.csv").rstrip("\n")
     data = download_bytes(at, "dl_example_report", downloads)
-    assert data == (Path(ui.__file__).parent / "hlm_core" / "data" / "hsb82.csv").read_bytes()
+    assert data == (ROOT / "hlm_core" / "data" / "hsb82.csv").read_bytes()
     # the level equations put meanses and sector at level 2, as Raudenbush & Bryk write them
     bodies = latex_bodies(at)
     assert any(r"\gamma_{11}\,\text{meanses}_{j}" in b for b in bodies), bodies
@@ -331,7 +332,7 @@ def test_workbook_and_report_carry_the_model_ladder(downloads, exam_csv_module):
     go(at, "compare")
     button(at, "Fit the model ladder").click().run(timeout=120)
     assert not at.exception
-    ladders = [v for v in at.session_state[ui.K_LADDER].values() if hasattr(v, "table")]
+    ladders = [v for v in state(at).ladders.values() if hasattr(v, "table")]
     assert len(ladders) == 1
     ladder = ladders[0].table
     assert len(ladder) >= 3

@@ -1,7 +1,7 @@
 """One person's upload or fit never reaches another session.
 
 Each AppTest is its own Streamlit session (its own st.session_state), as each browser tab is.
-The fit cache lives in st.session_state (ui_common.K_FITS), so two sessions with different
+The fit cache lives in st.session_state (ui.state.Session.fits), so two sessions with different
 uploads keep different fits, and a session that uploads the very same file as another still
 fits its own model. And no function in the app or in hlm_core is cached across sessions
 (st.cache_data, st.cache_resource, functools caches) with an argument that could carry a
@@ -14,9 +14,7 @@ import ast
 from pathlib import Path
 
 import pytest
-from apphelpers import FIXTURES, ROOT, fit_by_formula, go, new_app, texts, upload
-
-import ui_common as ui
+from apphelpers import FIXTURES, KEY, ROOT, fit_by_formula, go, new_app, state, texts, upload
 
 FORMULA_A = "normexam ~ standLRT + (1 | school)"
 FORMULA_B = "mAch ~ meanses + sector + cses + (1 | school)"
@@ -27,7 +25,7 @@ def observations(at) -> str:
 
 
 def only_fit(at):
-    fits = dict(at.session_state[ui.K_FITS])
+    fits = dict(state(at).fits)
     assert len(fits) == 1, list(fits)
     return next(iter(fits.items()))
 
@@ -40,7 +38,7 @@ def test_two_sessions_with_different_uploads_do_not_share_fits(exam_csv):
     fit_by_formula(a, FORMULA_A)
     fit_by_formula(b, FORMULA_B)
 
-    table_a, table_b = a.session_state[ui.K_TABLE], b.session_state[ui.K_TABLE]
+    table_a, table_b = state(a).table, state(b).table
     assert (table_a.name, len(table_a.frame)) == ("exam.csv", 4059)
     assert (table_b.name, len(table_b.frame)) == ("hsb82.csv", 7185)
     key_a, fit_a = only_fit(a)
@@ -68,7 +66,7 @@ def test_same_file_in_another_session_gets_its_own_fit(exam_csv):
 
     c = new_app()
     upload(c, "exam.csv", exam_csv)
-    assert c.session_state[ui.K_TABLE].fingerprint == a.session_state[ui.K_TABLE].fingerprint
+    assert state(c).table.fingerprint == state(a).table.fingerprint
     go(c, "results")  # same data, same server: still no fit until this session fits
     assert "No model fitted yet" in texts(c)
     fit_by_formula(c, FORMULA_A)
@@ -81,7 +79,7 @@ def test_a_fresh_session_has_no_data():
     a = new_app()
     upload(a, "hsb82.csv", (FIXTURES / "hsb82.csv").read_bytes())
     fresh = new_app()
-    assert ui.K_TABLE not in fresh.session_state or fresh.session_state[ui.K_TABLE] is None
+    assert KEY not in fresh.session_state or state(fresh).table is None
     for page in ("model", "results", "class_effects", "slopes"):
         go(fresh, page)
         assert "No data yet" in texts(fresh)
@@ -96,7 +94,8 @@ SAFE_TYPES = {"str", "int", "float", "bool", "None"}
 
 
 def _sources() -> list[Path]:
-    files = [ROOT / "app.py", ROOT / "ui_common.py", *sorted((ROOT / "pages").glob("*.py"))]
+    files = [ROOT / "app.py", *sorted((ROOT / "ui").glob("*.py")),
+             *sorted((ROOT / "pages").glob("*.py"))]
     return files + sorted((ROOT / "hlm_core").rglob("*.py"))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from apphelpers import button, figures, fit_by_formula, go, new_app, texts, widget
 
-import ui_common as ui
+import ui.guidance
 from hlm_core.examples import example_info, list_examples
 from hlm_core.figures import FONT
 from hlm_core.glossary import TERMS, TOPICS, term_help
@@ -81,12 +81,12 @@ def test_every_statistical_term_has_hover_help():
               "R² marginal", "R² conditional", "singular fit", "design effect", "centring"]
     for term in wanted:
         assert len(term_help(term)) > 40, term
-        assert ui.help_text(term) == term_help(term)
+        assert ui.guidance.help_text(term) == term_help(term)
     # forgiving spelling
     assert term_help("r2 marginal") == TERMS["R² marginal"]
     assert term_help("Centering") == TERMS["centring"]
     assert term_help("satterthwaite-df") == TERMS["Satterthwaite df"]
-    assert ui.help_text("no such term") is None
+    assert ui.guidance.help_text("no such term") is None
     for topic in ["random_effect", "interval_width", "shrinkage", "icc", "random_slope",
                   "caterpillar"]:
         assert len(TOPICS[topic]) > 100
@@ -125,11 +125,12 @@ def test_presenter_view_injects_css_and_enlarges_chart_fonts():
     toggle(at, "Large font (presenter view)").set_value(True).run()
     styles = [h.proto.body for h in at.get("html") if "hlm-presenter-view" in h.proto.body]
     assert styles and "font-size" in styles[0] and styles[0].startswith("<style")
-    assert figures(at)[0]["layout"]["font"]["size"] == round(FONT["size"] * ui.PRESENTER_SCALE)
+    assert figures(at)[0]["layout"]["font"]["size"] == round(
+        FONT["size"] * ui.guidance.PRESENTER_SCALE)
     go(at, "class_effects")  # the caterpillar too
     caterpillar = figures(at, "caterpillar")
     assert caterpillar and all(
-        f["layout"]["font"]["size"] == round(FONT["size"] * ui.PRESENTER_SCALE)
+        f["layout"]["font"]["size"] == round(FONT["size"] * ui.guidance.PRESENTER_SCALE)
         for f in caterpillar
     )
     go(at, "results")  # stays on across pages

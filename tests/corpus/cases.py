@@ -123,7 +123,7 @@ def app_check(case: Case) -> None:
 
     1. Start the app and upload ``case.path``'s bytes under ``case.file`` through the real
        "Upload data" widget on the Data page (its `on_upload` calls
-       ui_common.load_upload(name, data)); pick ``case.sheet`` in "Sheet" if set.
+       ui.data.load_upload(name, data)); pick ``case.sheet`` in "Sheet" if set.
        ``at.exception`` must stay empty after every step: no traceback, ever.
     2. ``upload`` with ``error``: an st.error on the Data page contains ``error``; the data loaded
        before (the example) stays loaded.

@@ -1,0 +1,288 @@
+"""The session's data: loading an upload or an example, the working frame (the user's column
+types and missing-value codes applied), the column summary, the structure check, and what the
+reproducible code and the report need to know about the data file.
+
+All of it lives in this session only (ui.state), never in a cache shared between sessions, and
+never on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from hlm_core.design import is_factor, level_labels
+from hlm_core.errors import HLMError
+from hlm_core.examples import classroom, example_bytes, example_info
+from hlm_core.export import safe_csv
+from hlm_core.io import Table, detect_missing_codes, read_table
+from hlm_core.result import FitResult
+from hlm_core.structure import Structure
+from ui import builder
+from ui.state import log, session
+
+# What the uploader accepts: every format hlm_core reads, and the ones it refuses with advice
+# (an old .xls, .ods or .numbers: "save it as .xlsx"; a JSON export). The browser rejects other
+# extensions with its own terse message before the file reaches the app.
+UPLOAD_TYPES = [
+    "csv", "tsv", "tab", "txt", "dat", "xlsx", "xlsm", "sav", "zsav", "dta", "parquet", "pq",
+    "xls", "xlsb", "ods", "numbers", "json",
+]
+EXAMPLE_SEED = 2024
+W_UPLOAD = "w_upload"
+W_EXAMPLE = "w_example"
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def set_table(table: Table, raw: tuple[str, bytes] | None = None) -> None:
+    """Make `table` the session's data; everything derived from older data is forgotten."""
+    session().new_data(table, raw)
+
+
+def load_upload(name: str, data: bytes, sheet: str | None = None) -> bool:
+    """What the Data page does with an uploaded file. False (message stored) if unreadable."""
+    s = session()
+    try:
+        table = read_table(data, name=name, sheet=sheet)
+    except HLMError as exc:
+        s.read_error = str(exc)
+        return False
+    except Exception:
+        log.exception("reading %s failed", name)
+        s.read_error = (
+            f"{name} could not be read as a table. Save it as CSV or Excel (.xlsx) and try again."
+        )
+        return False
+    raw = (name, data) if len(table.sheets) > 1 else None
+    set_table(table, raw)
+    s.file_sha = hashlib.sha256(data).hexdigest()
+    return True
+
+
+def on_upload() -> None:
+    """Callback of the "Upload data" widget: read the new file before the page is drawn."""
+    upload = st.session_state.get(W_UPLOAD)
+    s = session()
+    if upload is None or s.upload_id == upload.file_id:
+        return
+    s.upload_id = upload.file_id
+    load_upload(upload.name, upload.getvalue())
+
+
+def load_example(name: str | None = None) -> None:
+    """Load an example data set (the one chosen on the Data page by default): the generated
+    classroom data or one of the real data sets bundled with hlm_core (read like an upload)."""
+    name = name or st.session_state.get(W_EXAMPLE) or "classroom"
+    info = example_info(name)
+    data = example_bytes(name)
+    if data is None:
+        frame = classroom(seed=EXAMPLE_SEED)
+        table = Table(
+            frame=frame,
+            notes=[
+                "Example data: 500 students in 7 classes, made up with a fixed seed "
+                f"({EXAMPLE_SEED}), so everyone sees the same numbers."
+            ],
+            name=f"Example: {name}",
+            fingerprint=f"example:{name}:{EXAMPLE_SEED}",
+        )
+    else:
+        table = read_table(data, name=info.file)
+        table.name = f"Example: {name}"
+        table.notes = [f"Example data: {info.description}. Source: {info.source}", *table.notes]
+    set_table(table)
+    s = session()
+    s.example = name
+    s.file_sha = hashlib.sha256(example_file(name)).hexdigest()
+    s.levels = list(info.levels)
+
+
+def choose_sheet(sheet: str) -> bool:
+    raw = session().raw
+    if raw is None:
+        return False
+    return load_upload(raw[0], raw[1], sheet=sheet)
+
+
+# ---------------------------------------------------------------------------- working frame
+
+
+def to_categorical(s: pd.Series) -> pd.Series:
+    return level_labels(s).astype("category")
+
+
+def to_numeric(s: pd.Series, name: str) -> pd.Series:
+    """Numbers from a text column, or HLMError naming a value that is not a number."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    text = s.astype("string").str.strip()
+    out = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+    bad = out.isna() & s.notna() & text.ne("")
+    if bad.any():
+        example = text[bad].iloc[0]
+        raise HLMError(
+            f"'{name}' holds text such as '{example}', so it can't be treated as numbers. "
+            "It stays a category."
+        )
+    return out.astype(float)
+
+
+def working_frame() -> pd.DataFrame:
+    """The data the model sees: as read, with the user's type switches and missing codes.
+    Built once per change (cached in this session only)."""
+    s = session()
+    key = s.data_key()
+    if s.frame is not None and s.frame[0] == key:
+        return s.frame[1]
+    frame = s.table.frame
+    if s.missing or s.types:
+        frame = frame.copy()
+    for col, values in s.missing.items():
+        frame[col] = frame[col].mask(frame[col].isin(list(values)))
+    for col, kind in s.types.items():
+        if kind == "categorical":
+            frame[col] = to_categorical(frame[col])
+        else:
+            frame[col] = to_numeric(frame[col], col)
+    s.frame = (key, frame)
+    return frame
+
+
+def set_categorical(columns: list[str]) -> None:
+    """Treat exactly `columns` as categories and the rest as numbers (where they are numbers)."""
+    s = session()
+    base = s.table.frame
+    types: dict[str, str] = {}
+    s.type_error = None
+    for col in base.columns:
+        was_cat = is_factor(base[col])
+        want_cat = col in columns
+        if was_cat and not want_cat:
+            try:
+                to_numeric(base[col], col)
+            except HLMError as exc:
+                s.type_error = str(exc)
+                continue
+            types[col] = "numeric"
+        elif want_cat and not was_cat:
+            types[col] = "categorical"
+    s.types = types
+
+
+def suspected_missing_codes() -> dict[str, list[float]]:
+    """Numeric columns that seem to use 99/-999-style codes for missing answers (cached)."""
+    s = session()
+    table = s.table
+    if s.codes is None or s.codes[0] != table.fingerprint:
+        try:
+            found = detect_missing_codes(table.frame)
+        except Exception:
+            log.exception("detect_missing_codes failed")
+            found = {}
+        s.codes = (table.fingerprint, found)
+    return s.codes[1]
+
+
+def set_missing_codes(on: bool) -> None:
+    session().missing = dict(suspected_missing_codes()) if on else {}
+
+
+def structure(frame: pd.DataFrame, levels: list[str]) -> Structure | str:
+    """hlm_core's structure check for `levels` (inner first), or the plain message why not
+    (the last one is kept for the current data)."""
+    s = session()
+    key = (s.data_key(), tuple(levels))
+    if s.structure is not None and s.structure[0] == key:
+        return s.structure[1]
+    out = builder.check_structure(frame, levels)
+    s.structure = (key, out)
+    return out
+
+
+def column_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per column: type, missing values, distinct values, an example (cached)."""
+    s = session()
+    key = s.data_key()
+    if s.summary is not None and s.summary[0] == key:
+        return s.summary[1]
+    rows = []
+    n = len(frame)
+    for col in frame.columns:
+        values = frame[col]
+        missing = int(values.isna().sum())
+        non_null = values.dropna()
+        rows.append(
+            {
+                "Column": str(col),
+                "Type": builder.column_type(values),
+                "Missing": missing,
+                "Missing %": 100.0 * missing / n if n else 0.0,
+                "Distinct values": int(non_null.nunique()),
+                "Example": str(non_null.iloc[0]) if len(non_null) else "",
+            }
+        )
+    out = pd.DataFrame(rows)
+    s.summary = (key, out)
+    return out
+
+
+def fit_rows(result: FitResult) -> pd.DataFrame:
+    """The rows of the working data the fit used (after dropping missing values)."""
+    frame = working_frame()
+    mf = result.model_frame
+    if mf is None or len(mf.rows) == len(frame):
+        return frame
+    return frame.iloc[mf.rows]
+
+
+def combined_labels(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
+    """Group labels of a combined level such as class:school, built as hlm_core's design does."""
+    out = level_labels(frame[columns[0]]).astype(str)
+    for c in columns[1:]:
+        out = out + ":" + level_labels(frame[c]).astype(str)
+    return out
+
+
+# ---------------------------------------------------------------------------- the data file
+
+
+def example_file(name: str) -> bytes:
+    """The example's data as the CSV file the reproducible code reads (bundled file, or the
+    generated classroom data written as CSV)."""
+    data = example_bytes(name)
+    if data is not None:
+        return data
+    return safe_csv(classroom(seed=EXAMPLE_SEED))
+
+
+def data_file_name() -> str:
+    """The file name the reproducible code reads: the upload's name, or the example's file."""
+    s = session()
+    if s.example:
+        return example_info(s.example).file_name
+    return s.table.name if s.table is not None else "data.csv"
+
+
+def data_fingerprint() -> str:
+    """sha256 of the data file (the upload's bytes, or the example file)."""
+    s = session()
+    if s.file_sha:
+        return s.file_sha
+    return s.table.fingerprint if s.table is not None else ""
+
+
+def codegen_args() -> dict[str, Any]:
+    """What the reproducible code needs to redo the Data page's work: the file name, the sheet,
+    and the column-type switches and missing-value codes the user applied (as the fit used)."""
+    s = session()
+    return {
+        "file_name": data_file_name(),
+        "column_types": dict(s.types) or None,
+        "sheet": s.table.sheet if s.table is not None else None,
+        "missing_codes": {c: list(v) for c, v in s.missing.items()} or None,
+    }

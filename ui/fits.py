@@ -1,0 +1,212 @@
+"""Fitting in this session: the fit cache (the newest fits per data and model), the fit on show,
+the model ladder, the Diagnostics page's refits on request, the memo of slow view computations,
+the models the user saved for the Compare page and the figure images made for export.
+
+Every cache lives in the session object (ui.state) only, keyed by the data key, so a fit is
+never shown for data it was not fitted to, and never reaches another session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from hlm_core.compare import ladder
+from hlm_core.errors import HLMError
+from hlm_core.fit import fit
+from hlm_core.formula import format_formula
+from hlm_core.result import FitResult
+from hlm_core.spec import ModelSpec
+from ui.data import working_frame
+from ui.state import log, session
+
+MAX_FITS = 6  # fits kept per session (the newest; the one on show is never dropped)
+MAX_LADDERS = 4
+
+
+# ---------------------------------------------------------------------------- fits
+
+
+def fit_key(spec: ModelSpec) -> tuple:
+    return (session().data_key(), spec)
+
+
+def fit_model(spec: ModelSpec) -> FitResult | None:
+    """Fit `spec` to the working data, or reuse this session's earlier fit of the same
+    (data, spec). Shows a spinner while fitting and a plain message when it can't be done."""
+    s = session()
+    key = fit_key(spec)
+    s.fit_error = None
+    if key in s.fits:
+        s.fits.move_to_end(key)
+        s.fit_key = key
+        return s.fits[key]
+    frame = working_frame()
+    try:
+        with st.spinner("Fitting the model…", show_time=True):
+            result = fit(frame, spec)
+    except HLMError as exc:
+        s.fit_error = str(exc)
+        return None
+    except Exception:
+        log.exception("fit failed for %s", format_formula(spec))
+        s.fit_error = (
+            "The model could not be fitted. Try a simpler model (fewer random slopes or "
+            "predictors) or check the data for odd values."
+        )
+        return None
+    s.fits[key] = result
+    s.fit_key = key
+    while len(s.fits) > MAX_FITS:
+        s.fits.popitem(last=False)
+    return result
+
+
+def use_fit(result: FitResult) -> None:
+    """Show `result` (e.g. the other optimizer's better fit) as the fit of its model."""
+    s = session()
+    key = fit_key(result.spec)
+    s.fits[key] = result
+    s.fits.move_to_end(key)
+    s.fit_key = key
+
+
+def current_fit() -> FitResult | None:
+    """The fit the results pages show: the last one fitted, if it is for the current data."""
+    return session().current_fit()
+
+
+def fit_is_stale() -> bool:
+    """True when the Model page now describes a different model than the one shown."""
+    s = session()
+    return s.fit_key is not None and s.spec is not None and s.fit_key[1] != s.spec
+
+
+def rows_dropped_text(result: FitResult) -> str | None:
+    if not result.rows_dropped:
+        return None
+    detail = ", ".join(f"{c}: {k:,}" for c, k in result.dropped_by_column.items())
+    return (
+        f"{result.rows_dropped:,} of {result.rows_total:,} rows were left out because of "
+        f"missing values ({detail})."
+    )
+
+
+def memo(name: str, key: Any, compute: Callable[[], Any]) -> Any:
+    """`compute()` once per `key` (e.g. the fit and the chosen options), remembered in this
+    session only, the last key per `name` — so moving a slider doesn't redo slow work."""
+    store = session().memo
+    hit = store.get(name)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    value = compute()
+    store[name] = (key, value)
+    return value
+
+
+# ---------------------------------------------------------------------------- saved models
+
+
+def saved_models() -> list[tuple[str, ModelSpec]]:
+    return list(session().saved)
+
+
+def save_model(name: str, spec: ModelSpec) -> str:
+    """Keep (name, spec) for the Compare page; the same name again replaces it. Returns the
+    sentence to show."""
+    name = name.strip() or f"Saved model {len(saved_models()) + 1}"
+    kept = [(n, s) for n, s in saved_models() if n != name]
+    kept.append((name, spec))
+    session().saved = kept
+    return f"Saved as '{name}': fit it next to the model ladder on the Compare page."
+
+
+# ---------------------------------------------------------------------------- the model ladder
+
+
+def ladder_key(spec: ModelSpec, extra: list[tuple[str, ModelSpec]]) -> tuple:
+    return (session().data_key(), spec.with_(reml=False), tuple(extra))
+
+
+def cached_ladder(spec: ModelSpec, extra: list[tuple[str, ModelSpec]]):
+    """The ladder (or the message why it failed) fitted for this data, model and saved
+    models, if it was fitted in this session."""
+    return session().ladders.get(ladder_key(spec, extra))
+
+
+def fit_ladder(spec: ModelSpec, extra: list[tuple[str, ModelSpec]]):
+    """Fit the model ladder (null → … → `spec`, then `extra`) by ML, once per (data, model,
+    saved models) in this session. Returns the Ladder or a plain message."""
+    key = ladder_key(spec, extra)
+    store = session().ladders
+    if key in store:
+        return store[key]
+    frame = working_frame()
+    try:
+        with st.spinner("Fitting the model ladder by ML…", show_time=True):
+            out = ladder(frame, spec, extra=list(extra) or None)
+    except HLMError as exc:
+        out = str(exc)
+    except Exception:
+        log.exception("ladder failed for %s", format_formula(spec))
+        out = (
+            "The model ladder could not be fitted. Try a simpler model, or compare the models "
+            "one at a time."
+        )
+    store[key] = out
+    while len(store) > MAX_LADDERS:
+        store.popitem(last=False)
+    return out
+
+
+def comparison_table(spec: ModelSpec | None = None) -> pd.DataFrame | None:
+    """The model ladder's table the Compare page made for the current data, if any, for the
+    exports: the ladder up to `spec` when there is one, else the latest."""
+    s = session()
+    if not s.ladders:
+        return None
+    key = s.data_key()
+    found = None
+    for k, v in s.ladders.items():
+        if isinstance(k, tuple) and k and k[0] == key and hasattr(v, "table"):
+            if found is None or len(k) < 2 or k[1] == spec or found[0] != spec:
+                found = (k[1] if len(k) > 1 else None, v)
+    return found[1].table if found is not None else None
+
+
+# ---------------------------------------------------------------------------- on request
+
+
+def diag_get(what: str):
+    """A Diagnostics refit result stored for the fit on show (None if not run yet)."""
+    s = session()
+    return s.diagnostics.get((s.fit_key, what))
+
+
+def diag_run(what: str, compute: Callable[[], Any]):
+    """Run a slow Diagnostics refit once for the fit on show and keep it in this session."""
+    s = session()
+    key, store = s.fit_key, s.diagnostics
+    if (key, what) not in store:
+        for k in [k for k in store if k[0] != key]:
+            del store[k]  # only the fit on show keeps its refits
+        store[(key, what)] = compute()
+    return store[(key, what)]
+
+
+def diag_forget(what: str) -> None:
+    """Drop a Diagnostics refit result stored for the fit on show."""
+    s = session()
+    s.diagnostics.pop((s.fit_key, what), None)
+
+
+def export_cache(result_key: Any) -> dict:
+    """This session's store of figure images made on request, for the fit shown (older fits'
+    images are dropped)."""
+    s = session()
+    if s.exports is None or s.exports[0] != result_key:
+        s.exports = (result_key, {})
+    return s.exports[1]
