@@ -103,6 +103,7 @@ def load_example(name: str | None = None) -> None:
 
 
 def choose_sheet(sheet: str) -> bool:
+    """Read another sheet of the workbook already uploaded (False, message stored, if not)."""
     raw = session().raw
     if raw is None:
         return False
@@ -113,6 +114,7 @@ def choose_sheet(sheet: str) -> bool:
 
 
 def to_categorical(s: pd.Series) -> pd.Series:
+    """A column as categories, labelled as hlm_core's design labels levels."""
     return level_labels(s).astype("category")
 
 
@@ -189,6 +191,7 @@ def suspected_missing_codes() -> dict[str, list[float]]:
 
 
 def set_missing_codes(on: bool) -> None:
+    """Treat the suspected missing-value codes as missing (on) or as values (off)."""
     session().missing = dict(suspected_missing_codes()) if on else {}
 
 

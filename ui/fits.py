@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from hlm_core.compare import ladder
+from hlm_core.compare import Ladder, ladder
 from hlm_core.errors import HLMError
 from hlm_core.fit import fit
 from hlm_core.formula import format_formula
@@ -31,6 +31,7 @@ MAX_LADDERS = 4
 
 
 def fit_key(spec: ModelSpec) -> tuple:
+    """What a fit is cached under: (data key, spec)."""
     return (session().data_key(), spec)
 
 
@@ -86,6 +87,7 @@ def fit_is_stale() -> bool:
 
 
 def rows_dropped_text(result: FitResult) -> str | None:
+    """How many rows the fit left out for missing values, per column (None if none)."""
     if not result.rows_dropped:
         return None
     detail = ", ".join(f"{c}: {k:,}" for c, k in result.dropped_by_column.items())
@@ -111,6 +113,7 @@ def memo(name: str, key: Any, compute: Callable[[], Any]) -> Any:
 
 
 def saved_models() -> list[tuple[str, ModelSpec]]:
+    """[(name, spec)] the user saved for the Compare page, oldest first."""
     return list(session().saved)
 
 
@@ -128,16 +131,17 @@ def save_model(name: str, spec: ModelSpec) -> str:
 
 
 def ladder_key(spec: ModelSpec, extra: list[tuple[str, ModelSpec]]) -> tuple:
+    """What a ladder is cached under: (data key, the model by ML, the saved models)."""
     return (session().data_key(), spec.with_(reml=False), tuple(extra))
 
 
-def cached_ladder(spec: ModelSpec, extra: list[tuple[str, ModelSpec]]):
+def cached_ladder(spec: ModelSpec, extra: list[tuple[str, ModelSpec]]) -> Ladder | str | None:
     """The ladder (or the message why it failed) fitted for this data, model and saved
     models, if it was fitted in this session."""
     return session().ladders.get(ladder_key(spec, extra))
 
 
-def fit_ladder(spec: ModelSpec, extra: list[tuple[str, ModelSpec]]):
+def fit_ladder(spec: ModelSpec, extra: list[tuple[str, ModelSpec]]) -> Ladder | str:
     """Fit the model ladder (null → … → `spec`, then `extra`) by ML, once per (data, model,
     saved models) in this session. Returns the Ladder or a plain message."""
     key = ladder_key(spec, extra)
@@ -180,13 +184,13 @@ def comparison_table(spec: ModelSpec | None = None) -> pd.DataFrame | None:
 # ---------------------------------------------------------------------------- on request
 
 
-def diag_get(what: str):
+def diag_get(what: str) -> Any:
     """A Diagnostics refit result stored for the fit on show (None if not run yet)."""
     s = session()
     return s.diagnostics.get((s.fit_key, what))
 
 
-def diag_run(what: str, compute: Callable[[], Any]):
+def diag_run(what: str, compute: Callable[[], Any]) -> Any:
     """Run a slow Diagnostics refit once for the fit on show and keep it in this session."""
     s = session()
     key, store = s.fit_key, s.diagnostics

@@ -31,10 +31,12 @@ html { font-size: 21px; }
 
 
 def workshop_on() -> bool:
+    """Workshop mode is on in this session."""
     return session().workshop
 
 
 def large_font_on() -> bool:
+    """The presenter view (large fonts) is on in this session."""
     return session().large_font
 
 

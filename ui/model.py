@@ -165,6 +165,7 @@ def apply_formula(text: str) -> bool:
 
 
 def on_formula_enter() -> None:
+    """Callback of the Formula box (Enter or leaving it)."""
     apply_formula(st.session_state[W_FORMULA])
 
 

@@ -4,6 +4,8 @@ under results tables, and the "Save this model" controls."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import streamlit as st
 
@@ -16,6 +18,9 @@ from ui.data import working_frame
 from ui.fits import save_model, saved_models
 from ui.model import centering_text
 from ui.state import session
+
+if TYPE_CHECKING:  # plotly loads when a chart is first drawn
+    import plotly.graph_objects as go
 
 
 def page_header(title: str, intro: str | None = None) -> None:
@@ -45,6 +50,7 @@ def page_header(title: str, intro: str | None = None) -> None:
 
 
 def rows_cols(frame: pd.DataFrame) -> str:
+    """"4,059 rows, 10 columns"."""
     r, c = frame.shape
     return f"{r:,} row{'s' * (r != 1)}, {c:,} column{'s' * (c != 1)}"
 
@@ -84,7 +90,7 @@ def show_centering(result: FitResult) -> None:
         st.caption(f":material/align_horizontal_center: **Centring:** {text}.")
 
 
-def figure_style(fig):
+def figure_style(fig: go.Figure) -> go.Figure:
     """The figure as this session shows it: larger fonts in the presenter view."""
     if not guidance.large_font_on():
         return fig
@@ -96,7 +102,7 @@ def figure_style(fig):
     return scale_fonts(go.Figure(fig), guidance.PRESENTER_SCALE)
 
 
-def chart(fig, *, key: str, **kwargs) -> None:
+def chart(fig: go.Figure, *, key: str, **kwargs) -> None:
     """st.plotly_chart with the session's view options (presenter fonts) and no plotly logo."""
     kwargs.setdefault("config", {"displaylogo": False})
     st.plotly_chart(figure_style(fig), key=key, **kwargs)
