@@ -7,123 +7,31 @@ exactly as R's `model.matrix` and lme4 make it, so tables can be checked against
 
 from __future__ import annotations
 
-import difflib
-import re
 from dataclasses import dataclass, field
-from itertools import pairwise, product
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 
+from hlm_core.coding import TermCoding, VariableInfo, _pivot_rank, _term_codings, _term_columns
 from hlm_core.errors import ModelError
-from hlm_core.spec import ModelSpec, RandomEffect, Term, group_name, quote_name
+from hlm_core.factors import combine_factors, factorize, is_factor, level_labels, sorted_levels
+from hlm_core.frame_checks import (
+    _check_columns,
+    _is_date,
+    _text_outcome_message,
+    formula_name_hint,
+)
+from hlm_core.spec import ModelSpec, RandomEffect, Term, group_name
 
 INTERCEPT = "(Intercept)"
 
-
-# --------------------------------------------------------------------------- variables
-
-
-def is_factor(series: pd.Series) -> bool:
-    """Text, categorical and logical columns are factors; numbers are covariates (as in R)."""
-    dt = series.dtype
-    return (
-        isinstance(dt, pd.CategoricalDtype)
-        or pd.api.types.is_bool_dtype(dt)
-        or pd.api.types.is_object_dtype(dt)
-        or pd.api.types.is_string_dtype(dt)
-    )
-
-
-def level_labels(series: pd.Series) -> pd.Series:
-    """Labels as R prints factor levels: whole numbers without '.0', text as is."""
-    s = series
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return s.map({True: "TRUE", False: "FALSE"})
-    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        vals = s.to_numpy(dtype=float, na_value=np.nan)
-        whole = np.isfinite(vals) & (vals == np.round(vals))
-        if whole[~np.isnan(vals)].all():
-            out = pd.Series(np.where(np.isnan(vals), None, None), index=s.index, dtype=object)
-            ok = ~np.isnan(vals)
-            out[ok] = vals[ok].astype(np.int64).astype(str)
-            return out
-        return s.map(lambda v: None if pd.isna(v) else format(v, "g"))
-    return s.map(lambda v: None if pd.isna(v) else str(v))
-
-
-def sorted_levels(series: pd.Series, labels: pd.Series) -> list[str]:
-    """Level order R gives `factor()`: numeric order for numbers, the categories' own order for
-    an ordered categorical, otherwise alphabetical (case-insensitive first, like R's locale)."""
-    present = pd.unique(labels.dropna())
-    if isinstance(series.dtype, pd.CategoricalDtype) and series.dtype.ordered:
-        cats = [str(c) for c in series.dtype.categories]
-        return [c for c in cats if c in set(present)]
-    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
-        return sorted(present, key=float)
-    return sorted(present, key=lambda s: (s.casefold(), s))
-
-
-def factorize(series: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Integer codes (-1 = missing) and sorted level labels; works on the unique values only,
-    so it stays fast on a million rows."""
-    uniq_codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    if len(uniques) == 0:
-        return np.full(len(series), -1, dtype=np.int64), []
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        u = pd.Series(pd.Categorical(np.asarray(uniques), dtype=series.dtype))
-    else:
-        u = pd.Series(uniques, dtype=series.dtype)
-    labels = level_labels(u)
-    levels = sorted_levels(u, labels)
-    lookup = {lv: i for i, lv in enumerate(levels)}
-    remap = np.array([lookup[lab] for lab in labels], dtype=np.int64)
-    codes = np.where(uniq_codes >= 0, remap[np.maximum(uniq_codes, 0)], -1)
-    return codes.astype(np.int64), levels
-
-
-def combine_factors(parts: list[tuple[np.ndarray, list[str]]]) -> tuple[np.ndarray, list[str]]:
-    """Codes and labels for an interaction of factors (`class:school`), labels joined by ':'
-    and ordered as R's interaction(): the later factor varies fastest."""
-    codes = np.zeros(len(parts[0][0]), dtype=np.int64)
-    for c, lv in parts:
-        codes = codes * len(lv) + c
-    used, inv = np.unique(codes, return_inverse=True)
-    labels = []
-    for k in used:
-        pieces = []
-        for _c, lv in reversed(parts):
-            pieces.append(lv[k % len(lv)])
-            k //= len(lv)
-        labels.append(":".join(reversed(pieces)))
-    return inv.astype(np.int64), labels
-
-
-@dataclass
-class VariableInfo:
-    """How one predictor enters the model; kept so new data (prediction grids) is coded alike."""
-
-    name: str
-    kind: str  # "numeric" | "factor"
-    levels: list[str] = field(default_factory=list)
-    mean: float = 0.0  # mean of the values the model used (after centering)
-    raw_mean: float = 0.0  # mean before centering
-    center: str = "none"  # none | grand | group
-    minimum: float = 0.0
-    maximum: float = 0.0
-
-
-@dataclass
-class TermCoding:
-    """One model term and the columns R's model.matrix gives it."""
-
-    variables: tuple[str, ...]
-    codings: tuple[str, ...]  # per variable: "numeric", "contrast" or "indicator"
-    names: list[str]
-
-    @property
-    def label(self) -> str:
-        return ":".join(quote_name(v) for v in self.variables)
+# re-exported: callers import these from `design`
+__all__ = [
+    "INTERCEPT", "ModelFrame", "RandomBlock", "TermCoding", "VariableInfo", "combine_factors",
+    "factorize", "formula_name_hint", "group_mean_name", "is_factor", "level_labels",
+    "model_frame", "sorted_levels",
+]
 
 
 @dataclass
@@ -207,155 +115,7 @@ class ModelFrame:
         return names
 
 
-# --------------------------------------------------------------------------- coding
-
-
-def _term_codings(
-    terms: list[Term], intercept: bool, kinds: dict[str, str], levels: dict[str, list[str]]
-) -> list[TermCoding]:
-    """R's rule: a factor in a term gets contrasts when the term without it is in the model
-    (the empty term = the intercept); otherwise all its levels (indicator coding)."""
-    present = {frozenset(t.variables) for t in terms}
-    full_given = False
-    out = []
-    for t in terms:
-        codings = []
-        for v in t.variables:
-            if kinds[v] == "numeric":
-                codings.append("numeric")
-                continue
-            margin = frozenset(t.variables) - {v}
-            if margin:
-                has_margin = margin in present
-            else:
-                has_margin = intercept or full_given
-                if not has_margin:
-                    full_given = True
-            codings.append("contrast" if has_margin else "indicator")
-        parts = []
-        for v, c in zip(t.variables, codings, strict=True):
-            q = quote_name(v)
-            if c == "numeric":
-                parts.append([q])
-            elif c == "contrast":
-                parts.append([q + lv for lv in levels[v][1:]])
-            else:
-                parts.append([q + lv for lv in levels[v]])
-        # first variable varies fastest, as in model.matrix
-        names = [":".join(reversed(combo)) for combo in product(*reversed(parts))]
-        out.append(TermCoding(t.variables, tuple(codings), names))
-    return out
-
-
-def _term_columns(
-    t: TermCoding, data: pd.DataFrame, variables: dict[str, VariableInfo]
-) -> list[np.ndarray]:
-    per_var: list[list[np.ndarray]] = []
-    for v, c in zip(t.variables, t.codings, strict=True):
-        info = variables[v]
-        if c == "numeric":
-            per_var.append([data[v].to_numpy(dtype=float)])
-            continue
-        labels = level_labels(data[v]).to_numpy()
-        lv = info.levels[1:] if c == "contrast" else info.levels
-        per_var.append([(labels == level).astype(float) for level in lv])
-    cols = []
-    for combo in product(*reversed(per_var)):
-        col = np.ones(len(data))
-        for c in combo:
-            col = col * c
-        cols.append(col)
-    return cols
-
-
-def _pivot_rank(X: np.ndarray, tol: float = 1e-7) -> list[int]:
-    """Columns to keep: each is kept when it is not (numerically) a combination of those before
-    it — the same columns lme4's rank check keeps for an ordinary design."""
-    if X.shape[1] == 0:
-        return []
-    scale = np.sqrt((X**2).sum(axis=0))
-    scale[scale == 0] = 1.0
-    Xs = X / scale
-    G = Xs.T @ Xs
-    keep: list[int] = []
-    for j in range(X.shape[1]):
-        if G[j, j] < tol:
-            continue
-        idx = [*keep, j]
-        sub = G[np.ix_(idx, idx)]
-        ev = np.linalg.eigvalsh(sub)
-        if ev.min() > tol * max(1.0, ev.max()):
-            keep.append(j)
-    return keep
-
-
 # --------------------------------------------------------------------------- main
-
-
-def _check_columns(frame: pd.DataFrame, spec: ModelSpec) -> None:
-    for v in spec.variables():
-        if v not in frame.columns:
-            close = difflib.get_close_matches(v, [str(c) for c in frame.columns], n=3, cutoff=0.6)
-            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise ModelError(f"There is no column called '{v}' in the data.{hint}")
-
-
-def _is_date(series: pd.Series) -> bool:
-    dt = series.dtype
-    return pd.api.types.is_datetime64_any_dtype(dt) or pd.api.types.is_timedelta64_dtype(dt)
-
-
-def _text_outcome_message(outcome: str, values: pd.Series) -> str:
-    """Why a text outcome can't be modelled, quoting a value (in any row) that is not a
-    number."""
-    text = values.dropna().astype(str).str.strip()
-    text = text[text != ""]
-    numbers = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
-    bad = text[numbers.isna()]
-    if len(bad) == 0:
-        return (
-            f"The outcome '{outcome}' is set to be a category, although it holds numbers. "
-            f"Treat '{outcome}' as numbers, or choose another outcome."
-        )
-    example = str(bad.iloc[0])
-    if len(bad) <= 0.2 * len(text):
-        return (
-            f"The outcome '{outcome}' holds text in {len(bad):,} of {len(text):,} rows (for "
-            f"example '{example}'), so it was read as text, not numbers. Replace those entries "
-            "with empty cells (or recode them as numbers) and upload the file again."
-        )
-    return (
-        f"The outcome '{outcome}' holds text (for example '{example}'), not numbers. "
-        "Choose a numeric outcome such as a test score."
-    )
-
-
-def formula_name_hint(text: str, columns) -> str | None:
-    """When typed formula text failed to parse, a hint naming a column whose name needs
-    backticks (spaces, symbols, emoji) and appears in the text without them: "The column
-    'Math score' has spaces or symbols in its name: write it in backticks, as `Math score`."
-    """
-    found = [
-        c
-        for c in columns
-        if isinstance(c, str) and "`" not in c and re.search(r"[^\w.]", c)
-        and c in text and f"`{c}`" not in text
-    ]
-    # in the order they appear; of names starting at the same place, the longest
-    found.sort(key=lambda c: (text.find(c), -len(c)))
-    names = []
-    for c in found:
-        if not any(c in longer for longer in names):
-            names.append(c)
-    if not names:
-        return None
-    if len(names) == 1:
-        return (
-            f"The column '{names[0]}' has spaces or symbols in its name: write it in "
-            f"backticks, as `{names[0]}`."
-        )
-    listed = ", ".join(f"`{c}`" for c in names)
-    return f"Column names with spaces or symbols go in backticks: {listed}."
 
 
 def group_mean_name(variable: str) -> str:

@@ -1,0 +1,86 @@
+"""Factor levels as R makes them: which columns are factors, their level labels and order, and
+integer codes for a factor or an interaction of factors (`class:school`).
+
+Kept apart from `design` because structure, effects and figures need the same labels without
+building a model frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def is_factor(series: pd.Series) -> bool:
+    """Text, categorical and logical columns are factors; numbers are covariates (as in R)."""
+    dt = series.dtype
+    return (
+        isinstance(dt, pd.CategoricalDtype)
+        or pd.api.types.is_bool_dtype(dt)
+        or pd.api.types.is_object_dtype(dt)
+        or pd.api.types.is_string_dtype(dt)
+    )
+
+
+def level_labels(series: pd.Series) -> pd.Series:
+    """Labels as R prints factor levels: whole numbers without '.0', text as is."""
+    s = series
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.map({True: "TRUE", False: "FALSE"})
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        vals = s.to_numpy(dtype=float, na_value=np.nan)
+        whole = np.isfinite(vals) & (vals == np.round(vals))
+        if whole[~np.isnan(vals)].all():
+            out = pd.Series(np.where(np.isnan(vals), None, None), index=s.index, dtype=object)
+            ok = ~np.isnan(vals)
+            out[ok] = vals[ok].astype(np.int64).astype(str)
+            return out
+        return s.map(lambda v: None if pd.isna(v) else format(v, "g"))
+    return s.map(lambda v: None if pd.isna(v) else str(v))
+
+
+def sorted_levels(series: pd.Series, labels: pd.Series) -> list[str]:
+    """Level order R gives `factor()`: numeric order for numbers, the categories' own order for
+    an ordered categorical, otherwise alphabetical (case-insensitive first, like R's locale)."""
+    present = pd.unique(labels.dropna())
+    if isinstance(series.dtype, pd.CategoricalDtype) and series.dtype.ordered:
+        cats = [str(c) for c in series.dtype.categories]
+        return [c for c in cats if c in set(present)]
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        return sorted(present, key=float)
+    return sorted(present, key=lambda s: (s.casefold(), s))
+
+
+def factorize(series: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes (-1 = missing) and sorted level labels; works on the unique values only,
+    so it stays fast on a million rows."""
+    uniq_codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if len(uniques) == 0:
+        return np.full(len(series), -1, dtype=np.int64), []
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        u = pd.Series(pd.Categorical(np.asarray(uniques), dtype=series.dtype))
+    else:
+        u = pd.Series(uniques, dtype=series.dtype)
+    labels = level_labels(u)
+    levels = sorted_levels(u, labels)
+    lookup = {lv: i for i, lv in enumerate(levels)}
+    remap = np.array([lookup[lab] for lab in labels], dtype=np.int64)
+    codes = np.where(uniq_codes >= 0, remap[np.maximum(uniq_codes, 0)], -1)
+    return codes.astype(np.int64), levels
+
+
+def combine_factors(parts: list[tuple[np.ndarray, list[str]]]) -> tuple[np.ndarray, list[str]]:
+    """Codes and labels for an interaction of factors (`class:school`), labels joined by ':'
+    and ordered as R's interaction(): the later factor varies fastest."""
+    codes = np.zeros(len(parts[0][0]), dtype=np.int64)
+    for c, lv in parts:
+        codes = codes * len(lv) + c
+    used, inv = np.unique(codes, return_inverse=True)
+    labels = []
+    for k in used:
+        pieces = []
+        for _c, lv in reversed(parts):
+            pieces.append(lv[k % len(lv)])
+            k //= len(lv)
+        labels.append(":".join(reversed(pieces)))
+    return inv.astype(np.int64), labels
