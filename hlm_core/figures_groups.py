@@ -1,0 +1,292 @@
+"""Figures with one point or line per group: the caterpillar of group effects and the lines of
+each group's predictions (see `hlm_core.figures` for how to count the groups they show).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from hlm_core.figure_style import (
+    ABOVE,
+    BELOW,
+    FONT,
+    LINE,
+    MODES,
+    QUALITATIVE,
+    WITHIN,
+)
+from hlm_core.report import num
+
+
+def caterpillar(
+    table: pd.DataFrame,
+    term: str,
+    mode: str = "own",
+    *,
+    title: str | None = None,
+    value_title: str | None = None,
+    group_title: str = "Group",
+    highlight: bool = True,
+    search: Iterable[str] = (),
+    label_threshold: int = 50,
+    webgl_threshold: int = 1000,
+) -> go.Figure:
+    """Caterpillar plot of one random term: one point per group with its 95% interval, sorted.
+
+    `table` is `hlm_core.effects.ranef_table` output (long format). `mode="own"` plots each
+    group's own value (fixed effect + random effect) with a reference line at the overall value
+    (the fixed effect); `mode="deviation"` plots the random effect with the reference at 0.
+    Groups whose interval excludes the reference are coloured when `highlight` is on.
+    Up to `label_threshold` groups are listed by name down the side; more are drawn by rank
+    (hover shows the name). `search` marks the named groups with an arrow.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {sorted(MODES)}")
+    t = table[table["term"] == term]
+    if mode == "own":
+        val = t["coef"].to_numpy(dtype=float)
+        lo = t["coef_low"].to_numpy(dtype=float)
+        hi = t["coef_high"].to_numpy(dtype=float)
+        fixed = val - t["ranef"].to_numpy(dtype=float)
+        ref = float(np.nanmedian(fixed)) if fixed.size else 0.0
+        ref_label = f"overall average {num(ref)}"
+    else:
+        val = t["ranef"].to_numpy(dtype=float)
+        lo = t["ranef_low"].to_numpy(dtype=float)
+        hi = t["ranef_high"].to_numpy(dtype=float)
+        ref = 0.0
+        ref_label = "average (0)"
+
+    order = np.argsort(val, kind="stable")
+    val, lo, hi = val[order], lo[order], hi[order]
+    names = t["level"].astype(str).to_numpy(dtype=object)[order]
+    sizes = (
+        t["n"].to_numpy()[order] if "n" in t.columns else np.full(len(val), np.nan, dtype=float)
+    )
+    n = len(val)
+    by_name = n <= label_threshold
+    rank = np.arange(1, n + 1)
+
+    above = lo > ref
+    below = hi < ref
+    within = ~(above | below)
+    if not highlight:
+        within = np.ones(n, dtype=bool)
+        above = below = np.zeros(n, dtype=bool)
+    groups = [
+        ("Interval includes the average", within, WITHIN),
+        ("Clearly above the average", above, ABOVE),
+        ("Clearly below the average", below, BELOW),
+    ]
+    webgl = n > webgl_threshold
+    scatter = go.Scattergl if webgl else go.Scatter
+    custom = np.column_stack([sizes.astype(float), lo, hi])
+    value_axis = "x" if by_name else "y"
+    hover = (
+        "<b>%{text}</b><br>"
+        f"value %{{{value_axis}:.4g}}<br>"
+        "95% interval %{customdata[1]:.4g} to %{customdata[2]:.4g}<br>"
+        "n = %{customdata[0]}<extra></extra>"
+    )
+    fig = go.Figure()
+    if webgl:
+        # Thousands of error bars (or segments) are slow to draw without a graphics card
+        # (seconds for 20,000 groups in a software-rendered browser); at this density one band
+        # from each group's low to high end, behind the points, shows the same spread.
+        band = {"mode": "lines", "line": {"width": 0}, "hoverinfo": "skip",
+                "legendgroup": "intervals"}
+        fig.add_trace(go.Scattergl(x=rank, y=lo, name="95% intervals (low)", showlegend=False,
+                                   **band))
+        fig.add_trace(go.Scattergl(x=rank, y=hi, name="95% intervals", fill="tonexty",
+                                   fillcolor="rgba(148,163,184,0.35)", showlegend=True, **band))
+    for label, mask, colour in groups:
+        if not mask.any():
+            continue
+        err = {
+            "type": "data",
+            "symmetric": False,
+            "array": hi[mask] - val[mask],
+            "arrayminus": val[mask] - lo[mask],
+            "color": colour,
+            "thickness": 1.2,
+            "width": 0 if n > label_threshold else 3,
+        }
+        marker = {"color": colour, "size": 7 if n <= 200 else 4}
+        common = {
+            "name": label,
+            "mode": "markers",
+            "marker": marker,
+            "customdata": custom[mask],
+            "text": names[mask],
+            "hovertemplate": hover,
+            "showlegend": highlight,
+        }
+        if by_name:
+            fig.add_trace(scatter(x=val[mask], y=names[mask], error_x=err, **common))
+        elif not webgl:
+            fig.add_trace(scatter(x=rank[mask], y=val[mask], error_y=err, **common))
+        else:
+            fig.add_trace(scatter(x=rank[mask], y=val[mask], **common))
+
+    value_title = f"{value_title or MODES[mode]}  (dashed line: {ref_label})"
+    if by_name:
+        fig.add_vline(x=ref, line={"color": "#334155", "dash": "dash", "width": 1.5})
+        fig.update_yaxes(
+            categoryorder="array", categoryarray=list(names), title=group_title, automargin=True
+        )
+        fig.update_xaxes(title=value_title, zeroline=False)
+        height = 140 + 24 * max(n, 3)
+    else:
+        fig.add_hline(y=ref, line={"color": "#334155", "dash": "dash", "width": 1.5})
+        fig.update_xaxes(
+            title=f"{group_title}, sorted from lowest to highest ({n:,} groups)",
+            showticklabels=n <= 0,
+            range=[0, n + 1],
+        )
+        fig.update_yaxes(title=value_title, zeroline=False)
+        height = 520
+    wanted = {str(s) for s in search}
+    if wanted:
+        hits = np.flatnonzero(np.isin(names, list(wanted)))[:20]
+        for i in hits:
+            fig.add_annotation(
+                x=val[i] if by_name else rank[i],
+                y=names[i] if by_name else val[i],
+                text=f"<b>{names[i]}</b>",
+                showarrow=True,
+                arrowhead=2,
+                arrowcolor="#111827",
+                ax=40,
+                ay=-30,
+                bgcolor="rgba(255,255,255,0.9)",
+                bordercolor="#111827",
+            )
+
+    fig.update_layout(
+        title={"text": title} if title else None,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 60 if title else 30, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+        hovermode="closest",
+        font=FONT,
+        uirevision=f"{term}-{mode}",
+    )
+    return fig
+
+
+def group_lines(
+    df: pd.DataFrame,
+    predictor: str,
+    outcome: str,
+    title: str,
+    *,
+    y_range: Sequence[float] | None = None,
+    order: Sequence[str] | None = None,
+    max_traces: int = 200,
+    legend_max: int = 12,
+) -> go.Figure:
+    """One line per group: `df` has columns `[predictor, "group", "prediction"]`
+    (`effects.pred_slope` or `effects.group_ols_lines`).
+
+    Up to `max_traces` groups: one trace per group (named after it; distinct colours and a
+    legend up to `legend_max` groups). More: one WebGL trace, lines separated by gaps. Every
+    point's `text` is its group's name. `order` lists the groups in the order (and so the
+    colours) to draw them, e.g. the model's group order, so two figures of the same groups match;
+    by default the order of first appearance in `df`.
+    """
+    d = df[[predictor, "group", "prediction"]]
+    group_col = d["group"].astype(str)
+    if order is not None:
+        known = pd.Index([str(g) for g in order])
+        codes = known.get_indexer(group_col)
+        extra = codes < 0
+        if extra.any():  # groups not in `order` go last, in order of appearance
+            codes[extra] = len(known) + pd.factorize(group_col[extra])[0]
+    else:
+        codes = pd.factorize(group_col)[0]
+    n_groups = len(np.unique(codes))
+    hover = (
+        "<b>%{text}</b><br>"
+        f"{predictor} %{{x:.4g}}<br>{outcome} %{{y:.4g}}<extra></extra>"
+    )
+    fig = go.Figure()
+    if n_groups <= max_traces:
+        coloured = n_groups <= legend_max
+        idx = np.argsort(codes, kind="stable")
+        g_sorted = group_col.to_numpy(dtype=object)[idx]
+        c_sorted = codes[idx]
+        xs = d[predictor].to_numpy(dtype=float)[idx]
+        ys = d["prediction"].to_numpy(dtype=float)[idx]
+        # no rows (e.g. no group has two values of a class-level predictor): no lines
+        bounds = np.flatnonzero(np.r_[True, c_sorted[1:] != c_sorted[:-1], True]) if len(
+            c_sorted
+        ) else []
+        for k in range(len(bounds) - 1):
+            a, b = bounds[k], bounds[k + 1]
+            name = g_sorted[a]
+            colour = QUALITATIVE[c_sorted[a] % len(QUALITATIVE)] if coloured else LINE
+            fig.add_trace(
+                go.Scatter(
+                    x=xs[a:b],
+                    y=ys[a:b],
+                    name=name,
+                    mode="lines",
+                    line={"color": colour, "width": 2.5 if coloured else 1.2},
+                    opacity=1.0 if coloured else 0.45,
+                    text=[name] * (b - a),
+                    hovertemplate=hover,
+                    showlegend=coloured,
+                )
+            )
+    else:
+        idx = np.lexsort((d[predictor].to_numpy(dtype=float), codes))
+        g_sorted = group_col.to_numpy(dtype=object)[idx]
+        c_sorted = codes[idx]
+        xs = d[predictor].to_numpy(dtype=float)[idx]
+        ys = d["prediction"].to_numpy(dtype=float)[idx]
+        starts = np.flatnonzero(np.r_[False, c_sorted[1:] != c_sorted[:-1]])
+        # NaN breaks a line (plotly draws no segment across it); x, y stay compact float arrays
+        x_all = np.insert(xs, starts, np.nan)
+        y_all = np.insert(ys, starts, np.nan)
+        t_all = np.insert(g_sorted, starts, None)
+        fig.add_trace(
+            go.Scattergl(
+                x=x_all,
+                y=y_all,
+                text=t_all,  # object array: much faster for plotly than a list
+                mode="lines",
+                connectgaps=False,
+                line={"color": LINE, "width": 1},
+                opacity=0.35,
+                name=f"{n_groups:,} groups",
+                hovertemplate=hover,
+                showlegend=False,
+            )
+        )
+    fig.update_xaxes(title=predictor, zeroline=False)
+    fig.update_yaxes(title=outcome, zeroline=False, range=list(y_range) if y_range else None)
+    fig.update_layout(
+        title={"text": title},
+        height=480,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        hovermode="closest",
+        font=FONT,
+        legend={"title": None},
+    )
+    return fig
+
+
+def spread_groups(df: pd.DataFrame, k: int) -> list[str]:
+    """`k` of the groups in a lines table, evenly spread from the lowest line to the highest
+    (by mean prediction; the extremes always included), for drawing a readable, fast subset."""
+    means = df.groupby(df["group"].astype(str), sort=False)["prediction"].mean().sort_values(
+        kind="stable"
+    )
+    if len(means) <= k:
+        return list(means.index)
+    pick = np.unique(np.round(np.linspace(0, len(means) - 1, k)).astype(int))
+    return list(means.index[pick])
