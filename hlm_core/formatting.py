@@ -1,0 +1,103 @@
+"""Numbers as a reader sees them in the write-up: APA rounding (two decimals, no leading zero
+for statistics that cannot exceed 1, p < .001), degrees of freedom, counts, and column names
+inside LaTeX.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from scipy import stats
+
+Z975 = float(stats.norm.ppf(0.975))
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def fmt(x: float | None, decimals: int = 2) -> str:
+    """A number with APA's two decimals. A value that is not 0 but would print as 0.00 keeps
+    two significant digits instead (0.0015), so a small variance is not reported as zero."""
+    if x is None or not math.isfinite(x):
+        return "–"
+    text = f"{x:.{decimals}f}"
+    if float(text) == 0:
+        if x != 0:
+            text = f"{x:.2g}"
+            if "e" in text:
+                text = f"{x:.{decimals}e}"
+        else:
+            text = f"{0:.{decimals}f}"
+    return text
+
+
+def fmt_unit(x: float | None, decimals: int = 2) -> str:
+    """Statistics bounded by 1 (ICC, R², correlations): APA drops the leading zero (.39)."""
+    if x is None or not math.isfinite(x):
+        return "–"
+    text = f"{x:.{decimals}f}"
+    if float(text) == 0:
+        text = f"{0:.{decimals}f}"
+    if text.startswith("0."):
+        return text[1:]
+    if text.startswith("-0."):
+        return "-" + text[2:]
+    return text
+
+
+def fmt_p(p: float | None) -> str:
+    """A p value as APA prints it after 'p': '< .001', '.023', '> .999' (three decimals)."""
+    if p is None or not math.isfinite(p):
+        return "–"
+    if p < 0.001:
+        return "< .001"
+    if p >= 0.9995:
+        return "> .999"
+    return f"{p:.3f}"[1:]
+
+
+def _p_clause(p: float) -> str:
+    text = fmt_p(p)
+    return f"p {text}" if text[0] in "<>" else f"p = {text}"
+
+
+def fmt_df(df: float) -> str:
+    """Satterthwaite df are not whole numbers; two decimals, as lmerTest's summary rounds."""
+    if df is None or not math.isfinite(df):
+        return "–"
+    return f"{df:.2f}"
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def _plural(name: str) -> str:
+    """'school' -> 'schools', 'class' -> 'classes'; other names -> "'schoolNR' groups"."""
+    if re.fullmatch(r"[a-z]+", name):
+        if name.endswith(("s", "x", "z", "ch", "sh")):
+            return name + "es"
+        if name.endswith("y") and name[-2:-1] not in "aeiou":
+            return name[:-1] + "ies"
+        return name + "s"
+    return f"'{name}' groups"
+
+
+def _tex_text(name: str) -> str:
+    r"""A column name inside LaTeX \text{}: escape what LaTeX/KaTeX would read as commands."""
+    out = []
+    for ch in name:
+        if ch in "#$%&_{}":
+            out.append("\\" + ch)
+        elif ch == "\\":
+            out.append(r"\textbackslash{}")
+        elif ch == "~":
+            out.append(r"\textasciitilde{}")
+        elif ch == "^":
+            out.append(r"\textasciicircum{}")
+        elif ch in "\n\r\t":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return r"\text{" + "".join(out) + "}"
