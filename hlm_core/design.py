@@ -22,15 +22,25 @@ from hlm_core.frame_checks import (
     _text_outcome_message,
     formula_name_hint,
 )
+from hlm_core.predictors import (
+    _BlockSpec,
+    _GroupCodes,
+    centre_within_groups,
+    code_predictors,
+    factor_variable,
+    group_mean_name,
+    numeric_variable,
+)
 from hlm_core.spec import ModelSpec, RandomEffect, Term, group_name
 
 INTERCEPT = "(Intercept)"
 
 # re-exported: callers import these from `design`
 __all__ = [
-    "INTERCEPT", "ModelFrame", "RandomBlock", "TermCoding", "VariableInfo", "combine_factors",
-    "factorize", "formula_name_hint", "group_mean_name", "is_factor", "level_labels",
-    "model_frame", "sorted_levels",
+    "INTERCEPT", "ModelFrame", "RandomBlock", "TermCoding", "VariableInfo", "centre_within_groups",
+    "code_predictors", "combine_factors", "factor_variable", "factorize", "formula_name_hint",
+    "group_mean_name", "is_factor", "level_labels", "model_frame", "numeric_variable",
+    "sorted_levels",
 ]
 
 
@@ -118,11 +128,6 @@ class ModelFrame:
 # --------------------------------------------------------------------------- main
 
 
-def group_mean_name(variable: str) -> str:
-    """The name of the group-mean predictor that group-mean centring adds (`ses` -> `ses.mean`)."""
-    return f"{variable}.mean"
-
-
 def _order_terms(terms: tuple[Term, ...], order_vars: list[str]) -> list[Term]:
     rank = {v: i for i, v in enumerate(order_vars)}
     seen: dict[tuple[str, ...], None] = {}
@@ -133,13 +138,50 @@ def _order_terms(terms: tuple[Term, ...], order_vars: list[str]) -> list[Term]:
 
 
 def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
-    """Build the arrays for `spec` from `frame`, or say in plain words why the data can't."""
+    """Build the arrays for `spec` from `frame`, or say in plain words why the data can't.
+
+    The steps, in order: rows kept and dropped → outcome → grouping factors → predictors
+    (factor coding, centring) → fixed-effect columns and rank → random blocks → group checks.
+    """
     if not spec.random:
         raise ModelError(
             "The model has no grouping variable. Choose the column that says which class "
             "(or school) each student belongs to."
         )
     _check_columns(frame, spec)
+    n_total = len(frame)
+    data, keep_rows, dropped_by_column, notes = rows_used(frame, spec)
+    y = outcome_values(data, frame, spec)
+    blocks_spec, group_codes = grouping_codes(data, spec)
+    variables, fixed_spec = code_predictors(data, frame, spec, group_codes, blocks_spec, notes)
+    fixed_terms, X, fixed_names, dropped_fixed = fixed_part(
+        data, spec, fixed_spec, variables, notes
+    )
+    blocks = random_blocks(data, blocks_spec, group_codes, variables)
+    sizes = check_groups(group_codes, blocks, len(data))
+    return ModelFrame(
+        spec=spec,
+        y=y,
+        X=X,
+        fixed_names=fixed_names,
+        fixed_terms=fixed_terms,
+        blocks=_lme4_block_order(blocks),
+        variables=variables,
+        rows=keep_rows,
+        rows_total=n_total,
+        dropped_by_column=dropped_by_column,
+        dropped_fixed=dropped_fixed,
+        notes=notes,
+        group_sizes=sizes,
+    )
+
+
+def rows_used(
+    frame: pd.DataFrame, spec: ModelSpec
+) -> tuple[pd.DataFrame, np.ndarray, dict[str, int], list[str]]:
+    """The model's columns for the complete rows, their positions in `frame`, the missing
+    values counted per column (blank text counts as missing), and a note saying what was left
+    out; an error when no row is complete."""
     n_total = len(frame)
     used = spec.variables()
     sub = frame[used]
@@ -174,7 +216,11 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
             f"{n_total - len(keep_rows):,} of {n_total:,} rows were left out because of missing "
             f"values ({detail})."
         )
+    return data, keep_rows, dropped_by_column, notes
 
+
+def outcome_values(data: pd.DataFrame, frame: pd.DataFrame, spec: ModelSpec) -> np.ndarray:
+    """The outcome as numbers, or a plain-language error (dates, text, infinite, constant)."""
     # ---- outcome
     y_raw = data[spec.outcome]
     if _is_date(y_raw):
@@ -192,7 +238,12 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
             f"The outcome '{spec.outcome}' has the same value ({y[0]:g}) in every row, "
             "so there is nothing to explain. Choose another outcome."
         )
+    return y
 
+
+def grouping_codes(data: pd.DataFrame, spec: ModelSpec) -> tuple[list[_BlockSpec], _GroupCodes]:
+    """One (random effect, columns, lme4 group name) per grouping factor of each bar, and each
+    group name's level codes, labels and columns. Built first: group-mean centring needs them."""
     # ---- grouping factors first: group-mean centering needs them
     blocks_spec: list[tuple[RandomEffect, tuple[str, ...], str]] = []
     for re_ in spec.random:
@@ -207,76 +258,18 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
         else:
             codes, levels = combine_factors([factorize(data[c]) for c in cols])
         group_codes[gname] = (codes, levels, cols)
+    return blocks_spec, group_codes
 
-    # ---- predictors: kinds, levels, centering
-    variables: dict[str, VariableInfo] = {}
-    predictors = [v for v in used if v != spec.outcome]
-    grouping_cols = {g for re_ in spec.random for g in re_.grouping}
-    centering = spec.centering_map
-    first_group = blocks_spec[0][2]
-    fixed_spec = list(spec.fixed)
-    for v in predictors:
-        if v in grouping_cols and not any(
-            v in t.variables for t in spec.fixed + tuple(s for r in spec.random for s in r.slopes)
-        ):
-            continue
-        s = data[v]
-        if is_factor(s):
-            codes, levels = factorize(s)
-            if len(levels) < 2:
-                raise ModelError(
-                    f"'{v}' has only one category ('{levels[0]}') in the rows used, so it can't "
-                    "explain differences. Remove it from the predictors."
-                )
-            variables[v] = VariableInfo(v, "factor", levels=levels)
-            if centering.get(v, "none") != "none":
-                notes.append(f"'{v}' is a category, so it was not centred.")
-        else:
-            if _is_date(s):
-                raise ModelError(
-                    f"'{v}' holds dates, which can't be used as a number directly. Make a "
-                    "numeric column from it (for example age in months, or the year) and use "
-                    "that, or remove it from the predictors."
-                )
-            x = s.to_numpy(dtype=float)
-            if not np.all(np.isfinite(x)):
-                raise ModelError(f"'{v}' has infinite values; remove them first.")
-            info = VariableInfo(v, "numeric", raw_mean=float(x.mean()))
-            how = centering.get(v, "none")
-            if how == "grand":
-                x = x - x.mean()
-                notes.append(f"'{v}' is centred at its overall mean ({info.raw_mean:.4g}).")
-            elif how == "group":
-                # Within-group centring, plus the group mean as a level-2 predictor so the
-                # between-group (contextual) effect is not lost (Enders & Tofighi 2007).
-                codes = group_codes[first_group][0]
-                gm = (np.bincount(codes, weights=x) / np.bincount(codes))[codes]
-                x = x - gm
-                mean_name = group_mean_name(v)
-                if mean_name in frame.columns or mean_name in variables:
-                    raise ModelError(
-                        f"Centring '{v}' within groups adds a column '{mean_name}', but the data "
-                        "already has one. Rename that column first."
-                    )
-                data[mean_name] = gm
-                variables[mean_name] = VariableInfo(
-                    mean_name, "numeric", mean=float(gm.mean()), raw_mean=float(gm.mean()),
-                    minimum=float(gm.min()), maximum=float(gm.max()),
-                )
-                pos = next((i for i, t in enumerate(fixed_spec) if t.variables == (v,)), None)
-                if pos is not None:
-                    fixed_spec.insert(pos + 1, Term((mean_name,)))
-                notes.append(
-                    f"'{v}' is centred within each {first_group} (each student's difference "
-                    f"from their {first_group}'s mean); the {first_group} mean is added as "
-                    f"'{mean_name}' (the contextual effect)."
-                )
-            info.center = how
-            info.mean = float(x.mean())
-            info.minimum, info.maximum = float(x.min()), float(x.max())
-            data[v] = x
-            variables[v] = info
 
+def fixed_part(
+    data: pd.DataFrame,
+    spec: ModelSpec,
+    fixed_spec: list[Term],
+    variables: dict[str, VariableInfo],
+    notes: list[str],
+) -> tuple[list[TermCoding], np.ndarray, list[str], list[str]]:
+    """The fixed-effect terms, the columns R would keep (a column that is constant or an exact
+    combination of earlier ones is dropped, with a note), their names, and the dropped names."""
     kinds = {v: i.kind for v, i in variables.items()}
     levels = {v: i.levels for v, i in variables.items()}
 
@@ -309,6 +302,19 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
             )
     X = X_all[:, keep]
     fixed_names = [names[i] for i in keep]
+    return fixed_terms, X, fixed_names, dropped_fixed
+
+
+def random_blocks(
+    data: pd.DataFrame,
+    blocks_spec: list[_BlockSpec],
+    group_codes: _GroupCodes,
+    variables: dict[str, VariableInfo],
+) -> list[RandomBlock]:
+    """One RandomBlock per bar and grouping factor; an uncorrelated bar (`||`) becomes one block
+    per term, as lme4's expandDoubleVerts does. In the formula's order (see _lme4_block_order)."""
+    kinds = {v: i.kind for v, i in variables.items()}
+    levels = {v: i.levels for v, i in variables.items()}
 
     # ---- random part
     blocks: list[RandomBlock] = []
@@ -343,8 +349,14 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
                     columns=gcols,
                 )
             )
+    return blocks
 
-    n = len(data)
+
+def check_groups(
+    group_codes: _GroupCodes, blocks: list[RandomBlock], n: int
+) -> dict[str, np.ndarray]:
+    """Each grouping factor's group sizes, after checking that there are at least 2 groups,
+    fewer groups than rows, and fewer random effects than rows."""
     sizes: dict[str, np.ndarray] = {}
     for gname, (codes, glevels, _) in group_codes.items():
         counts = np.bincount(codes, minlength=len(glevels))
@@ -367,22 +379,7 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
             f"The model has {n_random:,} random effects but only {n:,} rows, so it can't be "
             "estimated. Remove a random slope or use a grouping with fewer, larger groups."
         )
-
-    return ModelFrame(
-        spec=spec,
-        y=y,
-        X=X,
-        fixed_names=fixed_names,
-        fixed_terms=fixed_terms,
-        blocks=_lme4_block_order(blocks),
-        variables=variables,
-        rows=keep_rows,
-        rows_total=n_total,
-        dropped_by_column=dropped_by_column,
-        dropped_fixed=dropped_fixed,
-        notes=notes,
-        group_sizes=sizes,
-    )
+    return sizes
 
 
 def _lme4_block_order(blocks: list[RandomBlock]) -> list[RandomBlock]:
