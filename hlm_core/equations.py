@@ -5,17 +5,18 @@ belongs to, read from the data, and one equation per level (see `hlm_core.writeu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import product
 
-import numpy as np
 import pandas as pd
 
-from hlm_core.design import INTERCEPT, ModelFrame, RandomBlock, TermCoding, VariableInfo
+from hlm_core.design import INTERCEPT, ModelFrame, RandomBlock
 from hlm_core.formatting import _tex_text, fmt, fmt_unit
+from hlm_core.levels import (
+    _components,
+    _split,
+    _Structure,
+    _structure,
+)
 from hlm_core.result import FitResult
-from hlm_core.spec import quote_name
-
-MAX_LEVELS = 3  # HLM notation (pi, beta, gamma) goes up to three levels
 
 # Symbols per number of levels: coefficient letters from level 1 up, the random-effect letters
 # from level 1 (the residual) up, and the subscripts of a unit at each level.
@@ -24,158 +25,6 @@ _COEF_TEX = {2: (r"\beta", r"\gamma"), 3: (r"\pi", r"\beta", r"\gamma")}
 _RAND = {2: ("r", "u"), 3: ("e", "r", "u")}
 _SUBS = {2: ("ij", "j"), 3: ("ijk", "jk", "k")}
 _EXTRA_SUBS = "lmnopqst"  # subscripts for crossed grouping factors outside the nesting chain
-
-
-# --------------------------------------------------------------------------- structure
-
-
-@dataclass
-class _Group:
-    """One grouping factor as the equations need it."""
-
-    name: str  # lme4 group name ("class:school")
-    label: str  # the inner column, for sentences ("class")
-    codes: np.ndarray
-    n_levels: int
-
-
-@dataclass
-class _Structure:
-    """Levels (nesting chain, innermost group first), extra crossed factors, variable levels."""
-
-    chain: list[_Group]
-    extra: list[_Group]
-    var_level: dict[str, int]
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def n_levels(self) -> int:
-        return len(self.chain) + 1
-
-
-def _unique_groups(mf: ModelFrame) -> list[_Group]:
-    seen: dict[str, _Group] = {}
-    for b in mf.blocks:
-        if b.group not in seen:
-            label = b.columns[0] if b.columns else b.group
-            seen[b.group] = _Group(b.group, label, b.codes, b.n_levels)
-    return list(seen.values())
-
-
-def _nested_in(inner: np.ndarray, outer: np.ndarray) -> bool:
-    """True when every level of `inner` lies within a single level of `outer`."""
-    pairs = np.unique(np.column_stack([inner, outer]), axis=0)
-    return len(pairs) == len(np.unique(inner))
-
-
-def _constant_within(values: np.ndarray, codes: np.ndarray) -> bool:
-    """True when each column of `values` takes one value inside every group."""
-    if values.ndim == 1:
-        values = values[:, None]
-    n_groups = int(codes.max()) + 1 if codes.size else 0
-    for j in range(values.shape[1]):
-        x = values[:, j].astype(float)
-        ok = np.isfinite(x)
-        if not ok.any():
-            continue
-        lo = np.full(n_groups, np.inf)
-        hi = np.full(n_groups, -np.inf)
-        np.minimum.at(lo, codes[ok], x[ok])
-        np.maximum.at(hi, codes[ok], x[ok])
-        spread = np.where(np.isfinite(lo), hi - lo, 0.0)
-        scale = max(1.0, float(np.nanmax(np.abs(x[ok]))))
-        if float(spread.max()) > 1e-9 * scale:
-            return False
-    return True
-
-
-def _design_values(mf: ModelFrame, variable: str, frame: pd.DataFrame | None) -> np.ndarray | None:
-    """The values of one predictor on the rows the model used, as the fit saw them.
-
-    Preferred source: the variable's own main-effect columns in X (after centring); then its
-    random-slope columns in Z; then the original frame (for variables that only appear inside
-    interactions). None when nothing says.
-    """
-    for t in mf.fixed_terms:
-        if t.variables == (variable,):
-            idx = [mf.fixed_names.index(n) for n in t.names if n in mf.fixed_names]
-            if idx:
-                return mf.X[:, idx]
-    for b in mf.blocks:
-        offset = 1 if b.intercept else 0
-        for t in b.terms:
-            if t.variables == (variable,):
-                return b.Z[:, offset : offset + len(t.names)]
-            offset += len(t.names)
-    if frame is not None and variable in frame.columns and len(frame) == mf.rows_total:
-        s = frame[variable].iloc[mf.rows]
-        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-            return s.to_numpy(dtype=float)
-        codes, _ = pd.factorize(s, use_na_sentinel=True)
-        return codes.astype(float)
-    return None
-
-
-def _structure(mf: ModelFrame, frame: pd.DataFrame | None) -> _Structure:
-    groups = _unique_groups(mf)
-    notes: list[str] = []
-    # the innermost grouping factor: the one with most levels (lme4 puts it first)
-    inner = max(groups, key=lambda g: g.n_levels)
-    chain = [inner]
-    extra: list[_Group] = []
-    for g in sorted((g for g in groups if g is not inner), key=lambda g: -g.n_levels):
-        if len(chain) < MAX_LEVELS - 1 and _nested_in(chain[-1].codes, g.codes):
-            chain.append(g)
-        else:
-            extra.append(g)
-    if extra:
-        names = ", ".join(f"'{g.name}'" for g in extra)
-        notes.append(
-            f"The random effects of {names} are not nested in "
-            f"'{chain[-1].name}'; they are shown as extra terms (v) in the level-2 equations."
-        )
-    var_level: dict[str, int] = {}
-    for v in mf.variables:
-        vals = _design_values(mf, v, frame)
-        level = 1
-        if vals is not None:
-            for g in chain:
-                if _constant_within(vals, g.codes):
-                    level += 1
-                else:
-                    break
-        var_level[v] = level
-    return _Structure(chain, extra, var_level, notes)
-
-
-def _components(t: TermCoding, variables: dict[str, VariableInfo]) -> list[tuple[str, tuple]]:
-    """Each column of a term: its lme4 name and its per-variable parts for display,
-    `sectorPublic:cses` -> (("sector", "sectorPublic"), ("cses", "cses")). Built in
-    model.matrix's order, as design.py names them. A numeric variable is shown by its plain
-    name (the parentheses of the equations delimit it); a factor level as in the tables."""
-    parts = []
-    for v, c in zip(t.variables, t.codings, strict=True):
-        q = quote_name(v)
-        if c == "numeric":
-            parts.append([(v, q, v)])
-        else:
-            lv = variables[v].levels
-            lv = lv[1:] if c == "contrast" else lv
-            parts.append([(v, q + level, q + level) for level in lv])
-    out = []
-    for combo in product(*reversed(parts)):
-        combo = tuple(reversed(combo))
-        name = ":".join(lme4 for _, lme4, _ in combo)
-        out.append((name, tuple((v, shown) for v, _, shown in combo)))
-    return out
-
-
-def _split(combo: tuple, var_level: dict[str, int], n_levels: int) -> tuple[tuple, ...]:
-    """The parts of one column grouped by level: (level-1 parts, level-2 parts, ...)."""
-    by = [[] for _ in range(n_levels)]
-    for v, label in combo:
-        by[min(var_level.get(v, 1), n_levels) - 1].append(label)
-    return tuple(tuple(b) for b in by)
 
 
 # --------------------------------------------------------------------------- equations
@@ -225,6 +74,56 @@ def _times(a: tuple[str, str], b: tuple[str, str]) -> tuple[str, str]:
     return f"{a[0]}·{b[0]}", f"{a[1]}\\,{b[1]}"
 
 
+_FixedCol = tuple[str, tuple, tuple[tuple, ...]]  # name, combo, split by level
+_RandomTerm = tuple[RandomBlock, str, tuple, tuple[tuple, ...]]  # block, name, combo, key
+
+
+@dataclass
+class _Layout:
+    """Where every coefficient of the fit sits in the level equations, and its symbol.
+
+    P: the level-1 predictors (() = the intercept); Q[p]: the level-2 predictors of p's
+    coefficient; S[(p, q)]: the level-3 predictors of that coefficient (three levels only);
+    p_num / q_num / s_num: their subscripts.
+    """
+
+    L: int
+    eq: _Eq
+    st: _Structure
+    fixed_cols: list[_FixedCol]
+    random_terms: list[_RandomTerm]
+    chain_index: dict[str, int]
+    extra_index: dict[str, int]
+    P: list[tuple] = field(default_factory=list)
+    Q: dict[tuple, list[tuple]] = field(default_factory=dict)
+    S: dict[tuple, list[tuple]] = field(default_factory=dict)
+    p_num: dict = field(default_factory=dict)
+    q_num: dict = field(default_factory=dict)
+    s_num: dict = field(default_factory=dict)
+
+    def gamma(self, split: tuple[tuple, ...]) -> tuple[str, str]:
+        L, eq, p_num, q_num, s_num = self.L, self.eq, self.p_num, self.q_num, self.s_num
+        p = split[0]
+        if L == 2:
+            return eq.sym(eq.coef[1], eq.coef_tex[1], (p_num[p], q_num[(p, split[1])]), 0)
+        pq = (p, split[1])
+        return eq.sym(eq.coef[2], eq.coef_tex[2], (p_num[p], q_num[pq], s_num[(pq, split[2])]), 0)
+
+    def rand_sym(self, b: RandomBlock, key: tuple) -> tuple[str, str]:
+        eq, p_num, q_num, chain_index = self.eq, self.p_num, self.q_num, self.chain_index
+        p, q = key
+        if b.group in chain_index:
+            level = chain_index[b.group] + 2  # the level whose units the effect belongs to
+            letter = eq.rand[level - 1]
+            if level == 2:
+                return eq.sym(letter, letter, (p_num[p],), 2)
+            return eq.sym(letter, letter, (p_num[p], q_num[(p, q)]), 3)
+        k = self.extra_index[b.group]
+        sub = _EXTRA_SUBS[k % len(_EXTRA_SUBS)]
+        i = _idx(p_num[p])
+        return f"v{i}{sub}", f"v_{{{i}{sub}}}"
+
+
 def level_equations(result: FitResult, frame: pd.DataFrame | None = None) -> dict:
     """The model as HLM level equations (Raudenbush & Bryk) and as one mixed equation.
 
@@ -238,11 +137,47 @@ def level_equations(result: FitResult, frame: pd.DataFrame | None = None) -> dic
     mf = result.model_frame
     if mf is None:
         raise ValueError("This result has no design attached (model_frame); refit it.")
+    lay = equation_layout(mf, frame)
+    level1, latex1, resid, y = level1_lines(lay, result.spec.outcome)
+    level2, latex2 = level2_lines(lay)
+    level3, latex3 = level3_lines(lay)
+    mixed, latex_mixed = mixed_line(lay, resid, y)
+    variances, latex_var = variance_lines(lay, result, resid)
+    return {
+        "level1": level1,
+        "level2": level2,
+        "level3": level3,
+        "mixed": mixed,
+        "latex_level1": latex1,
+        "latex_level2": latex2,
+        "latex_level3": latex3,
+        "latex_mixed": latex_mixed,
+        "variances": variances,
+        "latex_variances": latex_var,
+        "levels": ["students", *(g.label for g in lay.st.chain)],
+        "predictor_levels": dict(lay.st.var_level),
+        "notes": equation_notes(lay.st, mf),
+    }
+
+
+def equation_layout(mf: ModelFrame, frame: pd.DataFrame | None) -> _Layout:
+    """The levels of the data, each fixed column and random term split by level, and the
+    numbering of the coefficients at every level."""
     st = _structure(mf, frame)
     L = st.n_levels
-    eq = _Eq(L)
-    outcome = result.spec.outcome
+    chain_index = {g.name: k for k, g in enumerate(st.chain)}
+    extra_index = {g.name: k for k, g in enumerate(st.extra)}
+    lay = _Layout(
+        L, _Eq(L), st, fixed_columns(mf, st), random_terms(mf, st, chain_index),
+        chain_index, extra_index,
+    )
+    _number_coefficients(lay)
+    return lay
 
+
+def fixed_columns(mf: ModelFrame, st: _Structure) -> list[_FixedCol]:
+    """Each fixed column kept in the fit, with its parts split by level: (p, q[, s])."""
+    L = st.n_levels
     # ---- fixed columns, split by level: (p, q[, s])
     fixed_cols: list[tuple[str, tuple, tuple[tuple, ...]]] = []  # name, combo, split
     if INTERCEPT in mf.fixed_names:
@@ -251,10 +186,15 @@ def level_equations(result: FitResult, frame: pd.DataFrame | None = None) -> dic
         for name, combo in _components(t, mf.variables):
             if name in mf.fixed_names:
                 fixed_cols.append((name, combo, _split(combo, st.var_level, L)))
+    return fixed_cols
 
+
+def random_terms(
+    mf: ModelFrame, st: _Structure, chain_index: dict[str, int]
+) -> list[_RandomTerm]:
+    """Each random term: its block, name, parts and key (level-1 part, higher-level parts)."""
+    L = st.n_levels
     # ---- random terms: (block level, key parts by level, group)
-    chain_index = {g.name: k for k, g in enumerate(st.chain)}
-    extra_index = {g.name: k for k, g in enumerate(st.extra)}
     random_terms: list[tuple[RandomBlock, str, tuple, tuple[tuple, ...]]] = []
     for b in mf.blocks:
         cols: list[tuple[str, tuple]] = [(INTERCEPT, ())] if b.intercept else []
@@ -267,7 +207,13 @@ def level_equations(result: FitResult, frame: pd.DataFrame | None = None) -> dic
             else:  # level-2 or crossed random effect: it varies the level-1 coefficient
                 key = (tuple(label for _, label in combo), ())
             random_terms.append((b, name, combo, key))
+    return random_terms
 
+
+def _number_coefficients(lay: _Layout) -> None:
+    """Fill in P, Q, S and their subscripts (see _Layout)."""
+    L, fixed_cols, random_terms = lay.L, lay.fixed_cols, lay.random_terms
+    chain_index = lay.chain_index
     # ---- level-1 predictors p (index 0 = intercept), level-2 predictors q per p
     P: list[tuple] = []
     if any(split[0] == () for _, _, split in fixed_cols) or any(
@@ -309,27 +255,15 @@ def level_equations(result: FitResult, frame: pd.DataFrame | None = None) -> dic
     s_num = {
         (pq, s): (k if () in S[pq] else k + 1) for pq, ss in S.items() for k, s in enumerate(ss)
     }
+    lay.P, lay.Q, lay.S = P, Q, S
+    lay.p_num, lay.q_num, lay.s_num = p_num, q_num, s_num
 
-    def gamma(split: tuple[tuple, ...]) -> tuple[str, str]:
-        p = split[0]
-        if L == 2:
-            return eq.sym(eq.coef[1], eq.coef_tex[1], (p_num[p], q_num[(p, split[1])]), 0)
-        pq = (p, split[1])
-        return eq.sym(eq.coef[2], eq.coef_tex[2], (p_num[p], q_num[pq], s_num[(pq, split[2])]), 0)
 
-    def rand_sym(b: RandomBlock, key: tuple) -> tuple[str, str]:
-        p, q = key
-        if b.group in chain_index:
-            level = chain_index[b.group] + 2  # the level whose units the effect belongs to
-            letter = eq.rand[level - 1]
-            if level == 2:
-                return eq.sym(letter, letter, (p_num[p],), 2)
-            return eq.sym(letter, letter, (p_num[p], q_num[(p, q)]), 3)
-        k = extra_index[b.group]
-        sub = _EXTRA_SUBS[k % len(_EXTRA_SUBS)]
-        i = _idx(p_num[p])
-        return f"v{i}{sub}", f"v_{{{i}{sub}}}"
-
+def level1_lines(
+    lay: _Layout, outcome: str
+) -> tuple[list[str], list[str], tuple[str, str], tuple[str, str]]:
+    """The level-1 equation (plain, LaTeX), the residual's symbol and the outcome's symbol."""
+    eq, P, p_num = lay.eq, lay.P, lay.p_num
     # ---- level 1
     terms: list[tuple[str, str]] = []
     for p in P:
@@ -342,7 +276,15 @@ def level_equations(result: FitResult, frame: pd.DataFrame | None = None) -> dic
     rhs = _join([*terms, resid])
     level1 = [f"{y_plain} = {rhs[0]}"]
     latex1 = [f"{y_tex} = {rhs[1]}"]
+    return level1, latex1, resid, (y_plain, y_tex)
 
+
+def level2_lines(lay: _Layout) -> tuple[list[str], list[str]]:
+    """One equation per level-1 coefficient (plain, LaTeX)."""
+    L, eq, P, Q, p_num, q_num = lay.L, lay.eq, lay.P, lay.Q, lay.p_num, lay.q_num
+    fixed_cols, random_terms = lay.fixed_cols, lay.random_terms
+    chain_index, extra_index = lay.chain_index, lay.extra_index
+    gamma, rand_sym = lay.gamma, lay.rand_sym
     # ---- level 2
     level2: list[str] = []
     latex2: list[str] = []
@@ -364,7 +306,14 @@ def level_equations(result: FitResult, frame: pd.DataFrame | None = None) -> dic
         rhs = _join(items)
         level2.append(f"{lhs[0]} = {rhs[0]}")
         latex2.append(f"{lhs[1]} = {rhs[1]}")
+    return level2, latex2
 
+
+def level3_lines(lay: _Layout) -> tuple[list[str], list[str]]:
+    """One equation per level-2 coefficient (plain, LaTeX); empty for two levels."""
+    L, eq, P, Q, S, p_num, q_num = lay.L, lay.eq, lay.P, lay.Q, lay.S, lay.p_num, lay.q_num
+    random_terms, chain_index = lay.random_terms, lay.chain_index
+    gamma, rand_sym = lay.gamma, lay.rand_sym
     # ---- level 3
     level3: list[str] = []
     latex3: list[str] = []
@@ -382,7 +331,16 @@ def level_equations(result: FitResult, frame: pd.DataFrame | None = None) -> dic
                 rhs = _join(items)
                 level3.append(f"{lhs[0]} = {rhs[0]}")
                 latex3.append(f"{lhs[1]} = {rhs[1]}")
+    return level3, latex3
 
+
+def mixed_line(
+    lay: _Layout, resid: tuple[str, str], y: tuple[str, str]
+) -> tuple[str, str]:
+    """Every equation substituted into level 1: one line (plain, LaTeX)."""
+    L, eq, fixed_cols, random_terms = lay.L, lay.eq, lay.fixed_cols, lay.random_terms
+    gamma, rand_sym = lay.gamma, lay.rand_sym
+    y_plain, y_tex = y
     # ---- mixed: substitute every equation into level 1
     mixed_items: list[tuple[str, str]] = []
     for _, _, split in fixed_cols:
@@ -402,7 +360,14 @@ def level_equations(result: FitResult, frame: pd.DataFrame | None = None) -> dic
     rhs = _join(mixed_items)
     mixed = f"{y_plain} = {rhs[0]}"
     latex_mixed = f"{y_tex} = {rhs[1]}"
+    return mixed, latex_mixed
 
+
+def variance_lines(
+    lay: _Layout, result: FitResult, resid: tuple[str, str]
+) -> tuple[list[str], list[str]]:
+    """The estimated variance of each random term and correlation, from the fit."""
+    random_terms, rand_sym = lay.random_terms, lay.rand_sym
     # ---- variances of the random terms, from the fit
     variances: list[str] = []
     latex_var: list[str] = []
@@ -430,10 +395,15 @@ def level_equations(result: FitResult, frame: pd.DataFrame | None = None) -> dic
     sigma2 = result.sigma**2
     variances.append(f"Var({resid[0]}) = σ² = {fmt(sigma2)}")
     latex_var.append(rf"\operatorname{{Var}}({resid[1]}) = \sigma^2 = {fmt(sigma2)}")
+    return variances, latex_var
 
+
+def equation_notes(st: _Structure, mf: ModelFrame) -> list[str]:
+    """What the reader needs to read the equations: the structure's notes, the predictors at
+    each higher level, and how predictors were centred."""
+    L = st.n_levels
     # ---- notes: what the reader needs to read the equations
     notes = list(st.notes)
-    unit_names = ["students", *(g.label for g in st.chain)]
     for lvl in range(2, L + 1):
         vs = [v for v, k in st.var_level.items() if k == lvl]
         if vs:
@@ -443,21 +413,7 @@ def level_equations(result: FitResult, frame: pd.DataFrame | None = None) -> dic
                 + ", ".join(vs) + "."
             )
     notes.extend(_centring_sentences(mf))
-    return {
-        "level1": level1,
-        "level2": level2,
-        "level3": level3,
-        "mixed": mixed,
-        "latex_level1": latex1,
-        "latex_level2": latex2,
-        "latex_level3": latex3,
-        "latex_mixed": latex_mixed,
-        "variances": variances,
-        "latex_variances": latex_var,
-        "levels": unit_names,
-        "predictor_levels": dict(st.var_level),
-        "notes": notes,
-    }
+    return notes
 
 
 def _centring_sentences(mf: ModelFrame, past: bool = False) -> list[str]:

@@ -23,8 +23,9 @@ import math
 import pandas as pd
 
 from hlm_core.design import INTERCEPT
-from hlm_core.equations import MAX_LEVELS, _centring_sentences, _structure, level_equations
+from hlm_core.equations import _centring_sentences, level_equations
 from hlm_core.formatting import Z975, _count, _p_clause, _plural, fmt, fmt_df, fmt_p, fmt_unit
+from hlm_core.levels import MAX_LEVELS, _structure
 from hlm_core.result import FitResult
 
 # The number formats live in formatting.py and the level equations in equations.py; callers
