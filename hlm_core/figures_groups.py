@@ -5,6 +5,7 @@ each group's predictions (see `hlm_core.figures` for how to count the groups the
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,45 @@ def caterpillar(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {sorted(MODES)}")
+    c = caterpillar_data(table, term, mode)
+    n = len(c.val)
+    by_name = n <= label_threshold
+    webgl = n > webgl_threshold
+    fig = go.Figure()
+    if webgl:
+        _add_interval_band(fig, c)
+    _add_caterpillar_points(fig, c, highlight, by_name, webgl, label_threshold)
+    height = _caterpillar_axes(fig, c, by_name, value_title or MODES[mode], group_title)
+    _mark_groups(fig, c, search, by_name)
+    fig.update_layout(
+        title={"text": title} if title else None,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 60 if title else 30, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+        hovermode="closest",
+        font=FONT,
+        uirevision=f"{term}-{mode}",
+    )
+    return fig
+
+
+@dataclass
+class CaterpillarData:
+    """One term's groups sorted by value: value, interval, name, size and rank of each, and the
+    reference line (overall value or 0) with its label."""
+
+    val: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    names: np.ndarray
+    sizes: np.ndarray
+    rank: np.ndarray
+    ref: float
+    ref_label: str
+
+
+def caterpillar_data(table: pd.DataFrame, term: str, mode: str) -> CaterpillarData:
+    """The values a caterpillar plot draws for `term`, sorted from lowest to highest."""
     t = table[table["term"] == term]
     if mode == "own":
         val = t["coef"].to_numpy(dtype=float)
@@ -68,11 +108,18 @@ def caterpillar(
         t["n"].to_numpy()[order] if "n" in t.columns else np.full(len(val), np.nan, dtype=float)
     )
     n = len(val)
-    by_name = n <= label_threshold
     rank = np.arange(1, n + 1)
+    return CaterpillarData(val, lo, hi, names, sizes, rank, ref, ref_label)
 
-    above = lo > ref
-    below = hi < ref
+
+def interval_classes(
+    c: CaterpillarData, highlight: bool
+) -> list[tuple[str, np.ndarray, str]]:
+    """Legend label, mask and colour of the groups whose interval includes the reference, lies
+    above it and lies below it (all in the first when `highlight` is off)."""
+    n = len(c.val)
+    above = c.lo > c.ref
+    below = c.hi < c.ref
     within = ~(above | below)
     if not highlight:
         within = np.ones(n, dtype=bool)
@@ -82,7 +129,33 @@ def caterpillar(
         ("Clearly above the average", above, ABOVE),
         ("Clearly below the average", below, BELOW),
     ]
-    webgl = n > webgl_threshold
+    return groups
+
+
+def _add_interval_band(fig: go.Figure, c: CaterpillarData) -> None:
+    # Thousands of error bars (or segments) are slow to draw without a graphics card
+    # (seconds for 20,000 groups in a software-rendered browser); at this density one band
+    # from each group's low to high end, behind the points, shows the same spread.
+    rank, lo, hi = c.rank, c.lo, c.hi
+    band = {"mode": "lines", "line": {"width": 0}, "hoverinfo": "skip",
+            "legendgroup": "intervals"}
+    fig.add_trace(go.Scattergl(x=rank, y=lo, name="95% intervals (low)", showlegend=False,
+                               **band))
+    fig.add_trace(go.Scattergl(x=rank, y=hi, name="95% intervals", fill="tonexty",
+                               fillcolor="rgba(148,163,184,0.35)", showlegend=True, **band))
+
+
+def _add_caterpillar_points(
+    fig: go.Figure,
+    c: CaterpillarData,
+    highlight: bool,
+    by_name: bool,
+    webgl: bool,
+    label_threshold: int,
+) -> None:
+    """One trace per interval class: points with error bars (no bars when drawn with WebGL)."""
+    val, lo, hi, names, sizes, rank = c.val, c.lo, c.hi, c.names, c.sizes, c.rank
+    n = len(val)
     scatter = go.Scattergl if webgl else go.Scatter
     custom = np.column_stack([sizes.astype(float), lo, hi])
     value_axis = "x" if by_name else "y"
@@ -92,18 +165,7 @@ def caterpillar(
         "95% interval %{customdata[1]:.4g} to %{customdata[2]:.4g}<br>"
         "n = %{customdata[0]}<extra></extra>"
     )
-    fig = go.Figure()
-    if webgl:
-        # Thousands of error bars (or segments) are slow to draw without a graphics card
-        # (seconds for 20,000 groups in a software-rendered browser); at this density one band
-        # from each group's low to high end, behind the points, shows the same spread.
-        band = {"mode": "lines", "line": {"width": 0}, "hoverinfo": "skip",
-                "legendgroup": "intervals"}
-        fig.add_trace(go.Scattergl(x=rank, y=lo, name="95% intervals (low)", showlegend=False,
-                                   **band))
-        fig.add_trace(go.Scattergl(x=rank, y=hi, name="95% intervals", fill="tonexty",
-                                   fillcolor="rgba(148,163,184,0.35)", showlegend=True, **band))
-    for label, mask, colour in groups:
+    for label, mask, colour in interval_classes(c, highlight):
         if not mask.any():
             continue
         err = {
@@ -132,7 +194,13 @@ def caterpillar(
         else:
             fig.add_trace(scatter(x=rank[mask], y=val[mask], **common))
 
-    value_title = f"{value_title or MODES[mode]}  (dashed line: {ref_label})"
+
+def _caterpillar_axes(
+    fig: go.Figure, c: CaterpillarData, by_name: bool, value_title: str, group_title: str
+) -> int:
+    """The reference line and axis titles; returns the figure's height."""
+    ref, names, n = c.ref, c.names, len(c.val)
+    value_title = f"{value_title}  (dashed line: {c.ref_label})"
     if by_name:
         fig.add_vline(x=ref, line={"color": "#334155", "dash": "dash", "width": 1.5})
         fig.update_yaxes(
@@ -149,6 +217,12 @@ def caterpillar(
         )
         fig.update_yaxes(title=value_title, zeroline=False)
         height = 520
+    return height
+
+
+def _mark_groups(fig: go.Figure, c: CaterpillarData, search: Iterable[str], by_name: bool) -> None:
+    """An arrow to each searched-for group (at most 20)."""
+    val, names, rank = c.val, c.names, c.rank
     wanted = {str(s) for s in search}
     if wanted:
         hits = np.flatnonzero(np.isin(names, list(wanted)))[:20]
@@ -165,17 +239,6 @@ def caterpillar(
                 bgcolor="rgba(255,255,255,0.9)",
                 bordercolor="#111827",
             )
-
-    fig.update_layout(
-        title={"text": title} if title else None,
-        height=height,
-        margin={"l": 10, "r": 10, "t": 60 if title else 30, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
-        hovermode="closest",
-        font=FONT,
-        uirevision=f"{term}-{mode}",
-    )
-    return fig
 
 
 def group_lines(
