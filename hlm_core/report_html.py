@@ -1,0 +1,240 @@
+"""The HTML report: one self-contained page with the model, its tables, figures and write-up,
+and the package versions that made it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from hlm_core.export_tables import class_effects_table, model_fit_table, pred_slope_table
+from hlm_core.images import export_style
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of what computed the numbers (for the report and the workbook)."""
+    import platform
+    from importlib import metadata
+
+    import hlm_core
+
+    out = {"hlm_core": getattr(hlm_core, "__version__", "unknown")}
+    for pkg in ("mixedlm", "numpy", "pandas", "scipy", "statsmodels", "plotly"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    out["python"] = platform.python_version()
+    return out
+
+
+def report_figures(result, *, font_scale: float = 1.0) -> dict[str, object]:
+    """The figures a report shows: a caterpillar plot per random term of the first grouping
+    level, and each group's predicted line for the first numeric predictor."""
+    from hlm_core.effects import ranef_table
+    from hlm_core.figures import caterpillar, group_lines
+
+    figs: dict[str, object] = {}
+    if not result.group_names:
+        return figs
+    group = result.group_names[0]
+    table = ranef_table(result, group)
+    for term in result.random_terms(group):
+        what = "Intercept" if term == "(Intercept)" else f"Effect of {term}"
+        figs[f"{what} per {group}"] = caterpillar(
+            table, term, "own", value_title=f"Group's own value: {term}", group_title=group
+        )
+    ps = pred_slope_table(result)
+    if ps is not None:
+        predictor, lines = ps
+        mf = result.model_frame
+        block = next(b for b in mf.blocks if b.group == group)
+        figs[f"Predicted {result.spec.outcome} by {predictor}, per {group}"] = group_lines(
+            lines, predictor, result.spec.outcome,
+            f"What the model predicts, per {group}", order=block.levels,
+        )
+    if font_scale != 1.0:
+        figs = {k: export_style(f, font_scale) for k, f in figs.items()}
+    return figs
+
+
+_REPORT_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2937;
+       max-width: 1100px; margin: 2rem auto; padding: 0 1.5rem; line-height: 1.5; }
+h1 { font-size: 1.8rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem;
+     border-bottom: 1px solid #e5e7eb; padding-bottom: .2rem; }
+.meta { color: #6b7280; } code, pre { font-family: ui-monospace, Menlo, Consolas, monospace; }
+pre { background: #f8fafc; border: 1px solid #e5e7eb; padding: .8rem; white-space: pre-wrap;
+      border-radius: 6px; }
+table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .92rem; }
+th, td { border-bottom: 1px solid #e5e7eb; padding: .25rem .7rem; text-align: left; }
+th { background: #f1f5f9; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.note { color: #4b5563; font-size: .9rem; } .warn { color: #9a3412; }
+.figure { margin: 1rem 0 2rem; } summary { cursor: pointer; color: #1d4ed8; }
+"""
+
+
+def _h(text: object) -> str:
+    import html
+
+    return html.escape(str(text), quote=True)
+
+
+def _html_table(df: pd.DataFrame, digits: int = 4, max_rows: int | None = None) -> str:
+    """An HTML table with every header and cell escaped; numbers right-aligned."""
+    import math
+
+    shown = df if max_rows is None else df.head(max_rows)
+    head = "".join(f"<th>{_h(c)}</th>" for c in shown.columns)
+    rows = []
+    for rec in shown.itertuples(index=False, name=None):
+        cells = []
+        for v in rec:
+            if isinstance(v, np.generic):
+                v = v.item()
+            if isinstance(v, bool) or v is None:
+                cells.append(f"<td>{_h('' if v is None else v)}</td>")
+            elif isinstance(v, int):
+                cells.append(f"<td class=\"num\">{v:,}</td>")
+            elif isinstance(v, float):
+                if not math.isfinite(v):
+                    text = ""
+                elif v != 0 and abs(v) < 10 ** -digits:
+                    text = f"{v:.2e}"  # a tiny p value is not 0.0000
+                else:
+                    text = f"{v:.{digits}f}"
+                cells.append(f"<td class=\"num\">{text}</td>")
+            else:
+                cells.append(f"<td>{_h('' if pd.isna(v) else v)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    more = ""
+    if max_rows is not None and len(df) > max_rows:
+        more = (f"<p class=\"note\">The first {max_rows:,} of {len(df):,} rows; the Excel "
+                "workbook has all of them.</p>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+
+
+def html_report(
+    result,
+    frame_fingerprint: str,
+    figures: dict[str, object] | None,
+    versions: dict[str, str] | None,
+    *,
+    data_name: str | None = None,
+    frame: pd.DataFrame | None = None,
+    created: str | None = None,
+    extra_tables: dict[str, pd.DataFrame] | None = None,
+    code: dict[str, str] | None = None,
+) -> str:
+    """A self-contained HTML report of the fit: opens offline, loads nothing from anywhere.
+
+    Holds the model (formula, method, centring notes), the APA paragraph and table, the level
+    equations and the mixed equation, the fixed effects, variance components, model fit and
+    class effects tables, `figures` (title -> plotly figure; interactive, with plotly.js
+    embedded once, inline), `extra_tables` (e.g. comparisons), `code` (title -> the
+    reproducible code, hlm_core.codegen), the data file's sha256
+    `frame_fingerprint`, package `versions` and the date. Every user string is HTML-escaped;
+    the figures' data travel as JSON that plotly escapes for script tags.
+    """
+    from datetime import UTC, datetime
+
+    import plotly.io as pio
+
+    from hlm_core.writeup import apa_paragraph, apa_table, level_equations
+
+    created = created or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    versions = versions if versions is not None else package_versions()
+    parts: list[str] = []
+    add = parts.append
+    add("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")
+    add("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+    add(f"<title>Multilevel model: {_h(result.spec.outcome)}</title>")
+    add(f"<style>{_REPORT_CSS}</style></head><body>")
+    add(f"<h1>Multilevel model for {_h(result.spec.outcome)}</h1>")
+    what = f"Data: {_h(data_name)} · " if data_name else ""
+    add(f"<p class=\"meta\">{what}{result.nobs:,} rows · {_h(result.method)} · "
+        f"created {_h(created)}</p>")
+
+    add("<h2>Model</h2>")
+    add(f"<p>lme4 formula:</p><pre>{_h(result.formula)}</pre>")
+    notes = list(result.notes)
+    try:
+        eq = level_equations(result, frame)
+    except Exception:  # a design without equations (no model frame): the rest still reports
+        eq = None
+    if eq is not None:
+        for n in eq["notes"]:
+            if n not in notes:
+                notes.append(n)
+    if notes:
+        add("<ul>" + "".join(f"<li>{_h(n)}</li>" for n in notes) + "</ul>")
+    for w in result.warnings:
+        add(f"<p class=\"warn\">{_h(w)}</p>")
+
+    add("<h2>Write-up</h2>")
+    add(f"<p>{_h(apa_paragraph(result, frame))}</p>")
+    apa = apa_table(result)
+    add(_html_table(apa))
+    add(f"<p class=\"note\">{_h(apa.attrs.get('note', ''))}</p>")
+
+    if eq is not None:
+        add("<h2>Level equations</h2>")
+        levels = [("Level 1", eq["level1"]), ("Level 2", eq["level2"]), ("Level 3", eq["level3"])]
+        for title, lines in levels:
+            if lines:
+                add(f"<p><b>{title}</b></p><pre>{_h(chr(10).join(lines))}</pre>")
+        add(f"<p><b>Mixed model</b></p><pre>{_h(eq['mixed'])}</pre>")
+        add(f"<p><b>Variance components</b></p><pre>{_h(chr(10).join(eq['variances']))}</pre>")
+
+    add("<h2>Fixed effects</h2>")
+    add("<p class=\"note\">Satterthwaite df (as lmerTest); 95% confidence intervals with "
+        "those df.</p>")
+    add(_html_table(result.fixed))
+    add("<h2>Variance components</h2>")
+    add(_html_table(result.varcorr))
+    add("<h2>Model fit</h2>")
+    add(_html_table(model_fit_table(result)))
+    for title, df in (extra_tables or {}).items():
+        if df is not None and len(df.columns):
+            add(f"<h2>{_h(title)}</h2>")
+            add(_html_table(df))
+
+    if figures:
+        add("<h2>Figures</h2>")
+        first = True
+        for title, fig in figures.items():
+            styled = export_style(fig)
+            add(f"<div class=\"figure\"><h3>{_h(title)}</h3>")
+            add(pio.to_html(
+                styled,
+                include_plotlyjs=True if first else False,
+                include_mathjax=False,
+                full_html=False,
+                config={"displaylogo": False, "showSendToCloud": False,
+                        "responsive": True},
+            ))
+            add("</div>")
+            first = False
+
+    add("<h2>Class effects</h2>")
+    effects = class_effects_table(result)
+    add("<p class=\"note\">Each group's difference from the average (ranef) and its own value "
+        "(coef), with 95% intervals from the conditional SD.</p>")
+    add(f"<details><summary>Show the table ({len(effects):,} rows)</summary>")
+    add(_html_table(effects, max_rows=2000))
+    add("</details>")
+
+    add("<h2>Reproducibility</h2>")
+    for title, text in (code or {}).items():
+        add(f"<details><summary>{_h(title)}</summary><pre>{_h(text)}</pre></details>")
+    add("<table><tbody>")
+    if data_name:
+        add(f"<tr><th>data file</th><td>{_h(data_name)}</td></tr>")
+    add(f"<tr><th>data fingerprint (sha256)</th><td><code>{_h(frame_fingerprint)}</code>"
+        "</td></tr>")
+    for k, v in versions.items():
+        add(f"<tr><th>{_h(k)}</th><td>{_h(v)}</td></tr>")
+    add(f"<tr><th>date</th><td>{_h(created)}</td></tr>")
+    add("</tbody></table>")
+    add("</body></html>")
+    return "\n".join(parts)
