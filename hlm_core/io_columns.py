@@ -1,0 +1,297 @@
+"""The clean-up every format shares: column names, empty rows and columns, and column
+types (numbers, decimal commas, zero-padded codes, text among numbers). Part of `hlm_core.io`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hlm_core.errors import ReadError
+from hlm_core.io_common import (
+    _DECIMAL_COMMA,
+    _LEADING_ZERO,
+    _NA_TOKENS,
+    _listing,
+    _looks_numeric,
+)
+
+
+def _finish(
+    header: list[str], body: pd.DataFrame, where: str, notes: list[str], decimal_comma: bool
+) -> pd.DataFrame:
+    """Name the columns, drop empty rows/columns, and give each column a sensible type."""
+    names, spaced, dups = _clean_names(header)
+    body = body.copy()
+    body.columns = range(body.shape[1])
+    # Drop all-empty rows before typing the columns, so they cannot turn whole numbers into floats.
+    # (column by column, stopping once no row can be empty: usually after the first column,
+    # which saves ~0.25 s on 1,000,000 rows)
+    empty_rows = pd.Series(True, index=body.index)
+    for c in body.columns:
+        empty_rows &= _empty_cells(body[c]).to_numpy(dtype=bool)
+        if not empty_rows.any():
+            break
+    n_empty = int(empty_rows.sum()) if body.shape[1] else 0
+    if n_empty:
+        body = body.loc[~empty_rows].reset_index(drop=True)
+
+    columns: dict[str, pd.Series] = {}
+    unnamed_empty = 0
+    blanks: list[str] = []
+    na_seen: set[str] = set()
+    kinds: dict[str, list[str]] = {"text": [], "decimal": [], "zeros": []}
+    second_header: list[str] = []
+    mostly_numbers: dict[str, tuple[int, str]] = {}
+    for pos, col_name in enumerate(names):
+        series, kind, na_found = _coerce(body[pos], decimal_comma)
+        na_seen |= na_found
+        if kind == "text" and _numbers_below_first(series):
+            second_header.append(col_name)
+        elif kind == "text":
+            stray = _text_among_numbers(series)
+            if stray is not None:
+                mostly_numbers[col_name] = stray
+        if not header[pos].strip():
+            # no name and no values (trailing separators, blank Excel columns): drop, say so
+            if series.isna().all():
+                unnamed_empty += 1
+                continue
+            blanks.append(col_name)
+        columns[col_name] = series
+        if kind in kinds:
+            kinds[kind].append(col_name)
+    frame = pd.DataFrame(columns, index=body.index)
+
+    ticked = [n for h, n in zip(header, names, strict=True) if "`" in str(h)]
+    if ticked:
+        notes.append(
+            "Backticks (`) in column names were replaced by ' (formulas use backticks around "
+            f"names): {_listing(ticked)}."
+        )
+    if spaced:
+        breaks = any("\n" in h or "\r" in h for h in spaced)
+        what = "line breaks and extra spaces" if breaks else "extra spaces"
+        renamed = [n for h, n in zip(header, names, strict=True) if h in spaced]
+        notes.append(f"Removed {what} from column names, now {_listing(renamed)}.")
+    if blanks:
+        notes.append(f"Blank column names were replaced by their position: {_listing(blanks)}.")
+    for orig, new in dups.items():
+        notes.append(
+            f"The column name '{orig}' appears more than once; the repeats were renamed "
+            + ", ".join(f"'{n}'" for n in new)
+            + "."
+        )
+    if unnamed_empty:
+        notes.append(f"Dropped {unnamed_empty} empty column(s) that had no name.")
+
+    no_rows = ReadError(
+        f"{where} has a header row but no data rows. Add the data below the header, or pick "
+        "another file or sheet."
+    )
+    if frame.shape[1] == 0 or len(frame) == 0:
+        raise no_rows
+    if n_empty:
+        notes.append(f"Dropped {n_empty:,} row(s) in which every value was empty.")
+    if len(second_header) >= 2:
+        notes.append(
+            f"The first row under the header looks like a second header row (text above "
+            f"numbers in {_listing(second_header)}), so those columns were read as text. Put "
+            "each column's full name in the one header row, delete the extra row, and upload "
+            "again."
+        )
+    if all(h.strip() and _looks_numeric(h.strip()) for h in header):
+        notes.append(
+            "The first row is all numbers but was used as column names. If the file "
+            "has no header row, add one."
+        )
+    if len(second_header) < 2:  # one column alone is more likely a stray word than a header
+        for col in second_header:
+            stray = _text_among_numbers(frame[col])
+            if stray is not None:
+                mostly_numbers[col] = stray
+    for col, (n_text, example) in mostly_numbers.items():
+        notes.append(
+            f"'{col}' holds numbers except for {n_text:,} entr{'y' if n_text == 1 else 'ies'} "
+            f"such as '{example}', so it was read as text. To use it as numbers, replace those "
+            "entries with empty cells and upload again."
+        )
+    shown = sorted(na_seen - {""})
+    if shown:
+        notes.append("Treated " + ", ".join(f"'{t}'" for t in shown) + " as missing values.")
+    if kinds["decimal"]:
+        notes.append(f"Read decimal commas as numbers (3,5 = 3.5) in {_listing(kinds['decimal'])}.")
+    if kinds["zeros"]:
+        notes.append(
+            f"Kept {_listing(kinds['zeros'])} as text because the values have leading "
+            "zeros (e.g. 007), which look like codes rather than numbers."
+        )
+    text_cols = kinds["text"] + kinds["zeros"]
+    if text_cols:
+        notes.append(f"Text columns, treated as categories: {_listing(text_cols)}.")
+    return frame
+
+
+def _text_among_numbers(series: pd.Series) -> tuple[int, str] | None:
+    """(entries that are not numbers, the first of them) for a text column that is at least
+    80% numbers, such as scores with "absent" typed into a few cells; else None."""
+
+    def numbers(values: pd.Series) -> pd.Series:
+        return pd.to_numeric(values.str.replace(",", ".", regex=False), errors="coerce").notna()
+
+    # the first values rule out ordinary text columns without touching the whole column
+    head = series.iloc[:1000].dropna().astype(str).str.strip().iloc[:100]
+    if len(head) < 5 or numbers(head).mean() < 0.8:
+        return None
+    present = series.dropna().astype(str).str.strip()
+    ok = numbers(present)
+    if ok.mean() < 0.8:
+        return None
+    bad = present[~ok]
+    return len(bad), str(bad.iloc[0])
+
+
+def _numbers_below_first(series: pd.Series) -> bool:
+    """A text column whose first value is text and all the others numbers (a sub-header)."""
+    if len(series) < 3 or pd.isna(series.iloc[0]):
+        return False
+    if _looks_numeric(str(series.iloc[0]).strip()):
+        return False
+
+    def numbers(values: pd.Series) -> bool:
+        text = values.dropna().astype(str).str.strip().str.replace(",", ".", regex=False)
+        return bool(pd.to_numeric(text, errors="coerce").notna().all())
+
+    # the next values decide for ordinary text columns without touching the whole column
+    head = series.iloc[1:1000].dropna()
+    return len(head) >= 2 and numbers(head.iloc[:100]) and numbers(series.iloc[1:])
+
+
+def _clean_names(header: list[str]) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """Strip names, name blanks by position (column_3) and number duplicates (score.2).
+
+    Returns (names, original names that had extra spaces, {duplicated name: new names}).
+    """
+    stripped = [re.sub(r"\s+", " ", str(h)).strip() for h in header]
+    spaced = [h for h, s in zip(header, stripped, strict=True) if s and h != s]
+    # a formula can hold any column name in backticks, except one containing a backtick
+    stripped = [s.replace("`", "'") for s in stripped]
+    taken = {s for s in stripped if s}
+    names: list[str] = []
+    dups: dict[str, list[str]] = {}
+    for pos, s in enumerate(stripped, start=1):
+        base = s or f"column_{pos}"
+        new, k = base, 2
+        while new in names or (not s and new in taken):
+            new = f"{base}.{k}"
+            k += 1
+        if s and new != s:
+            dups.setdefault(s, []).append(new)
+        names.append(new)
+        taken.add(new)
+    return names, spaced, dups
+
+
+def _coerce(values: pd.Series, decimal_comma: bool) -> tuple[pd.Series, str, set[str]]:
+    """One column to its natural type. Returns (series, kind, missing-value tokens seen).
+
+    kind is "number", "date", "category" (already categorical), "decimal" (numbers written with a
+    decimal comma), "zeros" (number-like codes with leading zeros, kept as text) or "text".
+    """
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return values, "category", set()
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return values, "number", set()
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        return values, "date", set()
+    if isinstance(dtype, pd.StringDtype):
+        return _coerce_strings(values, decimal_comma)
+    return _coerce_objects(values, decimal_comma)
+
+
+def _coerce_strings(values: pd.Series, decimal_comma: bool) -> tuple[pd.Series, str, set[str]]:
+    """Vectorised path for text read from CSV (all cells are str or missing)."""
+    text = values.str.strip()
+    na = text.isna() | text.isin(_NA_TOKENS)
+    tokens = set(text[na & text.notna()].unique())
+    clean = text.mask(na)
+    present = clean[~na]
+    if present.empty:
+        return pd.Series(np.nan, index=values.index, dtype=float), "number", tokens
+    # A text column shows itself in its first values: don't parse a million labels as numbers
+    # (~0.6 s per 1,000,000-row column) when the first 1,000 already include a non-number.
+    number = None
+    if pd.to_numeric(present.iloc[:1000], errors="coerce").notna().all():
+        number = pd.to_numeric(clean, errors="coerce")
+    if number is not None and number[~na].notna().all():
+        if present.str.match(_LEADING_ZERO.pattern).any():
+            return clean.astype("str"), "zeros", tokens
+        return number, "number", tokens
+    if decimal_comma and present.str.fullmatch(_DECIMAL_COMMA.pattern).all():
+        number = pd.to_numeric(clean.str.replace(",", ".", regex=False), errors="coerce")
+        if number[~na].notna().all():
+            return number, "decimal", tokens
+    return clean.astype("str"), "text", tokens
+
+
+def _coerce_objects(values: pd.Series, decimal_comma: bool) -> tuple[pd.Series, str, set[str]]:
+    """Cell-by-cell path for mixed Python values (Excel cells, ragged CSV rows)."""
+    cells = [v.strip() if isinstance(v, str) else v for v in values.tolist()]
+    tokens = {v for v in cells if isinstance(v, str) and v in _NA_TOKENS}
+    cells = [None if _missing_cell(v) else v for v in cells]
+    present = [v for v in cells if v is not None]
+    index = values.index
+    if not present:
+        return pd.Series(np.nan, index=index, dtype=float), "number", tokens
+    if all(isinstance(v, (dt.datetime, dt.date)) for v in present):
+        return pd.Series(pd.to_datetime(cells), index=index), "date", tokens
+    if all(isinstance(v, str) for v in present):
+        return _coerce_strings(pd.Series(cells, index=index, dtype="str"), decimal_comma)
+    if all(
+        isinstance(v, (int, float, np.number, str)) and not isinstance(v, bool) for v in present
+    ):
+        number = pd.to_numeric(pd.Series(cells, index=index, dtype=object), errors="coerce")
+        texts = [v for v in present if isinstance(v, str)]
+        if number.notna().sum() == len(present) and not any(_LEADING_ZERO.match(t) for t in texts):
+            return number, "number", tokens
+    return _as_text(cells, index), "text", tokens
+
+
+def _empty_cells(values: pd.Series) -> pd.Series:
+    """True where a raw cell holds nothing (missing, blank, or a missing-value token)."""
+    if isinstance(values.dtype, pd.StringDtype):
+        text = values.str.strip()
+        return text.isna() | text.isin(_NA_TOKENS)
+    if values.dtype != object:
+        return values.isna()
+    return values.map(lambda v: _missing_cell(v.strip() if isinstance(v, str) else v)).astype(bool)
+
+
+def _missing_cell(v: Any) -> bool:
+    if v is None or v is pd.NaT:
+        return True
+    if isinstance(v, (float, np.floating)) and np.isnan(v):
+        return True
+    return isinstance(v, str) and v in _NA_TOKENS
+
+
+def _as_text(cells: list[Any], index: pd.Index) -> pd.Series:
+    """Text labels for a mixed column: whole-number floats as "3", dates as ISO text."""
+
+    def label(v: Any) -> Any:
+        if v is None:
+            return None
+        if isinstance(v, (float, np.floating)):
+            return str(int(v)) if float(v).is_integer() else str(v)
+        if isinstance(v, dt.datetime) and v.time() == dt.time(0):
+            return v.date().isoformat()
+        if isinstance(v, (dt.date, dt.time)):
+            return v.isoformat()
+        return str(v)
+
+    return pd.Series([label(v) for v in cells], index=index, dtype="str")

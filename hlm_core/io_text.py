@@ -1,0 +1,230 @@
+"""Delimited text files: encoding, delimiter and decimal comma detection, ragged rows and
+cells with line breaks. Part of `hlm_core.io`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hlm_core.errors import ReadError
+from hlm_core.io_columns import _finish
+from hlm_core.io_common import (
+    _DELIMITERS,
+    SUPPORTED_FORMATS,
+    _listing,
+    _looks_numeric,
+)
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    """Decode text bytes; returns (text, plain-English note). Binary data raises ReadError."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), (
+            "Text encoding: UTF-8 with a byte-order mark (as Excel's 'CSV UTF-8' saves)."
+        )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _decode_utf16(data, "utf-16", name), (
+            "Text encoding: UTF-16 (as Excel's 'Unicode text' export saves)."
+        )
+    sample = data[:4000]
+    if len(sample) >= 4:  # UTF-16 without a byte-order mark: every other byte is zero
+        even, odd = sample[0::2], sample[1::2]
+        if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+            return _decode_utf16(data, "utf-16-le", name), "Text encoding: UTF-16."
+        if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+            return _decode_utf16(data, "utf-16-be", name), "Text encoding: UTF-16."
+    if _looks_binary(data):
+        raise _not_text(name)
+    try:
+        return data.decode("utf-8"), "Text encoding: UTF-8."
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), (
+            "Text encoding: Windows-1252 (Western European), because the file is not UTF-8. "
+            "Check that accented letters look right."
+        )
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), (
+            "Text encoding: Latin-1, because the file is not UTF-8. "
+            "Check that accented letters look right."
+        )
+
+
+def _decode_utf16(data: bytes, encoding: str, name: str) -> str:
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        raise _not_text(name) from None
+    return text.removeprefix("\ufeff")
+
+
+def _looks_binary(data: bytes) -> bool:
+    """NUL bytes or many control bytes: an image, archive or other non-text file."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text has NULs too
+        return False
+    sample = data[:65536]
+    return b"\x00" in sample or _control_share(sample) > 0.01
+
+
+def _control_share(sample: bytes) -> float:
+    """Share of control bytes other than tab, CR, LF and form feed: high in binary files."""
+    if not sample:
+        return 0.0
+    bad = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    return bad / len(sample)
+
+
+def _not_text(name: str) -> ReadError:
+    return ReadError(
+        f"{name} does not look like a data table: it holds binary data (perhaps an image or "
+        f"another kind of file). Upload {SUPPORTED_FORMATS}."
+    )
+
+
+def _sniff_delimiter(text: str, prefer_tab: bool) -> str | None:
+    """The delimiter that splits the first lines into the most consistent, most numeric fields.
+
+    csv.Sniffer is easily fooled by decimal commas and quoted text, so we score the four usual
+    candidates ourselves. None means no candidate gives more than one column.
+    """
+    sample = text[:65536]
+    if len(text) > len(sample) and "\n" in sample:
+        sample = sample[: sample.rfind("\n")]
+    order = ["\t", ",", ";", "|"] if prefer_tab else [",", ";", "\t", "|"]
+    best: tuple | None = None
+    best_delim: str | None = None
+    for rank, delim in enumerate(order):
+        try:
+            _allow_fields(len(sample))
+            rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delim) if any(r)]
+        except csv.Error:
+            continue
+        rows = rows[:200]
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        body = rows[1:]
+        consistent = sum(len(r) == width for r in body) / len(body) if body else 1.0
+        cells = [c.strip() for r in body for c in r]
+        numeric = sum(_looks_numeric(c) for c in cells) / len(cells) if cells else 0.0
+        key = (round(consistent, 1), round(numeric, 2), width, -rank)
+        if best is None or key > best:
+            best, best_delim = key, delim
+    return best_delim
+
+
+def _allow_fields(size: int) -> None:
+    """Let the csv module read cells as long as the text (its default limit is 128 KB)."""
+    if size >= csv.field_size_limit():
+        csv.field_size_limit(min(size + 1, 2**31 - 1))
+
+
+def _read_text(data: bytes, name: str, notes: list[str], unknown_extension: bool) -> pd.DataFrame:
+    try:
+        text, enc_note = _decode(data, name)
+    except ReadError:
+        if unknown_extension:
+            raise ReadError(
+                f"{name} is not a format this app can read. Upload {SUPPORTED_FORMATS}."
+            ) from None
+        raise
+    if unknown_extension:
+        notes.append(f"{name} has no known file extension, so it was read as delimited text.")
+    if not text.strip():
+        raise ReadError(f"{name} holds only blank lines. Check that the file has data in it.")
+    if re.match(r"\s*<(!doctype|html|table|\?xml)", text[:1000], flags=re.IGNORECASE):
+        raise ReadError(
+            f"{name} is a web page or XML document, not a data table. Open it in Excel and save "
+            "it as .xlsx or CSV, then upload that file."
+        )
+    if re.match(r"\s*(\[\s*)?\{\s*\"", text[:1000]):
+        raise ReadError(
+            f"{name} is a JSON document, not a data table. Export the data as "
+            f"{SUPPORTED_FORMATS}."
+        )
+    ext = Path(name).suffix.lower()
+    delim = _sniff_delimiter(text, prefer_tab=ext in {".tsv", ".tab"})
+    notes.append(enc_note)
+    if delim is None:
+        delim = "\t" if ext in {".tsv", ".tab"} else ","
+    else:
+        notes.append(f"Columns are separated by {_DELIMITERS[delim]}.")
+
+    try:
+        raw = pd.read_csv(
+            io.StringIO(text),
+            sep=delim,
+            header=None,
+            dtype=str,
+            na_filter=False,
+            skip_blank_lines=True,
+            quotechar='"',
+            engine="c",
+        )
+    except pd.errors.ParserError:
+        raw = _read_text_ragged(text, delim, notes)
+    except pd.errors.EmptyDataError:
+        raise ReadError(f"{name} holds no rows. Check that the file has data in it.") from None
+
+    if raw.empty:
+        raise ReadError(f"{name} holds no rows. Check that the file has data in it.")
+    header = [str(v) if isinstance(v, str) else "" for v in raw.iloc[0].tolist()]
+    _note_multiline_cells(text, raw, header, notes)
+    body = raw.iloc[1:].reset_index(drop=True)
+    frame = _finish(header, body, name, notes, decimal_comma=delim != ",")
+    if frame.shape[1] == 1:
+        notes.append(
+            "Only one column was found — was the file separated by another character? "
+            "We looked for commas, semicolons, tabs and vertical bars."
+        )
+    return frame
+
+
+def _note_multiline_cells(text: str, raw: pd.DataFrame, header: list[str], notes: list[str]):
+    """Say so when values run over several lines: usually a quote mark that is never closed,
+    which silently joins all the lines after it into one value."""
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if lines <= len(raw):  # fast path: one row per line (blank lines only make it shorter)
+        return
+    joined, first_row, where = 0, None, []
+    for pos, col in enumerate(raw.columns):
+        values = raw[col].iloc[1:]
+        if values.dtype != object and not isinstance(values.dtype, pd.StringDtype):
+            continue
+        values = values.astype("str")
+        multi = values.str.contains("\n", regex=False, na=False)
+        if multi.any():
+            joined += int(values[multi].str.count("\n").sum())
+            row = int(np.flatnonzero(multi.to_numpy())[0]) + 1
+            first_row = row if first_row is None else min(first_row, row)
+            where.append(header[pos].strip() or f"column_{pos + 1}")
+    if joined:
+        notes.append(
+            f"Some values in {_listing(where)} run over several lines ({joined:,} line "
+            f"break(s), first in data row {first_row}). That happens when a quote mark (\") is "
+            "never closed: the lines after it are joined into one value and their rows are "
+            "lost. If rows are missing, remove the stray quote mark and upload again."
+        )
+
+
+def _read_text_ragged(text: str, delim: str, notes: list[str]) -> pd.DataFrame:
+    """Slow path for rows with more values than the header (pandas' fast parser refuses them)."""
+    _allow_fields(len(text))
+    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if r]
+    width = max(len(r) for r in rows)
+    longer = sum(len(r) > len(rows[0]) for r in rows[1:])
+    extra_filled = any(any(c.strip() for c in r[len(rows[0]) :]) for r in rows[1:])
+    if longer and extra_filled:
+        notes.append(
+            f"{longer:,} row(s) have more values than the header row; the extra values are in "
+            "the unnamed columns at the end. Check the file's separator and quotes."
+        )
+    padded = [r + [""] * (width - len(r)) for r in rows]
+    return pd.DataFrame(padded, dtype=object)
