@@ -20,17 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+
+# Chromium's path and flags, shared with the browser tests; the benchmark scripts import them from here
+from browser_flags import CHROMIUM, CHROMIUM_ARGS  # noqa: E402, F401
+
 FORMULA = "y ~ x + (x | class)"
-CHROMIUM = os.environ.get("HLM_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CATERPILLARS = '[class*="st-key-caterpillar_"] .js-plotly-plot'
 SLOPES = ".st-key-slopes_model .js-plotly-plot, .st-key-slopes_raw .js-plotly-plot"
 # two animation frames: plotly draws synchronously, so the page answers once drawing is done
