@@ -21,7 +21,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-# Chromium's path and flags, shared with the browser tests; the benchmark scripts import them from here
+# Chromium's path and flags, shared with the browser tests (the scripts import them from here)
 from browser_flags import CHROMIUM, CHROMIUM_ARGS  # noqa: E402, F401
 
 FORMULA = "y ~ x + (x | class)"
