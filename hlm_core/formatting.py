@@ -6,7 +6,6 @@ inside LaTeX.
 from __future__ import annotations
 
 import math
-import re
 
 from scipy import stats
 
@@ -71,17 +70,6 @@ def fmt_df(df: float) -> str:
 
 def _count(n: int) -> str:
     return f"{n:,}"
-
-
-def _plural(name: str) -> str:
-    """'school' -> 'schools', 'class' -> 'classes'; other names -> "'schoolNR' groups"."""
-    if re.fullmatch(r"[a-z]+", name):
-        if name.endswith(("s", "x", "z", "ch", "sh")):
-            return name + "es"
-        if name.endswith("y") and name[-2:-1] not in "aeiou":
-            return name[:-1] + "ies"
-        return name + "s"
-    return f"'{name}' groups"
 
 
 def _tex_text(name: str) -> str:

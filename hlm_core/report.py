@@ -12,6 +12,7 @@ import re
 import pandas as pd
 
 from hlm_core.result import FitResult
+from hlm_core.wording import plural  # pages import plural from here too
 
 INTERCEPT = "(Intercept)"
 Z95 = 1.959963984540054
@@ -37,23 +38,6 @@ def pct(x: float) -> str:
     if x is None or not math.isfinite(x):
         return "–"
     return f"{100 * x:.0f}%" if x >= 0.01 or x == 0 else f"{100 * x:.1f}%"
-
-
-def plural(group: str) -> str:
-    """'class' -> 'classes', 'school' -> 'schools', 'class:school' -> 'classes (within schools)',
-    'class:(school:district)' -> 'classes (within schools within districts)'."""
-    if ":" in group:
-        parts = [p.strip("()") for p in group.split(":")]
-        outer = " within ".join(plural(p) for p in parts[1:])
-        return f"{plural(parts[0])} (within {outer})"
-    if re.fullmatch(r"[A-Za-z]+", group):
-        low = group.lower()
-        if low.endswith(("s", "x", "z", "ch", "sh")):
-            return group + "es"
-        if low.endswith("y") and low[-2:-1] not in "aeiou":
-            return group[:-1] + "ies"
-        return group + "s"
-    return f"'{group}' groups"
 
 
 def _base_group(vc_group: str, groups: list[str]) -> str:

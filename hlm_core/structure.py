@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from hlm_core.errors import ModelError
+from hlm_core.wording import plural as _plural
+from hlm_core.wording import sentence_start
 
 __all__ = ["LevelInfo", "Relation", "Structure", "describe_structure"]
 
@@ -266,7 +268,7 @@ def _relation(
 def _warnings(structure: Structure, levels: list[str]) -> list[str]:
     out: list[str] = []
     for rel in structure.relations:
-        inner_c, outer_p = rel.inner.capitalize(), _plural(rel.outer)
+        inner_c, outer_p = sentence_start(rel.inner), _plural(rel.outer)
         if not rel.nested:
             text = (
                 f"{inner_c} IDs repeat across {outer_p} (e.g. {rel.inner} {rel.example_id} "
@@ -335,23 +337,11 @@ def _relation_sentence(rel: Relation) -> str:
     if rel.kind == "nested":
         return f"Each {rel.inner} belongs to one {rel.outer}; {spread}."
     if rel.kind == "reused":
-        return f"{rel.inner.capitalize()} IDs are reused across {_plural(rel.outer)}; {spread}."
+        return f"{sentence_start(rel.inner)} IDs are reused across {_plural(rel.outer)}; {spread}."
     return (
-        f"{rel.inner.capitalize()} and {rel.outer} are crossed: {rel.reused_ids:,} "
+        f"{sentence_start(rel.inner)} and {rel.outer} are crossed: {rel.reused_ids:,} "
         f"{_plural(rel.inner, rel.reused_ids)} appear with more than one {rel.outer}."
     )
-
-
-def _plural(word: str, n: int = 2) -> str:
-    """English plural of a column name used as a noun ("class" -> "classes")."""
-    if n == 1:
-        return word
-    low = word.lower()
-    if low.endswith(("s", "x", "z", "ch", "sh")):
-        return word + "es"
-    if low.endswith("y") and len(low) > 1 and low[-2] not in "aeiou":
-        return word[:-1] + "ies"
-    return word + "s"
 
 
 def _num(x: float) -> str:

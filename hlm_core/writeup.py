@@ -24,9 +24,10 @@ import pandas as pd
 
 from hlm_core.design import INTERCEPT
 from hlm_core.equations import _centring_sentences, level_equations
-from hlm_core.formatting import Z975, _count, _p_clause, _plural, fmt, fmt_df, fmt_p, fmt_unit
+from hlm_core.formatting import Z975, _count, _p_clause, fmt, fmt_df, fmt_p, fmt_unit
 from hlm_core.levels import MAX_LEVELS, _structure
 from hlm_core.result import FitResult
+from hlm_core.wording import plural
 
 # The number formats live in formatting.py and the level equations in equations.py; callers
 # import them from here.
@@ -47,16 +48,16 @@ def _group_phrase(result: FitResult) -> str:
     mf = result.model_frame
     n = f"N = {_count(result.nobs)} students"
     if mf is None:
-        groups = ", ".join(f"{_count(k)} {_plural(g)}" for g, k in result.ngroups.items())
+        groups = ", ".join(f"{_count(k)} {plural(g)}" for g, k in result.ngroups.items())
         return f"{n} in {groups}"
     st = _structure(mf, None)
     chain = st.chain
-    text = f"{n} in J = {_count(chain[0].n_levels)} {_plural(chain[0].label)}"
+    text = f"{n} in J = {_count(chain[0].n_levels)} {plural(chain[0].label)}"
     for g in chain[1:]:
-        text += f" within K = {_count(g.n_levels)} {_plural(g.label)}"
+        text += f" within K = {_count(g.n_levels)} {plural(g.label)}"
     if st.extra:
         text += " and " + ", ".join(
-            f"{_count(g.n_levels)} {_plural(g.label)}" for g in st.extra
+            f"{_count(g.n_levels)} {plural(g.label)}" for g in st.extra
         ) + " (crossed)"
     return text
 
@@ -108,7 +109,7 @@ def apa_paragraph(result: FitResult, frame: pd.DataFrame | None = None) -> str:
                 detail = ", ".join(f"{fmt_unit(v)} for {g}" for g, v in by.items())
                 parts.append(f"The intraclass correlations were {detail}.")
             else:
-                where = _plural(mf.blocks[0].columns[0]) if mf is not None else "groups"
+                where = plural(mf.blocks[0].columns[0]) if mf is not None else "groups"
                 parts.append(
                     f"The intraclass correlation was ICC = {fmt_unit(result.icc)}: "
                     f"{100 * result.icc:.0f}% of the variance in {spec.outcome} lies between "
@@ -157,7 +158,7 @@ def _random_sentences(result: FitResult) -> list[str]:
     }
     for grp in dict.fromkeys(vc.loc[vc["group"] != "Residual", "group"]):
         rows = vc[(vc["group"] == grp) & (vc["term2"] == "")]
-        word = _plural(labels.get(grp, grp))
+        word = plural(labels.get(grp, grp))
         pieces = []
         ranges = []
         for _, r in rows.iterrows():

@@ -65,7 +65,8 @@ def test_results_paragraph_for_a_null_model():
 @pytest.mark.parametrize(("name", "out"), [("class", "classes"), ("school", "schools"),
                                            ("city", "cities"), ("class:school",
                                                                 "classes (within schools)"),
-                                           ("schoolNR", "schoolNRs"), ("g 1", "'g 1' groups")])
+                                           ("schoolNR", "schoolNR groups"),
+                                           ("g 1", "'g 1' groups")])
 def test_plural(name, out):
     assert plural(name) == out
 
