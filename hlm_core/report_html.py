@@ -138,12 +138,29 @@ def html_report(
     """
     from datetime import UTC, datetime
 
-    import plotly.io as pio
-
-    from hlm_core.writeup import apa_paragraph, apa_table, level_equations
+    from hlm_core.writeup import level_equations
 
     created = created or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     versions = versions if versions is not None else package_versions()
+    try:
+        eq = level_equations(result, frame)
+    except Exception:  # a design without equations (no model frame): the rest still reports
+        eq = None
+    parts = [
+        *_report_head(result, data_name, created),
+        *_model_section(result, eq),
+        *_writeup_section(result, frame),
+        *_equations_section(eq),
+        *_tables_section(result, extra_tables),
+        *_figures_section(figures),
+        *_effects_section(result),
+        *_reproducibility_section(code, data_name, frame_fingerprint, versions, created),
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def _report_head(result, data_name: str | None, created: str) -> list[str]:
     parts: list[str] = []
     add = parts.append
     add("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")
@@ -154,14 +171,16 @@ def html_report(
     what = f"Data: {_h(data_name)} · " if data_name else ""
     add(f"<p class=\"meta\">{what}{result.nobs:,} rows · {_h(result.method)} · "
         f"created {_h(created)}</p>")
+    return parts
 
+
+def _model_section(result, eq: dict | None) -> list[str]:
+    """The formula, the notes (the fit's and the equations'), and the warnings."""
+    parts: list[str] = []
+    add = parts.append
     add("<h2>Model</h2>")
     add(f"<p>lme4 formula:</p><pre>{_h(result.formula)}</pre>")
     notes = list(result.notes)
-    try:
-        eq = level_equations(result, frame)
-    except Exception:  # a design without equations (no model frame): the rest still reports
-        eq = None
     if eq is not None:
         for n in eq["notes"]:
             if n not in notes:
@@ -170,13 +189,25 @@ def html_report(
         add("<ul>" + "".join(f"<li>{_h(n)}</li>" for n in notes) + "</ul>")
     for w in result.warnings:
         add(f"<p class=\"warn\">{_h(w)}</p>")
+    return parts
 
+
+def _writeup_section(result, frame: pd.DataFrame | None) -> list[str]:
+    from hlm_core.writeup import apa_paragraph, apa_table
+
+    parts: list[str] = []
+    add = parts.append
     add("<h2>Write-up</h2>")
     add(f"<p>{_h(apa_paragraph(result, frame))}</p>")
     apa = apa_table(result)
     add(_html_table(apa))
     add(f"<p class=\"note\">{_h(apa.attrs.get('note', ''))}</p>")
+    return parts
 
+
+def _equations_section(eq: dict | None) -> list[str]:
+    parts: list[str] = []
+    add = parts.append
     if eq is not None:
         add("<h2>Level equations</h2>")
         levels = [("Level 1", eq["level1"]), ("Level 2", eq["level2"]), ("Level 3", eq["level3"])]
@@ -185,7 +216,12 @@ def html_report(
                 add(f"<p><b>{title}</b></p><pre>{_h(chr(10).join(lines))}</pre>")
         add(f"<p><b>Mixed model</b></p><pre>{_h(eq['mixed'])}</pre>")
         add(f"<p><b>Variance components</b></p><pre>{_h(chr(10).join(eq['variances']))}</pre>")
+    return parts
 
+
+def _tables_section(result, extra_tables: dict[str, pd.DataFrame] | None) -> list[str]:
+    parts: list[str] = []
+    add = parts.append
     add("<h2>Fixed effects</h2>")
     add("<p class=\"note\">Satterthwaite df (as lmerTest); 95% confidence intervals with "
         "those df.</p>")
@@ -198,7 +234,15 @@ def html_report(
         if df is not None and len(df.columns):
             add(f"<h2>{_h(title)}</h2>")
             add(_html_table(df))
+    return parts
 
+
+def _figures_section(figures: dict[str, object] | None) -> list[str]:
+    """Interactive figures, plotly.js embedded once (with the first)."""
+    import plotly.io as pio
+
+    parts: list[str] = []
+    add = parts.append
     if figures:
         add("<h2>Figures</h2>")
         first = True
@@ -215,7 +259,12 @@ def html_report(
             ))
             add("</div>")
             first = False
+    return parts
 
+
+def _effects_section(result) -> list[str]:
+    parts: list[str] = []
+    add = parts.append
     add("<h2>Class effects</h2>")
     effects = class_effects_table(result)
     add("<p class=\"note\">Each group's difference from the average (ranef) and its own value "
@@ -223,7 +272,18 @@ def html_report(
     add(f"<details><summary>Show the table ({len(effects):,} rows)</summary>")
     add(_html_table(effects, max_rows=2000))
     add("</details>")
+    return parts
 
+
+def _reproducibility_section(
+    code: dict[str, str] | None,
+    data_name: str | None,
+    frame_fingerprint: str,
+    versions: dict[str, str],
+    created: str,
+) -> list[str]:
+    parts: list[str] = []
+    add = parts.append
     add("<h2>Reproducibility</h2>")
     for title, text in (code or {}).items():
         add(f"<details><summary>{_h(title)}</summary><pre>{_h(text)}</pre></details>")
@@ -236,5 +296,4 @@ def html_report(
         add(f"<tr><th>{_h(k)}</th><td>{_h(v)}</td></tr>")
     add(f"<tr><th>date</th><td>{_h(created)}</td></tr>")
     add("</tbody></table>")
-    add("</body></html>")
-    return "\n".join(parts)
+    return parts
