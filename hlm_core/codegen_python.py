@@ -26,6 +26,18 @@ def python_code(
     (text, never evaluated), sets the centring and prints the fixed effects, variance
     components, ICC and R². HLM_CODEGEN_JSON set to a path saves the full result as JSON.
     """
+    lines = [
+        *_py_header(spec, column_types),
+        *_py_read(file_name, sheet),
+        *_py_data_changes(column_types, missing_codes),
+        *_py_fit(spec),
+        *_PY_PRINT,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _py_header(spec: ModelSpec, column_types: dict[str, str] | None) -> list[str]:
+    """The comment describing the model and the imports the script needs."""
     lines = ["# Reproduces the model fitted in the HLM dashboard, with hlm_core."]
     lines += [f"# {ln}" for ln in _describe(spec)]
     lines += [
@@ -48,8 +60,12 @@ def python_code(
     if column_types and "categorical" in column_types.values():
         imports.insert(0, "from hlm_core.design import level_labels")
     lines += imports
+    return lines
+
+
+def _py_read(file_name: str, sheet: str | None) -> list[str]:
     sheet_arg = f", sheet={sheet!r}" if sheet is not None else ""
-    lines += [
+    return [
         "",
         f"DATA_FILE = {str(file_name)!r}  # change to where the file is on your computer",
         f"table = read_table(DATA_FILE{sheet_arg})",
@@ -57,6 +73,13 @@ def python_code(
         "for note in table.notes:",
         "    print(\"Note:\", note)",
     ]
+
+
+def _py_data_changes(
+    column_types: dict[str, str] | None, missing_codes: dict[str, list[float]] | None
+) -> list[str]:
+    """The missing-value codes and column types the user set in the app."""
+    lines: list[str] = []
     if missing_codes:
         lines += ["", "# Codes that mean 'missing' in these columns (set in the app)"]
         for col, values in missing_codes.items():
@@ -75,8 +98,12 @@ def python_code(
                 ]
             else:
                 raise ValueError(f"Unknown column type {kind!r}: use 'numeric' or 'categorical'.")
+    return lines
+
+
+def _py_fit(spec: ModelSpec) -> list[str]:
     reml = "True" if spec.reml else "False"
-    lines += [
+    lines = [
         "",
         "# The formula is read as text by hlm_core's own parser (never run as code)",
         f"spec = parse_formula({format_formula(spec)!r}, reml={reml})",
@@ -86,28 +113,31 @@ def python_code(
             f"spec = spec.with_(centering={tuple(spec.centering)!r})  "
             "# \"group\" adds <x>.mean, the group mean"
         )
-    lines += [
-        "",
-        "result = fit(frame, spec)",
-        "",
-        "print(result.formula, f\"({result.method}, {result.nobs} rows)\")",
-        "for note in result.notes:",
-        "    print(\"Note:\", note)",
-        "print()",
-        "print(\"Fixed effects (Satterthwaite df, as lmerTest):\")",
-        "print(result.fixed.to_string(index=False))",
-        "print()",
-        "print(\"Variance components:\")",
-        "print(result.varcorr.to_string(index=False))",
-        "print()",
-        "print(f\"ICC = {result.icc:.3f}   R2 marginal = {result.r2_marginal:.3f}   \"",
-        "      f\"R2 conditional = {result.r2_conditional:.3f}\")",
-        "for warning in result.warnings:",
-        "    print(\"Warning:\", warning)",
-        "",
-        "# Optional: save every number as JSON when HLM_CODEGEN_JSON names a file",
-        "if os.environ.get(\"HLM_CODEGEN_JSON\"):",
-        "    with open(os.environ[\"HLM_CODEGEN_JSON\"], \"w\", encoding=\"utf-8\") as fh:",
-        "        json.dump(result_to_dict(result), fh, indent=2)",
-    ]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+# Fit, print the tables, optionally save the JSON: the same for every model
+_PY_PRINT = [
+    "",
+    "result = fit(frame, spec)",
+    "",
+    "print(result.formula, f\"({result.method}, {result.nobs} rows)\")",
+    "for note in result.notes:",
+    "    print(\"Note:\", note)",
+    "print()",
+    "print(\"Fixed effects (Satterthwaite df, as lmerTest):\")",
+    "print(result.fixed.to_string(index=False))",
+    "print()",
+    "print(\"Variance components:\")",
+    "print(result.varcorr.to_string(index=False))",
+    "print()",
+    "print(f\"ICC = {result.icc:.3f}   R2 marginal = {result.r2_marginal:.3f}   \"",
+    "      f\"R2 conditional = {result.r2_conditional:.3f}\")",
+    "for warning in result.warnings:",
+    "    print(\"Warning:\", warning)",
+    "",
+    "# Optional: save every number as JSON when HLM_CODEGEN_JSON names a file",
+    "if os.environ.get(\"HLM_CODEGEN_JSON\"):",
+    "    with open(os.environ[\"HLM_CODEGEN_JSON\"], \"w\", encoding=\"utf-8\") as fh:",
+    "        json.dump(result_to_dict(result), fh, indent=2)",
+]

@@ -128,9 +128,16 @@ def r_code(
     ]
     lines += _r_read(file_name, sheet)
     lines += _r_data_changes(column_types, missing_codes)
+    lines += _r_model_rows(spec)
+    lines += _r_fit(spec)
+    lines += _R_OUTPUT
+    return "\n".join(lines) + "\n"
 
+
+def _r_model_rows(spec: ModelSpec) -> list[str]:
+    """Keep the complete rows of the model's columns, then centre as the app did."""
     cols = spec.variables()
-    lines += [
+    lines = [
         "",
         "# Keep the rows with a value in every column of the model (the app does the same),",
         "# so that centring uses exactly the rows the model uses",
@@ -149,36 +156,44 @@ def r_code(
                 m = _r_col(group_mean_name(v))
                 lines.append(f"{m} <- ave({c}, {groups})  # the group mean")
                 lines.append(f"{c} <- {c} - {m}  # centred within groups")
+    return lines
 
+
+def _r_fit(spec: ModelSpec) -> list[str]:
     reml = "TRUE" if spec.reml else "FALSE"
     formula = _r_formula(spec_with_group_means(spec))
-    lines += [
+    return [
         "",
         f"fit <- lmer({formula},",
         f"    data = d, REML = {reml})",
-        "summary(fit)  # fixed effects with Satterthwaite df and p values (lmerTest)",
-        "",
-        "# 95% confidence intervals with Satterthwaite df, as in the app",
-        "co <- coef(summary(fit))",
-        "q <- qt(0.975, co[, \"df\"])",
-        "cbind(co, lower = co[, \"Estimate\"] - q * co[, \"Std. Error\"],",
-        "      upper = co[, \"Estimate\"] + q * co[, \"Std. Error\"])",
-        "",
-        "print(VarCorr(fit), comp = c(\"Variance\", \"Std.Dev.\"))  # variance components",
-        "re <- ranef(fit, condVar = TRUE)  # each group's effect, with conditional variances",
-        "lapply(re, head, 10)  # the first 10; lattice::dotplot(re) draws them all",
-        "# ICC and R2 as in the app (needs the performance package):",
-        "# performance::icc(fit); performance::r2_nakagawa(fit)",
-        "",
-        "# Optional: save the numbers as JSON when HLM_CODEGEN_JSON names a file (needs jsonlite)",
-        "json_file <- Sys.getenv(\"HLM_CODEGEN_JSON\")",
-        "if (nzchar(json_file)) {",
-        "  fixed <- data.frame(term = rownames(co), estimate = co[, \"Estimate\"],",
-        "                      std_error = co[, \"Std. Error\"], df = co[, \"df\"],",
-        "                      row.names = NULL, check.names = FALSE)",
-        "  jsonlite::write_json(list(fixed = fixed, varcorr = as.data.frame(VarCorr(fit)),",
-        "                            nobs = nobs(fit), REML = isREML(fit)),",
-        "                       json_file, digits = NA, auto_unbox = TRUE)",
-        "}",
     ]
-    return "\n".join(lines) + "\n"
+
+
+# The summary, intervals, variance components, group effects and optional JSON: the same for
+# every model
+_R_OUTPUT = [
+    "summary(fit)  # fixed effects with Satterthwaite df and p values (lmerTest)",
+    "",
+    "# 95% confidence intervals with Satterthwaite df, as in the app",
+    "co <- coef(summary(fit))",
+    "q <- qt(0.975, co[, \"df\"])",
+    "cbind(co, lower = co[, \"Estimate\"] - q * co[, \"Std. Error\"],",
+    "      upper = co[, \"Estimate\"] + q * co[, \"Std. Error\"])",
+    "",
+    "print(VarCorr(fit), comp = c(\"Variance\", \"Std.Dev.\"))  # variance components",
+    "re <- ranef(fit, condVar = TRUE)  # each group's effect, with conditional variances",
+    "lapply(re, head, 10)  # the first 10; lattice::dotplot(re) draws them all",
+    "# ICC and R2 as in the app (needs the performance package):",
+    "# performance::icc(fit); performance::r2_nakagawa(fit)",
+    "",
+    "# Optional: save the numbers as JSON when HLM_CODEGEN_JSON names a file (needs jsonlite)",
+    "json_file <- Sys.getenv(\"HLM_CODEGEN_JSON\")",
+    "if (nzchar(json_file)) {",
+    "  fixed <- data.frame(term = rownames(co), estimate = co[, \"Estimate\"],",
+    "                      std_error = co[, \"Std. Error\"], df = co[, \"df\"],",
+    "                      row.names = NULL, check.names = FALSE)",
+    "  jsonlite::write_json(list(fixed = fixed, varcorr = as.data.frame(VarCorr(fit)),",
+    "                            nobs = nobs(fit), REML = isREML(fit)),",
+    "                       json_file, digits = NA, auto_unbox = TRUE)",
+    "}",
+]
