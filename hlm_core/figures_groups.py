@@ -263,14 +263,7 @@ def group_lines(
     """
     d = df[[predictor, "group", "prediction"]]
     group_col = d["group"].astype(str)
-    if order is not None:
-        known = pd.Index([str(g) for g in order])
-        codes = known.get_indexer(group_col)
-        extra = codes < 0
-        if extra.any():  # groups not in `order` go last, in order of appearance
-            codes[extra] = len(known) + pd.factorize(group_col[extra])[0]
-    else:
-        codes = pd.factorize(group_col)[0]
+    codes = group_codes(group_col, order)
     n_groups = len(np.unique(codes))
     hover = (
         "<b>%{text}</b><br>"
@@ -278,58 +271,9 @@ def group_lines(
     )
     fig = go.Figure()
     if n_groups <= max_traces:
-        coloured = n_groups <= legend_max
-        idx = np.argsort(codes, kind="stable")
-        g_sorted = group_col.to_numpy(dtype=object)[idx]
-        c_sorted = codes[idx]
-        xs = d[predictor].to_numpy(dtype=float)[idx]
-        ys = d["prediction"].to_numpy(dtype=float)[idx]
-        # no rows (e.g. no group has two values of a class-level predictor): no lines
-        bounds = np.flatnonzero(np.r_[True, c_sorted[1:] != c_sorted[:-1], True]) if len(
-            c_sorted
-        ) else []
-        for k in range(len(bounds) - 1):
-            a, b = bounds[k], bounds[k + 1]
-            name = g_sorted[a]
-            colour = QUALITATIVE[c_sorted[a] % len(QUALITATIVE)] if coloured else LINE
-            fig.add_trace(
-                go.Scatter(
-                    x=xs[a:b],
-                    y=ys[a:b],
-                    name=name,
-                    mode="lines",
-                    line={"color": colour, "width": 2.5 if coloured else 1.2},
-                    opacity=1.0 if coloured else 0.45,
-                    text=[name] * (b - a),
-                    hovertemplate=hover,
-                    showlegend=coloured,
-                )
-            )
+        _add_line_per_group(fig, d, predictor, group_col, codes, hover, n_groups <= legend_max)
     else:
-        idx = np.lexsort((d[predictor].to_numpy(dtype=float), codes))
-        g_sorted = group_col.to_numpy(dtype=object)[idx]
-        c_sorted = codes[idx]
-        xs = d[predictor].to_numpy(dtype=float)[idx]
-        ys = d["prediction"].to_numpy(dtype=float)[idx]
-        starts = np.flatnonzero(np.r_[False, c_sorted[1:] != c_sorted[:-1]])
-        # NaN breaks a line (plotly draws no segment across it); x, y stay compact float arrays
-        x_all = np.insert(xs, starts, np.nan)
-        y_all = np.insert(ys, starts, np.nan)
-        t_all = np.insert(g_sorted, starts, None)
-        fig.add_trace(
-            go.Scattergl(
-                x=x_all,
-                y=y_all,
-                text=t_all,  # object array: much faster for plotly than a list
-                mode="lines",
-                connectgaps=False,
-                line={"color": LINE, "width": 1},
-                opacity=0.35,
-                name=f"{n_groups:,} groups",
-                hovertemplate=hover,
-                showlegend=False,
-            )
-        )
+        _add_lines_in_one_trace(fig, d, predictor, group_col, codes, hover, n_groups)
     fig.update_xaxes(title=predictor, zeroline=False)
     fig.update_yaxes(title=outcome, zeroline=False, range=list(y_range) if y_range else None)
     fig.update_layout(
@@ -341,6 +285,94 @@ def group_lines(
         legend={"title": None},
     )
     return fig
+
+
+def group_codes(group_col: pd.Series, order: Sequence[str] | None) -> np.ndarray:
+    """Each row's group as a number in drawing order: `order` first, then groups not in it
+    in order of appearance (all in order of appearance without `order`)."""
+    if order is not None:
+        known = pd.Index([str(g) for g in order])
+        codes = known.get_indexer(group_col)
+        extra = codes < 0
+        if extra.any():  # groups not in `order` go last, in order of appearance
+            codes[extra] = len(known) + pd.factorize(group_col[extra])[0]
+    else:
+        codes = pd.factorize(group_col)[0]
+    return codes
+
+
+def _add_line_per_group(
+    fig: go.Figure,
+    d: pd.DataFrame,
+    predictor: str,
+    group_col: pd.Series,
+    codes: np.ndarray,
+    hover: str,
+    coloured: bool,
+) -> None:
+    """One Scatter trace per group, named after it (coloured, with a legend, when few)."""
+    idx = np.argsort(codes, kind="stable")
+    g_sorted = group_col.to_numpy(dtype=object)[idx]
+    c_sorted = codes[idx]
+    xs = d[predictor].to_numpy(dtype=float)[idx]
+    ys = d["prediction"].to_numpy(dtype=float)[idx]
+    # no rows (e.g. no group has two values of a class-level predictor): no lines
+    bounds = np.flatnonzero(np.r_[True, c_sorted[1:] != c_sorted[:-1], True]) if len(
+        c_sorted
+    ) else []
+    for k in range(len(bounds) - 1):
+        a, b = bounds[k], bounds[k + 1]
+        name = g_sorted[a]
+        colour = QUALITATIVE[c_sorted[a] % len(QUALITATIVE)] if coloured else LINE
+        fig.add_trace(
+            go.Scatter(
+                x=xs[a:b],
+                y=ys[a:b],
+                name=name,
+                mode="lines",
+                line={"color": colour, "width": 2.5 if coloured else 1.2},
+                opacity=1.0 if coloured else 0.45,
+                text=[name] * (b - a),
+                hovertemplate=hover,
+                showlegend=coloured,
+            )
+        )
+
+
+def _add_lines_in_one_trace(
+    fig: go.Figure,
+    d: pd.DataFrame,
+    predictor: str,
+    group_col: pd.Series,
+    codes: np.ndarray,
+    hover: str,
+    n_groups: int,
+) -> None:
+    """Every group's line in one WebGL trace, separated by gaps: fast for thousands."""
+    idx = np.lexsort((d[predictor].to_numpy(dtype=float), codes))
+    g_sorted = group_col.to_numpy(dtype=object)[idx]
+    c_sorted = codes[idx]
+    xs = d[predictor].to_numpy(dtype=float)[idx]
+    ys = d["prediction"].to_numpy(dtype=float)[idx]
+    starts = np.flatnonzero(np.r_[False, c_sorted[1:] != c_sorted[:-1]])
+    # NaN breaks a line (plotly draws no segment across it); x, y stay compact float arrays
+    x_all = np.insert(xs, starts, np.nan)
+    y_all = np.insert(ys, starts, np.nan)
+    t_all = np.insert(g_sorted, starts, None)
+    fig.add_trace(
+        go.Scattergl(
+            x=x_all,
+            y=y_all,
+            text=t_all,  # object array: much faster for plotly than a list
+            mode="lines",
+            connectgaps=False,
+            line={"color": LINE, "width": 1},
+            opacity=0.35,
+            name=f"{n_groups:,} groups",
+            hovertemplate=hover,
+            showlegend=False,
+        )
+    )
 
 
 def spread_groups(df: pd.DataFrame, k: int) -> list[str]:
