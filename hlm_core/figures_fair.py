@@ -26,6 +26,23 @@ def _marker_sizes(n: np.ndarray, smallest: float = 5.0, largest: float = 18.0) -
     return smallest + (largest - smallest) * np.sqrt(np.nan_to_num(n) / max(top, 1.0))
 
 
+def shrinkage_data(
+    table: pd.DataFrame,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Own estimates, model estimates, names and sizes sorted by the own estimate (groups
+    without one by the model's), and the overall average."""
+    t = table.reset_index(drop=True)
+    own = t["own_estimate"].to_numpy(dtype=float)
+    model = t["model_estimate"].to_numpy(dtype=float)
+    sort_key = np.where(np.isfinite(own), own, model)
+    order = np.argsort(sort_key, kind="stable")
+    own, model = own[order], model[order]
+    names = t["level"].astype(str).to_numpy(dtype=object)[order]
+    sizes = t["n"].to_numpy(dtype=float)[order]
+    average = float(t["average"].iloc[0]) if len(t) else 0.0
+    return own, model, names, sizes, average
+
+
 def shrinkage_plot(
     table: pd.DataFrame,
     *,
@@ -43,16 +60,8 @@ def shrinkage_plot(
     by name down the side; more are drawn by rank. Every point's `text` is its group's name;
     each point's `customdata` row is `[n, own estimate, model estimate]`.
     """
-    t = table.reset_index(drop=True)
-    own = t["own_estimate"].to_numpy(dtype=float)
-    model = t["model_estimate"].to_numpy(dtype=float)
-    sort_key = np.where(np.isfinite(own), own, model)
-    order = np.argsort(sort_key, kind="stable")
-    own, model = own[order], model[order]
-    names = t["level"].astype(str).to_numpy(dtype=object)[order]
-    sizes = t["n"].to_numpy(dtype=float)[order]
-    average = float(t["average"].iloc[0]) if len(t) else 0.0
-    n = len(t)
+    own, model, names, sizes, average = shrinkage_data(table)
+    n = len(names)
     by_name = n <= label_threshold
     pos = names if by_name else np.arange(1, n + 1)
     webgl = n > webgl_threshold
@@ -110,6 +119,21 @@ def shrinkage_plot(
             hovertemplate=hover,
         )
     )
+    height = _shrinkage_axes(fig, names, average, by_name, value_title, group_title)
+    _standard_layout(fig, height)
+    return fig
+
+
+def _shrinkage_axes(
+    fig: go.Figure,
+    names: np.ndarray,
+    average: float,
+    by_name: bool,
+    value_title: str,
+    group_title: str,
+) -> int:
+    """The dashed average line and the axis titles; returns the figure's height."""
+    n = len(names)
     ref_label = f"overall average {num(average)}"
     title = f"{value_title}  (dashed line: {ref_label})"
     if by_name:
@@ -124,8 +148,7 @@ def shrinkage_plot(
                          showticklabels=False, range=[0, n + 1])
         fig.update_yaxes(title=title, zeroline=False)
         height = 520
-    _standard_layout(fig, height)
-    return fig
+    return height
 
 
 def rank_plot(
@@ -202,6 +225,16 @@ def rank_plot(
             fig.add_trace(scatter(x=pos[mask], y=er[mask], **common))
         else:
             fig.add_trace(scatter(x=pos[mask], y=er[mask], error_y=err, **common))
+    height = _rank_axes(fig, names, total, by_name, group_title)
+    _standard_layout(fig, height)
+    return fig
+
+
+def _rank_axes(
+    fig: go.Figure, names: np.ndarray, total: int, by_name: bool, group_title: str
+) -> int:
+    """Axis titles and ranges (rank 1 at the top or left); returns the figure's height."""
+    n = len(names)
     rank_title = f"Rank among {total:,} (1 = highest)"
     if by_name:
         fig.update_yaxes(categoryorder="array", categoryarray=list(names)[::-1],
@@ -213,5 +246,4 @@ def rank_plot(
                          showticklabels=False, range=[0, n + 1])
         fig.update_yaxes(title=rank_title, range=[total + 0.5, 0.5], zeroline=False)
         height = 520
-    _standard_layout(fig, height)
-    return fig
+    return height
