@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,24 @@ def _finish(
 ) -> pd.DataFrame:
     """Name the columns, drop empty rows/columns, and give each column a sensible type."""
     names, spaced, dups = _clean_names(header)
+    body, n_empty = _drop_empty_rows(body)
+    frame, typed = _type_columns(header, names, body, decimal_comma)
+    _name_notes(header, names, spaced, dups, typed, notes)
+
+    no_rows = ReadError(
+        f"{where} has a header row but no data rows. Add the data below the header, or pick "
+        "another file or sheet."
+    )
+    if frame.shape[1] == 0 or len(frame) == 0:
+        raise no_rows
+    if n_empty:
+        notes.append(f"Dropped {n_empty:,} row(s) in which every value was empty.")
+    _content_notes(header, frame, typed, notes)
+    return frame
+
+
+def _drop_empty_rows(body: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The body without rows in which every cell is empty, and how many were dropped."""
     body = body.copy()
     body.columns = range(body.shape[1])
     # Drop all-empty rows before typing the columns, so they cannot turn whole numbers into floats.
@@ -39,34 +58,60 @@ def _finish(
     n_empty = int(empty_rows.sum()) if body.shape[1] else 0
     if n_empty:
         body = body.loc[~empty_rows].reset_index(drop=True)
+    return body, n_empty
 
+
+@dataclass
+class _Typed:
+    """What typing the columns found, for the notes."""
+
+    unnamed_empty: int = 0
+    blanks: list[str] = field(default_factory=list)
+    na_seen: set[str] = field(default_factory=set)
+    kinds: dict[str, list[str]] = field(
+        default_factory=lambda: {"text": [], "decimal": [], "zeros": []}
+    )
+    second_header: list[str] = field(default_factory=list)
+    mostly_numbers: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+
+def _type_columns(
+    header: list[str], names: list[str], body: pd.DataFrame, decimal_comma: bool
+) -> tuple[pd.DataFrame, _Typed]:
+    """Each column as numbers or text (see _coerce); unnamed empty columns are dropped."""
     columns: dict[str, pd.Series] = {}
-    unnamed_empty = 0
-    blanks: list[str] = []
-    na_seen: set[str] = set()
-    kinds: dict[str, list[str]] = {"text": [], "decimal": [], "zeros": []}
-    second_header: list[str] = []
-    mostly_numbers: dict[str, tuple[int, str]] = {}
+    typed = _Typed()
     for pos, col_name in enumerate(names):
         series, kind, na_found = _coerce(body[pos], decimal_comma)
-        na_seen |= na_found
+        typed.na_seen |= na_found
         if kind == "text" and _numbers_below_first(series):
-            second_header.append(col_name)
+            typed.second_header.append(col_name)
         elif kind == "text":
             stray = _text_among_numbers(series)
             if stray is not None:
-                mostly_numbers[col_name] = stray
+                typed.mostly_numbers[col_name] = stray
         if not header[pos].strip():
             # no name and no values (trailing separators, blank Excel columns): drop, say so
             if series.isna().all():
-                unnamed_empty += 1
+                typed.unnamed_empty += 1
                 continue
-            blanks.append(col_name)
+            typed.blanks.append(col_name)
         columns[col_name] = series
-        if kind in kinds:
-            kinds[kind].append(col_name)
+        if kind in typed.kinds:
+            typed.kinds[kind].append(col_name)
     frame = pd.DataFrame(columns, index=body.index)
+    return frame, typed
 
+
+def _name_notes(
+    header: list[str],
+    names: list[str],
+    spaced: list[str],
+    dups: dict[str, list[str]],
+    typed: _Typed,
+    notes: list[str],
+) -> None:
+    """Say how column names were changed: backticks, spaces, blanks, repeats, empty columns."""
     ticked = [n for h, n in zip(header, names, strict=True) if "`" in str(h)]
     if ticked:
         notes.append(
@@ -78,25 +123,26 @@ def _finish(
         what = "line breaks and extra spaces" if breaks else "extra spaces"
         renamed = [n for h, n in zip(header, names, strict=True) if h in spaced]
         notes.append(f"Removed {what} from column names, now {_listing(renamed)}.")
-    if blanks:
-        notes.append(f"Blank column names were replaced by their position: {_listing(blanks)}.")
+    if typed.blanks:
+        notes.append(
+            f"Blank column names were replaced by their position: {_listing(typed.blanks)}."
+        )
     for orig, new in dups.items():
         notes.append(
             f"The column name '{orig}' appears more than once; the repeats were renamed "
             + ", ".join(f"'{n}'" for n in new)
             + "."
         )
-    if unnamed_empty:
-        notes.append(f"Dropped {unnamed_empty} empty column(s) that had no name.")
+    if typed.unnamed_empty:
+        notes.append(f"Dropped {typed.unnamed_empty} empty column(s) that had no name.")
 
-    no_rows = ReadError(
-        f"{where} has a header row but no data rows. Add the data below the header, or pick "
-        "another file or sheet."
-    )
-    if frame.shape[1] == 0 or len(frame) == 0:
-        raise no_rows
-    if n_empty:
-        notes.append(f"Dropped {n_empty:,} row(s) in which every value was empty.")
+
+def _content_notes(
+    header: list[str], frame: pd.DataFrame, typed: _Typed, notes: list[str]
+) -> None:
+    """Say what was read from the values: a second header row, a numeric header, text among
+    numbers, missing-value texts, decimal commas, zero-padded codes, text columns."""
+    second_header, mostly_numbers, kinds = typed.second_header, typed.mostly_numbers, typed.kinds
     if len(second_header) >= 2:
         notes.append(
             f"The first row under the header looks like a second header row (text above "
@@ -120,7 +166,7 @@ def _finish(
             f"such as '{example}', so it was read as text. To use it as numbers, replace those "
             "entries with empty cells and upload again."
         )
-    shown = sorted(na_seen - {""})
+    shown = sorted(typed.na_seen - {""})
     if shown:
         notes.append("Treated " + ", ".join(f"'{t}'" for t in shown) + " as missing values.")
     if kinds["decimal"]:
@@ -133,7 +179,6 @@ def _finish(
     text_cols = kinds["text"] + kinds["zeros"]
     if text_cols:
         notes.append(f"Text columns, treated as categories: {_listing(text_cols)}.")
-    return frame
 
 
 def _text_among_numbers(series: pd.Series) -> tuple[int, str] | None:
