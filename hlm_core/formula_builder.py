@@ -49,18 +49,134 @@ def _dedupe(terms: list[frozenset[str]]) -> list[frozenset[str]]:
     return list(dict.fromkeys(terms))
 
 
-class _Builder:
-    """Checks the meaning of the tree (what may go where) and builds the ModelSpec parts."""
+class _BuilderChecks:
+    """The builder's messages and limits: what may not go where, and how many terms are too
+    many. Kept apart from the term expansion (`_Builder`)."""
 
-    def __init__(self, text: str, outcome: str):
-        self.text = text
-        self.outcome = outcome
+    text: str
+    outcome: str
 
     def fail(self, pos: int, message: str) -> FormulaError:
         return _error(self.text, pos, message)
 
     def snippet(self, node: _Node) -> str:
         return _short(self.text[node.pos : node.end], 60)
+
+    def minus(self, pos: int) -> FormulaError:
+        return self.fail(
+            pos,
+            "'-' can only be used as '- 1', to drop the intercept. To leave a "
+            "predictor out, delete it from the formula.",
+        )
+
+    def check_size(self, n: int, pos: int) -> None:
+        if n > MAX_TERMS:
+            raise self.fail(
+                pos,
+                f"this formula expands to more than {MAX_TERMS} terms. Use "
+                "fewer '*' and write the interactions you need with ':'.",
+            )
+
+    def not_outcome(self, node: _Name) -> None:
+        if node.name == self.outcome:
+            raise self.fail(
+                node.pos,
+                f"the outcome '{_short(node.name)}' also appears on the "
+                "right side of '~'. A column cannot predict itself; "
+                "remove it from the right side.",
+            )
+
+    def bar_misplaced(self, bar: _Bar) -> FormulaError:
+        return self.fail(
+            bar.pos,
+            "a random part like (1 | school) cannot be combined with ':' "
+            "or '*' or put inside other parentheses. Add it on its own "
+            "with '+'.",
+        )
+
+    def bar_inside_bar(self, bar: _Bar) -> FormulaError:
+        return self.fail(
+            bar.pos,
+            "there is a '|' inside another random part. Write each random "
+            "part separately, joined with '+', like (1 | school) + "
+            "(1 | class).",
+        )
+
+
+class _GroupingReader(_BuilderChecks):
+    """Reads the grouping side of a bar: `school`, `school/class` (nested) or `school:class`,
+    refusing anything else with a message."""
+
+    def grouping(self, node: _Node) -> tuple[tuple[str, ...], str]:
+        """What follows '|': one column, `a/b/c` (nested) or `a:b` (combinations)."""
+        if isinstance(node, _Name):
+            self.not_outcome(node)
+            return (node.name,), "single"
+        if isinstance(node, _Colon):
+            return self.grouping_names(node.items, "':'"), "interaction"
+        if isinstance(node, _Prod):
+            for op, op_pos, _item in node.rest:
+                if op == "STAR":
+                    raise self.fail(
+                        op_pos,
+                        "'*' cannot be used after '|'. Use '/' for nested "
+                        "groups, like (1 | school/class), or ':' for "
+                        "combinations, like (1 | school:class).",
+                    )
+            items = [node.first] + [item for _op, _pos, item in node.rest]
+            return self.grouping_names(items, "'/'"), "nested"
+        if isinstance(node, _Sum):
+            pos = next((p for _s, p, _i in node.items if p >= 0), node.pos)
+            raise self.fail(
+                pos,
+                "after '|' put one grouping (a column, a/b for nested groups or "
+                "a:b for combinations). For two separate groupings write two "
+                "random parts: (1 | school) + (1 | class).",
+            )
+        if isinstance(node, _Paren):
+            inner = _bar_in(node)
+            if inner is not None:
+                raise self.bar_inside_bar(inner)
+            raise self.fail(
+                node.pos,
+                "parentheses are not needed after '|'. Write the grouping "
+                "directly, like (1 | school) or (1 | school/class).",
+            )
+        if isinstance(node, _Bar):  # pragma: no cover - '|' is left-associative
+            raise self.bar_inside_bar(node)
+        raise self.fail(
+            node.pos, "after '|' put the column that defines the groups, like (1 | school)."
+        )
+
+    def grouping_names(self, items: list[_Node], op: str) -> tuple[str, ...]:
+        names: list[str] = []
+        for item in items:
+            if not isinstance(item, _Name):
+                if isinstance(item, (_Colon, _Prod)):
+                    msg = (
+                        "mixing '/' and ':' in one grouping is not supported. Use a/b/c for "
+                        "nested groups or a:b for combinations."
+                    )
+                else:
+                    msg = f"only column names can be joined with {op} after '|'."
+                raise self.fail(item.pos, msg)
+            self.not_outcome(item)
+            if item.name in names:
+                raise self.fail(
+                    item.pos,
+                    f"'{_short(item.name)}' appears twice in the grouping. "
+                    "Name each grouping column once.",
+                )
+            names.append(item.name)
+        return tuple(names)
+
+
+class _Builder(_GroupingReader):
+    """Checks the meaning of the tree (what may go where) and builds the ModelSpec parts."""
+
+    def __init__(self, text: str, outcome: str):
+        self.text = text
+        self.outcome = outcome
 
     def rhs(self, root: _Node) -> tuple[bool, tuple[Term, ...], tuple[RandomEffect, ...]]:
         if isinstance(root, _Bar):
@@ -92,21 +208,6 @@ class _Builder:
                 found.update(dict.fromkeys(self.expand(item, order, in_bar=False)))
                 self.check_size(len(found), item.pos)
         return intercept, order.terms(found), tuple(random)
-
-    def minus(self, pos: int) -> FormulaError:
-        return self.fail(
-            pos,
-            "'-' can only be used as '- 1', to drop the intercept. To leave a "
-            "predictor out, delete it from the formula.",
-        )
-
-    def check_size(self, n: int, pos: int) -> None:
-        if n > MAX_TERMS:
-            raise self.fail(
-                pos,
-                f"this formula expands to more than {MAX_TERMS} terms. Use "
-                "fewer '*' and write the interactions you need with ':'.",
-            )
 
     def intercept(self, sign: str, sign_pos: int, num: _Num) -> bool:
         """`1` keeps the intercept, `0` or `- 1` drops it; the last one written wins, as in R."""
@@ -190,31 +291,6 @@ class _Builder:
             return result
         raise self.fail(node.pos, "this part of the formula could not be read.")  # pragma: no cover
 
-    def not_outcome(self, node: _Name) -> None:
-        if node.name == self.outcome:
-            raise self.fail(
-                node.pos,
-                f"the outcome '{_short(node.name)}' also appears on the "
-                "right side of '~'. A column cannot predict itself; "
-                "remove it from the right side.",
-            )
-
-    def bar_misplaced(self, bar: _Bar) -> FormulaError:
-        return self.fail(
-            bar.pos,
-            "a random part like (1 | school) cannot be combined with ':' "
-            "or '*' or put inside other parentheses. Add it on its own "
-            "with '+'.",
-        )
-
-    def bar_inside_bar(self, bar: _Bar) -> FormulaError:
-        return self.fail(
-            bar.pos,
-            "there is a '|' inside another random part. Write each random "
-            "part separately, joined with '+', like (1 | school) + "
-            "(1 | class).",
-        )
-
     def random_effect(self, bar: _Bar, outer: _Node) -> RandomEffect:
         """One `(lhs | grouping)` part; the lhs follows the same term rules as the fixed part."""
         if isinstance(bar.lhs, _Bar):
@@ -243,66 +319,3 @@ class _Builder:
             )
         grouping, kind = self.grouping(bar.rhs)
         return RandomEffect(grouping, kind, intercept, slopes, correlated=not bar.double)
-
-    def grouping(self, node: _Node) -> tuple[tuple[str, ...], str]:
-        """What follows '|': one column, `a/b/c` (nested) or `a:b` (combinations)."""
-        if isinstance(node, _Name):
-            self.not_outcome(node)
-            return (node.name,), "single"
-        if isinstance(node, _Colon):
-            return self.grouping_names(node.items, "':'"), "interaction"
-        if isinstance(node, _Prod):
-            for op, op_pos, _item in node.rest:
-                if op == "STAR":
-                    raise self.fail(
-                        op_pos,
-                        "'*' cannot be used after '|'. Use '/' for nested "
-                        "groups, like (1 | school/class), or ':' for "
-                        "combinations, like (1 | school:class).",
-                    )
-            items = [node.first] + [item for _op, _pos, item in node.rest]
-            return self.grouping_names(items, "'/'"), "nested"
-        if isinstance(node, _Sum):
-            pos = next((p for _s, p, _i in node.items if p >= 0), node.pos)
-            raise self.fail(
-                pos,
-                "after '|' put one grouping (a column, a/b for nested groups or "
-                "a:b for combinations). For two separate groupings write two "
-                "random parts: (1 | school) + (1 | class).",
-            )
-        if isinstance(node, _Paren):
-            inner = _bar_in(node)
-            if inner is not None:
-                raise self.bar_inside_bar(inner)
-            raise self.fail(
-                node.pos,
-                "parentheses are not needed after '|'. Write the grouping "
-                "directly, like (1 | school) or (1 | school/class).",
-            )
-        if isinstance(node, _Bar):  # pragma: no cover - '|' is left-associative
-            raise self.bar_inside_bar(node)
-        raise self.fail(
-            node.pos, "after '|' put the column that defines the groups, like (1 | school)."
-        )
-
-    def grouping_names(self, items: list[_Node], op: str) -> tuple[str, ...]:
-        names: list[str] = []
-        for item in items:
-            if not isinstance(item, _Name):
-                if isinstance(item, (_Colon, _Prod)):
-                    msg = (
-                        "mixing '/' and ':' in one grouping is not supported. Use a/b/c for "
-                        "nested groups or a:b for combinations."
-                    )
-                else:
-                    msg = f"only column names can be joined with {op} after '|'."
-                raise self.fail(item.pos, msg)
-            self.not_outcome(item)
-            if item.name in names:
-                raise self.fail(
-                    item.pos,
-                    f"'{_short(item.name)}' appears twice in the grouping. "
-                    "Name each grouping column once.",
-                )
-            names.append(item.name)
-        return tuple(names)

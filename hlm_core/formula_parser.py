@@ -77,116 +77,19 @@ class _Bar:
 _Node = _Name | _Num | _Paren | _Sum | _Prod | _Colon | _Bar
 
 
-class _Parser:
-    """Recursive descent with R's precedence: '|' < '+' '-' < '*' '/' < ':'."""
+class _ParserMessages:
+    """The parser's messages: for each way the text can be malformed, where and what to change.
+    Kept apart from the grammar (`_Parser`) so the grammar reads in one screen."""
 
-    def __init__(self, text: str, toks: list[_Tok]):
-        self.text = text
-        self.toks = toks  # toks[0] is the '~'
-        self.i = 1
-        self.depth = 0
+    text: str
+    toks: list[_Tok]
+    i: int
 
     def fail(self, pos: int, message: str) -> FormulaError:
         return _error(self.text, pos, message)
 
-    def peek(self) -> _Tok:
-        t = self.toks[self.i]
-        if t.kind == "ERROR":
-            raise self.fail(t.pos, t.value)
-        return t
-
-    def take(self) -> _Tok:
-        t = self.peek()
-        self.i += 1
-        return t
-
     def show(self, t: _Tok) -> str:
         return _short(self.text[t.pos : t.end])
-
-    def parse(self) -> _Node:
-        node = self.bar()
-        t = self.peek()
-        if t.kind != "EOF":
-            raise self.unexpected(t, None)
-        return node
-
-    def bar(self) -> _Node:
-        left = self.sum()
-        while self.peek().kind in ("BAR", "DBAR"):
-            op = self.take()
-            right = self.sum()
-            left = _Bar(op.kind == "DBAR", left, right, op.pos, right.end)
-        return left
-
-    def sum(self) -> _Node:
-        start = self.peek().pos
-        items: list[tuple[str, int, _Node]] = []
-        sign, sign_pos = "+", -1
-        if self.peek().kind == "MINUS":
-            sign, sign_pos = "-", self.take().pos
-        items.append((sign, sign_pos, self.prod()))
-        while self.peek().kind in ("PLUS", "MINUS"):
-            op = self.take()
-            sign, sign_pos = ("+" if op.kind == "PLUS" else "-"), op.pos
-            if op.kind == "PLUS" and self.peek().kind == "MINUS":  # `x + -1`
-                sign, sign_pos = "-", self.take().pos
-            items.append((sign, sign_pos, self.prod()))
-        if len(items) == 1 and sign == "+":
-            return items[0][2]
-        return _Sum(items, start, items[-1][2].end)
-
-    def prod(self) -> _Node:
-        first = self.colon()
-        rest: list[tuple[str, int, _Node]] = []
-        while self.peek().kind in ("STAR", "SLASH"):
-            op = self.take()
-            rest.append((op.kind, op.pos, self.colon()))
-        if not rest:
-            return first
-        return _Prod(first, rest, first.pos, rest[-1][2].end)
-
-    def colon(self) -> _Node:
-        items = [self.atom()]
-        while self.peek().kind == "COLON":
-            self.take()
-            items.append(self.atom())
-        if len(items) == 1:
-            return items[0]
-        return _Colon(items, items[0].pos, items[-1].end)
-
-    def atom(self) -> _Node:
-        t = self.peek()
-        if t.kind in ("NAME", "NUMBER"):
-            nxt = self.toks[self.i + 1]
-            if nxt.kind == "LPAREN":
-                raise self.function_call(t)
-            self.i += 1
-            if t.kind == "NAME":
-                return _Name(t.value, t.pos, t.end)
-            return _Num(t.value, t.pos, t.end)
-        if t.kind == "LPAREN":
-            if self.depth >= MAX_DEPTH:
-                raise self.fail(
-                    t.pos,
-                    f"there are more than {MAX_DEPTH} parentheses inside "
-                    "each other. Remove the extra parentheses.",
-                )
-            self.i += 1
-            self.depth += 1
-            if self.peek().kind == "RPAREN":
-                raise self.fail(
-                    t.pos,
-                    "there is nothing inside these parentheses '()'. "
-                    "Put a term inside them or remove them.",
-                )
-            inner = self.bar()
-            close = self.peek()
-            if close.kind != "RPAREN":
-                raise self.unexpected(close, t)
-            self.i += 1
-            self.depth -= 1
-            return _Paren(inner, t.pos, close.end)
-        raise self.missing_operand(t)
 
     def function_call(self, t: _Tok) -> FormulaError:
         name = self.show(t)
@@ -305,3 +208,109 @@ class _Parser:
             f"'{t.value}' must be inside parentheses together with its "
             "grouping column, like (1 | school) or (hours | school).",
         )
+
+
+class _Parser(_ParserMessages):
+    """Recursive descent with R's precedence: '|' < '+' '-' < '*' '/' < ':'."""
+
+    def __init__(self, text: str, toks: list[_Tok]):
+        self.text = text
+        self.toks = toks  # toks[0] is the '~'
+        self.i = 1
+        self.depth = 0
+
+    def peek(self) -> _Tok:
+        t = self.toks[self.i]
+        if t.kind == "ERROR":
+            raise self.fail(t.pos, t.value)
+        return t
+
+    def take(self) -> _Tok:
+        t = self.peek()
+        self.i += 1
+        return t
+
+    def parse(self) -> _Node:
+        node = self.bar()
+        t = self.peek()
+        if t.kind != "EOF":
+            raise self.unexpected(t, None)
+        return node
+
+    def bar(self) -> _Node:
+        left = self.sum()
+        while self.peek().kind in ("BAR", "DBAR"):
+            op = self.take()
+            right = self.sum()
+            left = _Bar(op.kind == "DBAR", left, right, op.pos, right.end)
+        return left
+
+    def sum(self) -> _Node:
+        start = self.peek().pos
+        items: list[tuple[str, int, _Node]] = []
+        sign, sign_pos = "+", -1
+        if self.peek().kind == "MINUS":
+            sign, sign_pos = "-", self.take().pos
+        items.append((sign, sign_pos, self.prod()))
+        while self.peek().kind in ("PLUS", "MINUS"):
+            op = self.take()
+            sign, sign_pos = ("+" if op.kind == "PLUS" else "-"), op.pos
+            if op.kind == "PLUS" and self.peek().kind == "MINUS":  # `x + -1`
+                sign, sign_pos = "-", self.take().pos
+            items.append((sign, sign_pos, self.prod()))
+        if len(items) == 1 and sign == "+":
+            return items[0][2]
+        return _Sum(items, start, items[-1][2].end)
+
+    def prod(self) -> _Node:
+        first = self.colon()
+        rest: list[tuple[str, int, _Node]] = []
+        while self.peek().kind in ("STAR", "SLASH"):
+            op = self.take()
+            rest.append((op.kind, op.pos, self.colon()))
+        if not rest:
+            return first
+        return _Prod(first, rest, first.pos, rest[-1][2].end)
+
+    def colon(self) -> _Node:
+        items = [self.atom()]
+        while self.peek().kind == "COLON":
+            self.take()
+            items.append(self.atom())
+        if len(items) == 1:
+            return items[0]
+        return _Colon(items, items[0].pos, items[-1].end)
+
+    def atom(self) -> _Node:
+        t = self.peek()
+        if t.kind in ("NAME", "NUMBER"):
+            nxt = self.toks[self.i + 1]
+            if nxt.kind == "LPAREN":
+                raise self.function_call(t)
+            self.i += 1
+            if t.kind == "NAME":
+                return _Name(t.value, t.pos, t.end)
+            return _Num(t.value, t.pos, t.end)
+        if t.kind == "LPAREN":
+            if self.depth >= MAX_DEPTH:
+                raise self.fail(
+                    t.pos,
+                    f"there are more than {MAX_DEPTH} parentheses inside "
+                    "each other. Remove the extra parentheses.",
+                )
+            self.i += 1
+            self.depth += 1
+            if self.peek().kind == "RPAREN":
+                raise self.fail(
+                    t.pos,
+                    "there is nothing inside these parentheses '()'. "
+                    "Put a term inside them or remove them.",
+                )
+            inner = self.bar()
+            close = self.peek()
+            if close.kind != "RPAREN":
+                raise self.unexpected(close, t)
+            self.i += 1
+            self.depth -= 1
+            return _Paren(inner, t.pos, close.end)
+        raise self.missing_operand(t)
