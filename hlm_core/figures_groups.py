@@ -301,6 +301,17 @@ def group_codes(group_col: pd.Series, order: Sequence[str] | None) -> np.ndarray
     return codes
 
 
+def _rows_in_order(
+    d: pd.DataFrame, predictor: str, group_col: pd.Series, codes: np.ndarray, idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Group names, group codes, x and y of the rows, taken in the order `idx`."""
+    g_sorted = group_col.to_numpy(dtype=object)[idx]
+    c_sorted = codes[idx]
+    xs = d[predictor].to_numpy(dtype=float)[idx]
+    ys = d["prediction"].to_numpy(dtype=float)[idx]
+    return g_sorted, c_sorted, xs, ys
+
+
 def _add_line_per_group(
     fig: go.Figure,
     d: pd.DataFrame,
@@ -312,10 +323,7 @@ def _add_line_per_group(
 ) -> None:
     """One Scatter trace per group, named after it (coloured, with a legend, when few)."""
     idx = np.argsort(codes, kind="stable")
-    g_sorted = group_col.to_numpy(dtype=object)[idx]
-    c_sorted = codes[idx]
-    xs = d[predictor].to_numpy(dtype=float)[idx]
-    ys = d["prediction"].to_numpy(dtype=float)[idx]
+    g_sorted, c_sorted, xs, ys = _rows_in_order(d, predictor, group_col, codes, idx)
     # no rows (e.g. no group has two values of a class-level predictor): no lines
     bounds = np.flatnonzero(np.r_[True, c_sorted[1:] != c_sorted[:-1], True]) if len(
         c_sorted
@@ -350,10 +358,7 @@ def _add_lines_in_one_trace(
 ) -> None:
     """Every group's line in one WebGL trace, separated by gaps: fast for thousands."""
     idx = np.lexsort((d[predictor].to_numpy(dtype=float), codes))
-    g_sorted = group_col.to_numpy(dtype=object)[idx]
-    c_sorted = codes[idx]
-    xs = d[predictor].to_numpy(dtype=float)[idx]
-    ys = d["prediction"].to_numpy(dtype=float)[idx]
+    g_sorted, c_sorted, xs, ys = _rows_in_order(d, predictor, group_col, codes, idx)
     starts = np.flatnonzero(np.r_[False, c_sorted[1:] != c_sorted[:-1]])
     # NaN breaks a line (plotly draws no segment across it); x, y stay compact float arrays
     x_all = np.insert(xs, starts, np.nan)
