@@ -12,7 +12,7 @@ import re
 import pandas as pd
 
 from hlm_core.result import FitResult
-from hlm_core.wording import plural  # pages import plural from here too
+from hlm_core.wording import plural
 
 INTERCEPT = "(Intercept)"
 Z95 = 1.959963984540054

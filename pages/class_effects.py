@@ -13,7 +13,7 @@ from hlm_core.fairness import (
     shrinkage,
 )
 from hlm_core.figures import MODES, caterpillar, rank_plot, shrinkage_plot
-from hlm_core.report import plural
+from hlm_core.wording import plural
 from ui import fits, guidance, nav, widgets
 from ui.state import session
 

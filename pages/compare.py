@@ -10,7 +10,7 @@ from hlm_core.compare import ladder_sentences, ladder_specs
 from hlm_core.errors import HLMError
 from hlm_core.figures import ladder_plot
 from hlm_core.formula import format_formula
-from hlm_core.report import plural
+from hlm_core.wording import plural
 from ui import data, fits, guidance, model, nav, widgets
 from ui.state import session
 

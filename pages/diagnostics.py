@@ -22,7 +22,8 @@ from hlm_core.diagnostics import (
 from hlm_core.errors import HLMError
 from hlm_core.figures import qq_plot, residuals_vs_fitted, spread_plot
 from hlm_core.formula import format_formula
-from hlm_core.report import num, plural
+from hlm_core.report import num
+from hlm_core.wording import plural
 from ui import data, fits, guidance, model, nav, widgets
 from ui.state import log, session
 

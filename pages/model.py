@@ -4,7 +4,7 @@ Fit model fits once per (data, model) in this session."""
 import streamlit as st
 
 from hlm_core.formula import format_formula
-from hlm_core.report import plural
+from hlm_core.wording import plural
 from ui import builder, data, fits, guidance, model, nav, widgets
 from ui.state import session
 

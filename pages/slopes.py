@@ -7,7 +7,7 @@ import streamlit as st
 from hlm_core.effects import centring_group, group_ols_lines, model_scale_data, pred_slope
 from hlm_core.errors import HLMError
 from hlm_core.figures import group_lines, spread_groups
-from hlm_core.report import plural
+from hlm_core.wording import plural
 from ui import data, fits, guidance, nav, widgets
 from ui.state import session
 

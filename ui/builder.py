@@ -19,9 +19,9 @@ import pandas as pd
 from hlm_core.design import formula_name_hint, is_factor
 from hlm_core.errors import FormulaError, HLMError
 from hlm_core.formula import parse_formula
-from hlm_core.report import plural
 from hlm_core.spec import ModelSpec, RandomEffect, Term
 from hlm_core.structure import Structure, describe_structure
+from hlm_core.wording import plural
 
 PAIR = " × "  # joins an interaction's predictors for display (choices keep them as tuples)
 METHODS = {"REML": "REML (recommended)", "ML": "ML (for comparing models)"}

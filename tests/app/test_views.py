@@ -13,7 +13,8 @@ from hlm_core.export import safe_csv, safe_frame
 from hlm_core.figures import caterpillar, group_lines, groups_in_figure
 from hlm_core.fit import fit
 from hlm_core.formula import parse_formula
-from hlm_core.report import describe_results, plural
+from hlm_core.report import describe_results
+from hlm_core.wording import plural
 
 
 def fake_effects(n: int, seed: int = 0) -> pd.DataFrame:
