@@ -202,8 +202,9 @@ def test_crossing_explains_nested_and_crossed_columns():
     kind, sentence = builder.crossing(crossed, "primary", "secondary")
     assert kind == "crossed"
     assert sentence == (
-        "primary and secondary are crossed: 20 primaries appear with more than one secondary "
-        "(for example primary P0 with 2 secondaries). Each gets its own random intercept.")
+        "primary and secondary are crossed: 20 primary groups appear with more than one "
+        "secondary (for example primary P0 with 2 secondary groups). Each gets its own random "
+        "intercept.")  # not English nouns for units: "primary groups", never "primaries"
     nested = nested_frame()
     nested["class"] = nested["school"] + "-" + nested["klass"].astype(str)
     assert builder.crossing(nested, "class", "school")[0] == "a_in_b"
