@@ -102,7 +102,8 @@ def test_data_page_tells_crossed_and_the_builder_follows(pupils):
         ["primary", "secondary"]).run()
     assert not at.exception
     t = texts(at)
-    assert "Primary and secondary are crossed" in t  # hlm_core's structure sentence
+    # hlm_core's structure sentence; a column name keeps its spelling (wording.sentence_start)
+    assert "primary and secondary are crossed" in t
     assert "**Crossed:** primary and secondary cut across each other" in t
     assert "(1 | primary) + (1 | secondary)" in t
     go(at, "model")
