@@ -263,9 +263,9 @@ def test_figures_export_as_png_and_svg(downloads, exam_csv_module):
 
 
 def test_without_a_browser_the_page_says_how_to_get_images(monkeypatch, exam_csv_module):
-    import hlm_core.export as export
+    import hlm_core.images as images  # where export's image functions live
 
-    monkeypatch.setattr(export, "find_browser", lambda: None)
+    monkeypatch.setattr(images, "find_browser", lambda: None)
     at = upload(new_app(), "exam.csv", exam_csv_module)
     fit_by_formula(at, "normexam ~ standLRT + (1 | school)")
     go(at, "report")
