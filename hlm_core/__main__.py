@@ -92,24 +92,23 @@ def _print_fit(res, out) -> None:
 _ROUTINE_NOTES = {"Text encoding: UTF-8.", "Columns are separated by commas."}
 
 
-def _read_notes(table, out) -> None:
-    """What the reader decided (delimiter, encoding, renamed columns ...) and numbers that look
-    like missing-value codes, as the app's Data page shows them; text output only."""
+def _read_notes(table) -> list[str]:
+    """What the reader decided (trimmed IDs, cells read as missing, codes kept as text,
+    renamed columns ...) and numbers that look like missing-value codes, as the app's Data
+    page shows them: in the text output and in the JSON's `notes`."""
     from hlm_core.io import detect_missing_codes
 
-    for note in table.notes:
-        if note not in _ROUTINE_NOTES:
-            print(f"Note: {note}", file=out)
+    notes = [n for n in table.notes if n not in _ROUTINE_NOTES]
     codes = detect_missing_codes(table.frame)
     if codes:
         listing = "; ".join(
             f"{col}: {', '.join(f'{v:g}' for v in vals)}" for col, vals in codes.items()
         )
-        print(
-            f"Note: Some numbers look like codes for a missing answer ({listing}). They are "
-            "used as real values; blank them out in the file to leave them out.",
-            file=out,
+        notes.append(
+            f"Some numbers look like codes for a missing answer ({listing}). They are "
+            "used as real values; blank them out in the file to leave them out."
         )
+    return notes
 
 
 def _parse(text: str, frame, reml: bool = True):
@@ -132,8 +131,10 @@ def run(argv: list[str] | None = None, out=None) -> int:
     args = _parser().parse_args(argv)
     table, read_s = _read(args)  # read first: an unreadable file is refused before slow imports
     frame = table.frame
+    read_notes = _read_notes(table)
     if not getattr(args, "json", False):
-        _read_notes(table, out)
+        for note in read_notes:
+            print(f"Note: {note}", file=out)
     if args.command in ("fit", "compare"):  # the engine's imports take a while: only when needed
         from hlm_core.fit import fit
         from hlm_core.result import records, result_to_dict
@@ -144,6 +145,7 @@ def run(argv: list[str] | None = None, out=None) -> int:
         payload = result_to_dict(res, ranef=args.ranef) if args.json else None
         fit_s = time.perf_counter() - t
         if args.json:
+            payload["notes"] = read_notes + payload["notes"]
             payload["timing"] = {"read_s": read_s, "fit_s": fit_s}
             json.dump(payload, out, indent=1)
             out.write("\n")
@@ -171,6 +173,7 @@ def run(argv: list[str] | None = None, out=None) -> int:
                 "df": cmp.df,
                 "p_value": cmp.p_value,
                 "refit_ml": cmp.refit_ml,
+                "notes": read_notes,
                 "timing": {"read_s": read_s, "fit_s": fit_s},
             }
             json.dump(payload, out, indent=1)
@@ -183,7 +186,7 @@ def run(argv: list[str] | None = None, out=None) -> int:
 
     st = describe_structure(frame, args.levels)
     if args.json:
-        json.dump(st.to_dict(), out, indent=1, default=str)
+        json.dump({**st.to_dict(), "notes": read_notes}, out, indent=1, default=str)
         out.write("\n")
     else:
         for line in st.summary_lines():

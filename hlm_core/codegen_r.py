@@ -18,7 +18,9 @@ from hlm_core.codegen_shared import (
     spec_with_group_means,
 )
 from hlm_core.design import group_mean_name
+from hlm_core.io_common import MISSING_TEXTS
 from hlm_core.spec import ModelSpec
+from hlm_core.transforms import source_columns
 
 
 def _r_read(file_name: str, sheet: str | None) -> list[str]:
@@ -61,14 +63,25 @@ def _r_read(file_name: str, sheet: str | None) -> list[str]:
     else:
         lines.append("# for semicolons and decimal commas (3,5) use read.csv2 instead")
     lines.append(
-        f"d <- {reader}(file, stringsAsFactors = TRUE, check.names = FALSE,\n"
-        f"    na.strings = {na},\n"
-        f"    fileEncoding = \"UTF-8-BOM\")"
+        f"d <- {reader}(file, colClasses = \"character\", check.names = FALSE,\n"
+        "    na.strings = character(0), fileEncoding = \"UTF-8-BOM\")"
     )
     lines.append(
         "names(d) <- trimws(gsub(\"\\\\s+\", \" \", names(d)))"
         "  # as the app: no extra spaces in names"
     )
+    lines += [
+        "# Each column as the app reads it (R's defaults differ, and would change N or the",
+        "# groups): spaces around values removed ('S01 ' is 'S01'), these texts are missing,",
+        "# numbers are numbers except codes with a leading zero ('01'), which stay categories",
+        f"na_strings <- {_r_vector(sorted(MISSING_TEXTS))}",
+        "d[] <- lapply(d, function(v) {",
+        "  v <- trimws(v)",
+        "  v[v %in% na_strings] <- NA",
+        "  num <- suppressWarnings(as.numeric(v))",
+        "  if (all(is.na(num) == is.na(v)) && !any(grepl(\"^[+-]?0[0-9]\", v))) num else factor(v)",
+        "})",
+    ]
     return lines
 
 
@@ -135,8 +148,13 @@ def r_code(
 
 
 def _r_model_rows(spec: ModelSpec) -> list[str]:
-    """Keep the complete rows of the model's columns, then centre as the app did."""
-    cols = spec.variables()
+    """With centring: keep the complete rows of the model's columns, then centre as the app
+    did. (Without, lmer() is given all rows, as the app's fit is: scale() and poly() in the
+    formula are then computed on the same rows as in the app.)"""
+    centred = _centred(spec)
+    if not centred:
+        return []
+    cols = source_columns(spec.variables())  # log(x) reads the column x
     lines = [
         "",
         "# Keep the rows with a value in every column of the model (the app does the same),",
@@ -144,18 +162,16 @@ def _r_model_rows(spec: ModelSpec) -> list[str]:
         f"model_columns <- {_r_vector(cols)}",
         "d <- d[complete.cases(d[model_columns]), , drop = FALSE]",
     ]
-    centred = _centred(spec)
-    if centred:
-        lines += ["", "# Centring"]
-        groups = ", ".join(_r_col(g) for g in _centring_columns(spec))
-        for v, how in centred:
-            c = _r_col(v)
-            if how == "grand":
-                lines.append(f"{c} <- {c} - mean({c}, na.rm = TRUE)  # centred at the mean")
-            else:
-                m = _r_col(group_mean_name(v))
-                lines.append(f"{m} <- ave({c}, {groups})  # the group mean")
-                lines.append(f"{c} <- {c} - {m}  # centred within groups")
+    lines += ["", "# Centring"]
+    groups = ", ".join(_r_col(g) for g in _centring_columns(spec))
+    for v, how in centred:
+        c = _r_col(v)
+        if how == "grand":
+            lines.append(f"{c} <- {c} - mean({c}, na.rm = TRUE)  # centred at the mean")
+        else:
+            m = _r_col(group_mean_name(v))
+            lines.append(f"{m} <- ave({c}, {groups})  # the group mean")
+            lines.append(f"{c} <- {c} - {m}  # centred within groups")
     return lines
 
 
@@ -193,7 +209,8 @@ _R_OUTPUT = [
     "                      std_error = co[, \"Std. Error\"], df = co[, \"df\"],",
     "                      row.names = NULL, check.names = FALSE)",
     "  jsonlite::write_json(list(fixed = fixed, varcorr = as.data.frame(VarCorr(fit)),",
-    "                            nobs = nobs(fit), REML = isREML(fit)),",
+    "                            nobs = nobs(fit), ngroups = as.list(ngrps(fit)),",
+    "                            REML = isREML(fit)),",
     "                       json_file, digits = NA, auto_unbox = TRUE)",
     "}",
 ]

@@ -98,24 +98,3 @@ def _term_columns(
             col = col * c
         cols.append(col)
     return cols
-
-
-def _pivot_rank(X: np.ndarray, tol: float = 1e-7) -> list[int]:
-    """Columns to keep: each is kept when it is not (numerically) a combination of those before
-    it — the same columns lme4's rank check keeps for an ordinary design."""
-    if X.shape[1] == 0:
-        return []
-    scale = np.sqrt((X**2).sum(axis=0))
-    scale[scale == 0] = 1.0
-    Xs = X / scale
-    G = Xs.T @ Xs
-    keep: list[int] = []
-    for j in range(X.shape[1]):
-        if G[j, j] < tol:
-            continue
-        idx = [*keep, j]
-        sub = G[np.ix_(idx, idx)]
-        ev = np.linalg.eigvalsh(sub)
-        if ev.min() > tol * max(1.0, ev.max()):
-            keep.append(j)
-    return keep

@@ -13,7 +13,13 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from hlm_core.coding import TermCoding, VariableInfo, _pivot_rank, _term_codings, _term_columns
+from hlm_core.checks import (
+    double_bar_notes,
+    dropped_column_notes,
+    duplicated_random_term,
+    qr_keep,
+)
+from hlm_core.coding import TermCoding, VariableInfo, _term_codings, _term_columns
 from hlm_core.errors import ModelError
 from hlm_core.factors import combine_factors, factorize, is_factor, level_labels, sorted_levels
 from hlm_core.frame_checks import (
@@ -32,6 +38,7 @@ from hlm_core.predictors import (
     numeric_variable,
 )
 from hlm_core.spec import ModelSpec, RandomEffect, Term, group_name
+from hlm_core.transforms import add_derived_columns
 
 INTERCEPT = "(Intercept)"
 
@@ -148,10 +155,14 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
             "The model has no grouping variable. Choose the column that says which class "
             "(or school) each student belongs to."
         )
+    frame, computed = add_derived_columns(frame, spec.variables())  # log(x), poly(x, 2) ...
     _check_columns(frame, spec)
     n_total = len(frame)
     data, keep_rows, dropped_by_column, notes = rows_used(frame, spec)
+    notes[:0] = computed + double_bar_notes(spec, frame)
     y = outcome_values(data, frame, spec)
+    for o in spec.offset:  # offset(x): a part of the outcome whose coefficient is fixed at 1
+        y = y - data[o].to_numpy(dtype=float)
     blocks_spec, group_codes = grouping_codes(data, spec)
     variables, fixed_spec = code_predictors(data, frame, spec, group_codes, blocks_spec, notes)
     fixed_terms, X, fixed_names, dropped_fixed = fixed_part(
@@ -268,8 +279,9 @@ def fixed_part(
     variables: dict[str, VariableInfo],
     notes: list[str],
 ) -> tuple[list[TermCoding], np.ndarray, list[str], list[str]]:
-    """The fixed-effect terms, the columns R would keep (a column that is constant or an exact
-    combination of earlier ones is dropped, with a note), their names, and the dropped names."""
+    """The fixed-effect terms, the columns lme4 would keep (a column that is constant or an
+    exact combination of earlier ones is dropped, with a note), their names, and the dropped
+    names."""
     kinds = {v: i.kind for v, i in variables.items()}
     levels = {v: i.levels for v, i in variables.items()}
 
@@ -285,21 +297,9 @@ def fixed_part(
         cols.extend(_term_columns(t, data, variables))
         names.extend(t.names)
     X_all = np.column_stack(cols) if cols else np.empty((len(data), 0))
-    keep = _pivot_rank(X_all)
+    keep = qr_keep(X_all)  # lme4's chkRank.drop.cols: R's qr() on the columns as they are
     dropped_fixed = [names[i] for i in range(len(names)) if i not in keep]
-    for name in dropped_fixed:
-        j = names.index(name)
-        col = X_all[:, j]
-        if np.ptp(col) == 0:
-            notes.append(
-                f"'{name}' has the same value in every row used, so it can't be estimated "
-                "and was left out of the model."
-            )
-        else:
-            notes.append(
-                f"'{name}' is an exact combination of other predictors (it carries no new "
-                "information), so it was left out of the model."
-            )
+    notes.extend(dropped_column_notes(X_all, names, keep))
     X = X_all[:, keep]
     fixed_names = [names[i] for i in keep]
     return fixed_terms, X, fixed_names, dropped_fixed
@@ -342,7 +342,8 @@ def random_blocks(
                     vc_group=gname,
                     terms=terms,
                     intercept=has_int,
-                    correlated=re_.correlated,
+                    correlated=True,  # each `||` piece is a full lme4 term (a factor's
+                    # levels keep their correlations, as lme4's expandDoubleVerts does)
                     codes=codes,
                     levels=glevels,
                     Z=np.column_stack(zc),
@@ -356,7 +357,8 @@ def check_groups(
     group_codes: _GroupCodes, blocks: list[RandomBlock], n: int
 ) -> dict[str, np.ndarray]:
     """Each grouping factor's group sizes, after checking that there are at least 2 groups,
-    fewer groups than rows, and fewer random effects than rows."""
+    fewer groups than rows, no random term twice, and fewer random effects than rows in each
+    random term (lme4's checkNlevels and checkZdims)."""
     sizes: dict[str, np.ndarray] = {}
     for gname, (codes, glevels, _) in group_codes.items():
         counts = np.bincount(codes, minlength=len(glevels))
@@ -373,12 +375,18 @@ def check_groups(
                 "differences between groups can't be told apart from differences between "
                 "students. Choose the column that groups students (e.g. class or school)."
             )
-    n_random = sum(b.n_levels * b.Z.shape[1] for b in blocks)
-    if n_random >= n:
-        raise ModelError(
-            f"The model has {n_random:,} random effects but only {n:,} rows, so it can't be "
-            "estimated. Remove a random slope or use a grouping with fewer, larger groups."
-        )
+    twice = duplicated_random_term(blocks)
+    if twice:
+        raise ModelError(twice)
+    for b in blocks:  # lme4's check.nobs.vs.nRE: per random term, not summed over terms
+        n_re = b.n_levels * b.Z.shape[1]
+        if n_re >= n:
+            raise ModelError(
+                f"The random part for '{b.group}' has {n_re:,} random effects but only {n:,} "
+                f"rows ({b.n_levels:,} groups x {b.Z.shape[1]}: {', '.join(b.term_names)}), so "
+                "it can't be estimated (lme4 refuses it too). Remove a random slope or use a "
+                "grouping with fewer, larger groups."
+            )
     return sizes
 
 

@@ -413,6 +413,9 @@ def equation_notes(st: _Structure, mf: ModelFrame) -> list[str]:
                 + ", ".join(vs) + "."
             )
     notes.extend(_centring_sentences(mf))
+    for o in mf.spec.offset:  # offset(x): part of the outcome, its coefficient fixed at 1
+        notes.append(f"{o} is added to the right-hand side with its coefficient fixed at 1 "
+                     "(an offset); it is not written in the equations.")
     return notes
 
 

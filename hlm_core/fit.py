@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hlm_core.checks import hessian_warnings, scale_warning
 from hlm_core.condvar import conditional_covariances
 from hlm_core.design import INTERCEPT, ModelFrame, model_frame
 from hlm_core.engines.mixedlm_engine import RawFit, fit_arrays
@@ -250,6 +251,11 @@ def build_result(mf: ModelFrame, raw: RawFit) -> FitResult:
 
     ranef, coef, cv_warning = _ranef_tables(mf, raw, fixef)
     singular, warns = _plain_warnings(mf, raw, varcorr)
+    if not singular and raw.theta_hessian is not None:  # lme4's checkConv skips singular fits
+        warns.extend(hessian_warnings(raw.theta_hessian))
+    scale = scale_warning(mf.X, mf.fixed_names)  # lme4's checkScaleX, on the kept columns
+    if scale:
+        warns.insert(0, scale)
     if cv_warning:
         warns.append(cv_warning)
     notes = list(mf.notes)

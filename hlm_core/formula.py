@@ -78,8 +78,10 @@ def _parse(text: str, reml: bool) -> ModelSpec:
         )
     outcome = _outcome(text, toks[:tilde], toks[tilde])
     root = _Parser(text, toks[tilde:]).parse()
-    intercept, fixed, random = _Builder(text, outcome).rhs(root)
-    return ModelSpec(outcome=outcome, fixed=fixed, intercept=intercept, random=random, reml=reml)
+    intercept, fixed, random, offset = _Builder(text, outcome).rhs(root)
+    return ModelSpec(
+        outcome=outcome, fixed=fixed, intercept=intercept, random=random, reml=reml, offset=offset
+    )
 
 
 def _outcome(text: str, lhs: list[_Tok], tilde: _Tok) -> str:

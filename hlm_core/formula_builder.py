@@ -11,6 +11,7 @@ from hlm_core.errors import FormulaError
 from hlm_core.formula_parser import _Bar, _Colon, _Name, _Node, _Num, _Paren, _Prod, _Sum
 from hlm_core.formula_tokens import MAX_TERMS, _error, _short
 from hlm_core.spec import RandomEffect, Term
+from hlm_core.transforms import is_derived, source_columns
 
 # --------------------------------------------------------------------------------------------
 # From syntax tree to terms
@@ -32,6 +33,10 @@ class _VarOrder:
         unique = list(dict.fromkeys(found))
         unique.sort(key=len)
         return tuple(Term(tuple(sorted(s, key=self.index.__getitem__))) for s in unique)
+
+
+def _is_offset(node: _Node) -> bool:
+    return isinstance(node, _Name) and is_derived(node.name) and node.name.function == "offset"
 
 
 def _items(node: _Node) -> list[tuple[str, int, _Node]]:
@@ -78,7 +83,9 @@ class _BuilderChecks:
             )
 
     def not_outcome(self, node: _Name) -> None:
-        if node.name == self.outcome:
+        if node.name == self.outcome or (
+            is_derived(node.name) and self.outcome in source_columns([node.name])
+        ):
             raise self.fail(
                 node.pos,
                 f"the outcome '{_short(node.name)}' also appears on the "
@@ -178,7 +185,9 @@ class _Builder(_GroupingReader):
         self.text = text
         self.outcome = outcome
 
-    def rhs(self, root: _Node) -> tuple[bool, tuple[Term, ...], tuple[RandomEffect, ...]]:
+    def rhs(
+        self, root: _Node
+    ) -> tuple[bool, tuple[Term, ...], tuple[RandomEffect, ...], tuple[str, ...]]:
         if isinstance(root, _Bar):
             raise self.fail(
                 root.pos,
@@ -190,7 +199,11 @@ class _Builder(_GroupingReader):
         order = _VarOrder(self.outcome)
         found: dict[frozenset[str], None] = {}  # an ordered set: R keeps the first of repeats
         random: list[RandomEffect] = []
+        offsets: list[str] = []
         for sign, sign_pos, item in _items(root):
+            if _is_offset(item) and sign == "+":
+                offsets.append(item.name)  # type: ignore[union-attr]
+                continue
             bar = _bar_in(item)
             if bar is not None:
                 if sign == "-":
@@ -207,7 +220,7 @@ class _Builder(_GroupingReader):
             else:
                 found.update(dict.fromkeys(self.expand(item, order, in_bar=False)))
                 self.check_size(len(found), item.pos)
-        return intercept, order.terms(found), tuple(random)
+        return intercept, order.terms(found), tuple(random), tuple(offsets)
 
     def intercept(self, sign: str, sign_pos: int, num: _Num) -> bool:
         """`1` keeps the intercept, `0` or `- 1` drops it; the last one written wins, as in R."""
@@ -238,6 +251,12 @@ class _Builder(_GroupingReader):
         """The terms a fixed expression stands for, following R's rules for ':' and '*'."""
         if isinstance(node, _Name):
             self.not_outcome(node)
+            if _is_offset(node):
+                raise self.fail(
+                    node.pos,
+                    "offset() must be added on its own, outside random parts and "
+                    "interactions, like y ~ x + offset(z) + (1 | g).",
+                )
             order.add(node.name)
             return [frozenset((node.name,))]
         if isinstance(node, _Num):

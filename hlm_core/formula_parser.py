@@ -17,6 +17,7 @@ from hlm_core.formula_tokens import (
     _short,
     _Tok,
 )
+from hlm_core.transforms import CALLS, parse_call, unsupported_call_message
 
 # --------------------------------------------------------------------------------------------
 # Syntax tree. n-ary nodes keep recursion depth bounded by parenthesis depth, not formula length.
@@ -93,10 +94,7 @@ class _ParserMessages:
 
     def function_call(self, t: _Tok) -> FormulaError:
         name = self.show(t)
-        msg = (
-            f"'{name}(' looks like a function. Functions such as log() are not supported in "
-            "the formula; make a new column in your data instead."
-        )
+        msg = unsupported_call_message(name)
         if t.kind == "NAME" and t.value not in _KNOWN_FUNCTIONS:
             msg += f" If '{name}' is a column and a new term starts at '(', put '+' before the '('."
         elif t.kind == "NUMBER":
@@ -281,10 +279,23 @@ class _Parser(_ParserMessages):
             return items[0]
         return _Colon(items, items[0].pos, items[-1].end)
 
+    def call(self, t: _Tok, lparen: _Tok) -> _Node:
+        """A transformation (`log(x)`, `poly(x, 2)` ...): read by hlm_core.transforms, never
+        run; it stands in the tree as the name(s) of the column(s) it computes."""
+        labels, end = parse_call(self.text, t.pos, lparen.pos)
+        while self.toks[self.i].pos < end:  # skip the call's tokens (read above)
+            self.i += 1
+        names: list[_Node] = [_Name(label, t.pos, end) for label in labels]
+        if len(names) == 1:
+            return names[0]
+        return _Sum([("+", -1, n) for n in names], t.pos, end)
+
     def atom(self) -> _Node:
         t = self.peek()
         if t.kind in ("NAME", "NUMBER"):
             nxt = self.toks[self.i + 1]
+            if nxt.kind == "LPAREN" and t.kind == "NAME" and t.value in CALLS:
+                return self.call(t, nxt)
             if nxt.kind == "LPAREN":
                 raise self.function_call(t)
             self.i += 1

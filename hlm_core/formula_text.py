@@ -10,12 +10,15 @@ from hlm_core.errors import FormulaError
 from hlm_core.formula_builder import _VarOrder
 from hlm_core.formula_tokens import _is_dots, _short
 from hlm_core.spec import ModelSpec, RandomEffect, Term, is_syntactic
+from hlm_core.transforms import is_derived
 
 
 def quote_formula_name(name: str) -> str:
     """A column name as it must be written in formula text: in backticks unless R accepts it
     bare. Raises FormulaError for names no formula can hold (empty, or containing a backtick),
     so the user learns to rename the column instead of getting a formula that reads wrongly."""
+    if is_derived(name):
+        return name.call_text  # type: ignore[attr-defined]  # poly(x, 2) for each piece
     if not isinstance(name, str) or name == "":
         raise FormulaError(
             "A column with an empty name cannot be used in a formula. Give the "
@@ -61,6 +64,7 @@ def format_formula(spec: ModelSpec) -> str:
     elif not terms:
         parts.append("1")
     parts.extend(terms)
+    parts.extend(spec.offset)
     parts.extend(_random_text(r) for r in spec.random)
     return f"{quote_formula_name(spec.outcome)} ~ {' + '.join(parts)}"
 
@@ -78,7 +82,7 @@ def _terms_text(terms: tuple[Term, ...]) -> list[str]:
         # No text gives exactly these terms (a hand-built spec such as `a:b` with `b:a`): write
         # R's normal form of them, which reads back as itself, so the text is stable.
         plan = _plan(_normal_form(terms)) or list(_normal_form(terms))
-    return [_piece_text(p) for p in plan]
+    return list(dict.fromkeys(_piece_text(p) for p in plan))  # poly's pieces: one call
 
 
 def _normal_form(terms: tuple[Term, ...]) -> tuple[Term, ...]:

@@ -20,6 +20,7 @@ from hlm_core.io_common import (
     _listing,
     _looks_numeric,
 )
+from hlm_core.reading_notes import decision_notes
 
 
 def _finish(
@@ -40,6 +41,8 @@ def _finish(
     if n_empty:
         notes.append(f"Dropped {n_empty:,} row(s) in which every value was empty.")
     _content_notes(header, frame, typed, notes)
+    raws = {n: body[pos] for pos, n in enumerate(names) if n in frame.columns}
+    notes.extend(decision_notes(raws, frame, _NA_TOKENS))  # trimmed IDs, missing cells, counted
     return frame
 
 
@@ -67,7 +70,6 @@ class _Typed:
 
     unnamed_empty: int = 0
     blanks: list[str] = field(default_factory=list)
-    na_seen: set[str] = field(default_factory=set)
     kinds: dict[str, list[str]] = field(
         default_factory=lambda: {"text": [], "decimal": [], "zeros": []}
     )
@@ -82,8 +84,7 @@ def _type_columns(
     columns: dict[str, pd.Series] = {}
     typed = _Typed()
     for pos, col_name in enumerate(names):
-        series, kind, na_found = _coerce(body[pos], decimal_comma)
-        typed.na_seen |= na_found
+        series, kind, _ = _coerce(body[pos], decimal_comma)
         if kind == "text" and _numbers_below_first(series):
             typed.second_header.append(col_name)
         elif kind == "text":
@@ -141,7 +142,7 @@ def _content_notes(
     header: list[str], frame: pd.DataFrame, typed: _Typed, notes: list[str]
 ) -> None:
     """Say what was read from the values: a second header row, a numeric header, text among
-    numbers, missing-value texts, decimal commas, zero-padded codes, text columns."""
+    numbers, decimal commas, zero-padded codes, text columns."""
     second_header, mostly_numbers, kinds = typed.second_header, typed.mostly_numbers, typed.kinds
     if len(second_header) >= 2:
         notes.append(
@@ -166,15 +167,14 @@ def _content_notes(
             f"such as '{example}', so it was read as text. To use it as numbers, replace those "
             "entries with empty cells and upload again."
         )
-    shown = sorted(typed.na_seen - {""})
-    if shown:
-        notes.append("Treated " + ", ".join(f"'{t}'" for t in shown) + " as missing values.")
     if kinds["decimal"]:
         notes.append(f"Read decimal commas as numbers (3,5 = 3.5) in {_listing(kinds['decimal'])}.")
     if kinds["zeros"]:
         notes.append(
             f"Kept {_listing(kinds['zeros'])} as text because the values have leading "
-            "zeros (e.g. 007), which look like codes rather than numbers."
+            "zeros (e.g. 007), which look like codes rather than numbers: each code is a "
+            "category ('01' and '1' are different groups). If they are amounts, treat them as "
+            "numbers: remove the column from 'Categorical columns' on the Data page."
         )
     text_cols = kinds["text"] + kinds["zeros"]
     if text_cols:

@@ -43,6 +43,7 @@ _NA_TOKENS = {
     "-nan",
     "-NaN",
 } | _EXCEL_ERRORS
+MISSING_TEXTS = frozenset(_NA_TOKENS)  # public: the generated R code is given the same list
 
 _DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars (|)"}
 

@@ -37,7 +37,7 @@ def code_predictors(
     # ---- predictors: kinds, levels, centering
     variables: dict[str, VariableInfo] = {}
     used = spec.variables()
-    predictors = [v for v in used if v != spec.outcome]
+    predictors = [v for v in used if v != spec.outcome and v not in spec.offset]
     grouping_cols = {g for re_ in spec.random for g in re_.grouping}
     centering = spec.centering_map
     first_group = blocks_spec[0][2]

@@ -12,6 +12,11 @@ from typing import Literal
 Centering = Literal["none", "grand", "group"]
 
 
+class Computed(str):
+    """A name that stands for a column computed from a formula call, such as `log(x)`
+    (hlm_core.transforms.Derived): written as is, never in backticks."""
+
+
 @dataclass(frozen=True)
 class Term:
     """A fixed or random-slope term: one variable, or an interaction of several (`a:b`)."""
@@ -79,6 +84,7 @@ class ModelSpec:
     random: tuple[RandomEffect, ...] = ()
     reml: bool = True
     centering: tuple[tuple[str, Centering], ...] = field(default=())
+    offset: tuple[str, ...] = ()  # offset(x) terms (computed labels), added with coefficient 1
 
     def with_(self, **changes) -> ModelSpec:
         return replace(self, **changes)
@@ -99,6 +105,8 @@ class ModelSpec:
                     seen.setdefault(v, None)
             for g in r.grouping:
                 seen.setdefault(g, None)
+        for o in self.offset:
+            seen.setdefault(o, None)
         return list(seen)
 
 
@@ -122,4 +130,4 @@ def is_syntactic(name: str) -> bool:
 
 def quote_name(name: str) -> str:
     """A column name as R writes it in formulas and coefficient names (backticks if needed)."""
-    return name if is_syntactic(name) else f"`{name}`"
+    return name if isinstance(name, Computed) or is_syntactic(name) else f"`{name}`"

@@ -7,13 +7,16 @@ objects leaves this module: `fit_arrays` returns a plain `RawFit`.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 
-import mixedlm
+import mixedlm  # noqa: F401 (imported whole, once, at module level: see below)
 import numpy as np
-from mixedlm.estimation.reml import _build_lambda_blocks
+from mixedlm.estimation.reml import LMMOptimizer, _build_lambda_blocks
 from mixedlm.formula import parser as _mixedlm_parser
+from mixedlm.inference.ddf import _vcov_derivatives
 from mixedlm.matrices.design import ModelMatrices, RandomEffectStructure
 from mixedlm.models.control import LmerControl
 from mixedlm.models.lmer_fit import LmerMod
@@ -26,6 +29,10 @@ from hlm_core.design import ModelFrame
 # two threads could each start that import cycle from a different end; one of them then got a
 # half-initialised module ("cannot import name 'LmerMod'") and its fit failed. A module-level
 # import runs under this module's import lock, so the second thread waits for the first.
+
+
+MAX_HESSIAN_THETA = 15  # beyond this, the 2k^2 deviance evaluations of the check cost too much
+SINGULAR_TOL = 1e-4  # lme4's check.conv.singular tolerance (as isSingular)
 
 
 @dataclass
@@ -44,6 +51,7 @@ class RawFit:
     messages: list[str] = field(default_factory=list)
     optimizer: str = ""
     lambda_blocks: list[np.ndarray] = field(default_factory=list)  # q_k x q_k lower-tri per block
+    theta_hessian: np.ndarray | None = None  # lme4's deriv12 Hessian of the criterion in theta
 
 
 def build_matrices(mf: ModelFrame):
@@ -93,6 +101,99 @@ def _shell_formula(mf: ModelFrame):
     return _mixedlm_parser.parse_formula(f"y ~ 0 + {fixed} + {bars}")
 
 
+def _centred_scaled(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`Xs` and `A^-1` with `X = Xs @ A`: columns centred (when there is an intercept column)
+    and scaled to unit root-mean-square, so that beta = A^-1 beta_s."""
+    p = X.shape[1]
+    A = np.eye(p)
+    Xs = np.array(X, dtype=float, copy=True)
+    ones = [j for j in range(p) if np.all(X[:, j] == 1.0)]
+    for j in range(p):
+        if ones and j != ones[0]:
+            A[ones[0], j] = Xs[:, j].mean()
+            Xs[:, j] -= A[ones[0], j]
+        size = float(np.sqrt(np.mean(Xs[:, j] ** 2)))
+        if size > 0 and not (ones and j == ones[0]):
+            Xs[:, j] /= size
+            A[j, j] = size
+    return Xs, np.linalg.inv(A)
+
+
+def satterthwaite_df(res, reml: bool) -> np.ndarray:
+    """Satterthwaite df as lmerTest computes them, for REML and ML fits alike.
+
+    lmerTest differentiates the deviance in (theta, sigma) and uses the full inverse Hessian.
+    mixedlm profiles sigma out and adds sigma's own share of the uncertainty of each variance
+    as the constant 2/(n - p), which is right for REML (the REML deviance's curvature in sigma
+    is 4(n - p)/sigma^2) but not for ML, whose curvature is 4n/sigma^2: its share is 2/n. With
+    2/(n - p) the ML df came out up to 8% below lmerTest's on files with few groups. The rest
+    (the theta part) is mixedlm's, which equals lmerTest's by the block-inverse identity.
+    """
+    p = res.matrices.n_fixed
+    if p == 0:
+        return np.empty(0)
+    n = res.matrices.n_obs
+    variances = np.diag(np.asarray(res.vcov(), dtype=float))
+    # Differentiate on centred, unit-scale columns and map back: on raw Julian dates (~2.46e6)
+    # the finite differences drown in rounding, and lmerTest's did too (its df for the slope
+    # changed from 71.8 to 71.0 when the dates were centred, which cannot change it).
+    Xs, A_inv = _centred_scaled(res.matrices.X)
+    scaled = copy.copy(res)
+    scaled.matrices = dataclasses.replace(res.matrices, X=Xs)
+    grads, theta_cov = _vcov_derivatives(scaled)
+    rel = np.zeros((p, len(grads)))
+    for k, g in enumerate(grads):
+        d = np.einsum("ij,jk,ik->i", A_inv, g, A_inv)
+        np.divide(d, variances, out=rel[:, k], where=variances > 0)
+    theta_part = np.maximum(np.einsum("ij,ij->i", rel @ theta_cov, rel), 0.0)
+    sigma_dof = n - p if reml else n
+    return np.clip(2.0 / (theta_part + 2.0 / sigma_dof), 1.0, sigma_dof)
+
+
+def _theta_lower(theta: np.ndarray, structures) -> np.ndarray:
+    """lme4's lower bounds: 0 for the diagonal entries of each relative factor, else none."""
+    lower = np.full(len(theta), -np.inf)
+    for k in range(len(theta)):
+        unit = np.zeros(len(theta))
+        unit[k] = 1.0
+        if any(np.diag(L).any() for L in _build_lambda_blocks(unit, structures)):
+            lower[k] = 0.0
+    return lower
+
+
+def theta_hessian(res, reml: bool, delta: float = 1e-4) -> np.ndarray | None:
+    """The criterion's Hessian in theta by lme4's deriv12 (central differences with step 1e-4,
+    shortened at a lower bound), the matrix lme4's checkConv tests for "nearly unidentifiable";
+    None for a singular fit, which lme4 does not test."""
+    x = np.asarray(res.theta, dtype=float)
+    lower = _theta_lower(x, res.matrices.random_structures)
+    if (x[lower == 0] < SINGULAR_TOL).any() or len(x) > MAX_HESSIAN_THETA:
+        return None
+    f = LMMOptimizer(res.matrices, REML=reml).objective
+    up = np.full(len(x), delta)
+    down = np.where(x - delta < lower, x - lower, delta)
+    f0 = f(x)
+
+    def at(*moves: tuple[int, float]) -> float:
+        y = x.copy()
+        for i, step in moves:
+            y[i] += step
+        return f(y)
+
+    H = np.empty((len(x), len(x)))
+    for j in range(len(x)):
+        H[j, j] = at((j, up[j])) / up[j] ** 2 - 2 * f0 / (up[j] * down[j]) + at(
+            (j, -down[j])) / down[j] ** 2
+        for i in range(j):
+            H[i, j] = H[j, i] = (
+                at((i, up[i]), (j, up[j])) / (up[i] + up[j]) ** 2
+                - at((i, up[i]), (j, -down[j])) / (up[i] + down[j]) ** 2
+                - at((i, -down[i]), (j, up[j])) / (down[i] + up[j]) ** 2
+                + at((i, -down[i]), (j, -down[j])) / (down[i] + down[j]) ** 2
+            )
+    return H
+
+
 def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawFit:
     """Fit with mixedlm and return lme4-layout estimates plus Satterthwaite df."""
     ctrl = LmerControl(
@@ -117,7 +218,7 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = model.fit()
-        ddf = mixedlm.satterthwaite_df(res)
+        ddf = satterthwaite_df(res, reml)
     messages.extend(str(w.message) for w in caught)
     structures = model.matrices.random_structures
     ll = res.logLik()
@@ -125,7 +226,7 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
     return RawFit(
         beta=np.asarray(res.beta, dtype=float),
         vcov=np.asarray(res.vcov(), dtype=float),
-        df=np.asarray(ddf.df, dtype=float),
+        df=ddf,
         theta=np.asarray(res.theta, dtype=float),
         sigma=float(res.sigma),
         b=np.asarray(res.u, dtype=float),  # mixedlm keeps b (not spherical u) in .u
@@ -135,4 +236,5 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
         messages=messages,
         optimizer=str(getattr(res, "optimizer", "")),
         lambda_blocks=[np.asarray(L) for L in _build_lambda_blocks(res.theta, structures)],
+        theta_hessian=theta_hessian(res, reml),
     )
