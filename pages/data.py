@@ -65,8 +65,8 @@ frame = data.working_frame()
 st.subheader(f"{table.name}: {widgets.rows_cols(frame)}")
 if table.sheet:
     st.caption(f"Sheet: {table.sheet}")
-for note in table.notes:
-    st.caption(f":material/info: {note}")
+for note in table.notes:  # what the reader decided: trimmed IDs, cells read as missing, codes
+    widgets.note(note)
 
 loaded_example = session().example
 if loaded_example:

@@ -3,6 +3,7 @@ Fit model fits once per (data, model) in this session."""
 
 import streamlit as st
 
+from hlm_core.checks import double_bar_notes
 from hlm_core.formula import format_formula
 from hlm_core.wording import plural
 from ui import builder, data, fits, guidance, model, nav, widgets
@@ -165,6 +166,8 @@ elif session().custom:
 spec = session().spec
 if spec is not None:
     st.caption(f"Estimated by {'REML' if spec.reml else 'ML'}.")
+    for what_bar_did in double_bar_notes(spec, frame):  # `||` with a category, as lme4
+        widgets.note(what_bar_did)
     centred = model.centering_text(spec)
     if centred:
         st.caption(

@@ -21,6 +21,7 @@ from hlm_core.errors import FormulaError, HLMError
 from hlm_core.formula import parse_formula
 from hlm_core.spec import ModelSpec, RandomEffect, Term
 from hlm_core.structure import Structure, describe_structure
+from hlm_core.transforms import source_columns
 from hlm_core.wording import plural
 
 PAIR = " × "  # joins an interaction's predictors for display (choices keep them as tuples)
@@ -271,7 +272,7 @@ def spec_from_text(text: str, frame: pd.DataFrame, choices: dict[str, Any]) -> M
         kept = [(v, h) for v, h in (choices.get("centering") or {}).items()
                 if h != "none" and v in spec.variables()[1:]]
         spec = spec.with_(centering=tuple(kept))
-        missing = [v for v in spec.variables() if v not in frame.columns]
+        missing = [v for v in source_columns(spec.variables()) if v not in frame.columns]
         if missing:
             v = missing[0]
             close = difflib.get_close_matches(v, [str(x) for x in frame.columns], n=3, cutoff=0.6)

@@ -55,6 +55,21 @@ def rows_cols(frame: pd.DataFrame) -> str:
     return f"{r:,} row{'s' * (r != 1)}, {c:,} column{'s' * (c != 1)}"
 
 
+_MARKDOWN = set("\\`*_[]<>~$:")  # inline Markdown (a note is never at a line's start)
+
+
+def plain(text: str) -> str:
+    """`text` with every Markdown character escaped, so names and values from a file show as
+    typed (a column called `**x**` stays `**x**`) in captions and other Markdown elements."""
+    return "".join("\\" + ch if ch in _MARKDOWN else ch for ch in str(text))
+
+
+def note(text: str) -> None:
+    """One note the app or hlm_core made (a reading decision, what a formula did), as plain
+    text under an info icon."""
+    st.caption(":material/info: " + plain(text))
+
+
 def show_error(message: str) -> None:
     """A problem the user can fix, in plain words (never a traceback)."""
     st.error(message, icon=":material/error:")
