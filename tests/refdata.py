@@ -28,3 +28,17 @@ def load_reference(case: str) -> dict:
             block["levels"] = [str(x) for x in block["levels"]]
     return ref
 
+
+
+def assert_estimates_match(got, want) -> None:
+    """Fixed-effect terms, estimates and SEs against lme4's, at the published tolerances:
+    estimates 1e-4 relative or 1e-3 of their SE, standard errors 2e-3 relative."""
+    import numpy as np
+
+    assert list(got["term"]) == list(want["term"])
+    est_err = np.abs(got["estimate"].to_numpy() - want["estimate"].to_numpy())
+    ok = (est_err <= 1e-4 * np.abs(want["estimate"].to_numpy())) | (
+        est_err <= 1e-3 * want["std_error"].to_numpy()
+    )
+    assert ok.all(), est_err
+    np.testing.assert_allclose(got["std_error"], want["std_error"], rtol=2e-3)

@@ -127,6 +127,30 @@ def cases(tmp_path_factory) -> dict[str, Case]:
         parse_formula("normexam ~ `reading score` + `pupil sëx` + (`reading score` | school)")
         .with_(centering=(("reading score", "group"),)),
     )
+    # reading decisions R's read.csv makes differently: spaces around IDs (trimmed: merged),
+    # zero-padded school codes (kept as categories), "", "." and "N/A" read as missing
+    rng = np.random.default_rng(11)
+    rows = []
+    for k in range(120):
+        school, klass = k // 10, k // 5
+        score = f"{50 + school + rng.normal(0, 3):.2f}"
+        if k % 17 == 3:
+            score = ["", ".", "N/A"][k % 3]
+        label = f"K{klass}" + (" " if k % 7 == 0 else "")
+        rows.append((f"{school + 1:02d}", label if k % 11 else f"  {label}", score,
+                     f"{rng.normal():.3f}"))
+    quirks = tmp / "reading_quirks.csv"
+    pd.DataFrame(rows, columns=["school", "klass", "score", "ses"]).to_csv(quirks, index=False)
+    out["reading_quirks"] = Case(
+        "reading_quirks", quirks,
+        parse_formula("score ~ ses + (1 | school) + (1 | klass)"),
+    )
+    # transformations typed in the formula: R computes them itself from the formula text
+    out["transforms"] = Case(
+        "transforms", REPO / "tests" / "fixtures" / "awkward" / "transforms.csv",
+        parse_formula("y ~ log(hours) + poly(z, 2) + factor(grade) + I(hours^2) + scale(expo)"
+                      " + offset(expo) + (sqrt(hours) | klass)"),
+    )
     # a hostile file name holding a column with a hostile name
     col = _hostile(tmp / "pwned_by_column")
     hostile_dir = tmp / "hostile"
@@ -193,7 +217,7 @@ def test_group_means_follow_their_variable():
 
 def test_r_code_reads_each_format():
     spec = parse_formula("y ~ x + (1 | g)")
-    assert "read.csv(file, stringsAsFactors = TRUE, check.names = FALSE" in r_code(spec, "a.csv")
+    assert 'read.csv(file, colClasses = "character", check.names = FALSE' in r_code(spec, "a.csv")
     assert "read.delim(" in r_code(spec, "a.tsv")
     xl = r_code(spec, "a.xlsx", sheet='Data "2"')
     assert 'readxl::read_excel(file, sheet = "Data \\"2\\""' in xl
@@ -305,7 +329,7 @@ def _run_python(case: Case, tmp: Path) -> dict:
     return json.loads(out.read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("name", ["exam_rs", "bdf_grand", "hostile"])
+@pytest.mark.parametrize("name", ["exam_rs", "bdf_grand", "hostile", "transforms"])
 def test_generated_python_reproduces_hlm_core(cases, tmp_path, name):
     case = cases[name]
     got = _run_python(case, tmp_path)
@@ -376,11 +400,14 @@ def r_runs(cases, tmp_path_factory) -> dict[str, dict]:
     return runs
 
 
-@pytest.mark.parametrize("name", ["exam_rs", "hsb_group", "bdf_grand", "odd_names"])
+@pytest.mark.parametrize(
+    "name", ["exam_rs", "hsb_group", "bdf_grand", "odd_names", "reading_quirks", "transforms"]
+)
 def test_generated_r_reproduces_hlm_core(cases, r_runs, name):
     case = cases[name]
     got = r_runs[name]["result"]
     assert got["nobs"] == case.result.nobs
+    assert got["ngroups"] == case.result.ngroups  # R reads the same groups as the app
     assert got["REML"] is case.spec.reml
     _compare(case, got["fixed"])
     # variance components: same layout as hlm_core (lme4's as.data.frame(VarCorr()))

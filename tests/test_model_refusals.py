@@ -74,7 +74,7 @@ def test_collinear_predictor_is_dropped_and_named():
     df["minutes"] = df["hours"] * 60
     res = fit_text(df, "score ~ hours + minutes + (1 | class)")
     assert list(res.fixed["term"]) == ["(Intercept)", "hours"]
-    assert any("'minutes' is an exact combination" in n for n in res.notes)
+    assert any("'minutes' is an exact combination of 'hours'" in n for n in res.notes)
 
 
 def test_single_category_predictor_is_refused():

@@ -12,6 +12,7 @@ same session then loads the example data, fits it and opens the results pages.
 from __future__ import annotations
 
 import mimetypes
+import re
 
 from apphelpers import button, frame_by_key, go, new_app, state, upload, widget
 
@@ -53,7 +54,9 @@ def no_traceback(at) -> None:
 
 
 def alerts(at, kind: str) -> str:
-    return "\n".join(str(e.value) for e in getattr(at, kind))
+    """The text of every `kind` element as a reader sees it (Markdown escapes removed)."""
+    text = "\n".join(str(e.value) for e in getattr(at, kind))
+    return re.sub(r"\\([\\`*_\[\]<>~$:])", r"\1", text)
 
 
 def contains_all(text: str, fragments, where: str) -> None:

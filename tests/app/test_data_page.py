@@ -117,3 +117,20 @@ def test_missing_value_codes_can_be_treated_as_missing():
     go(at, "model")
     go(at, "data")  # the choice survives a page change
     assert widget(at, "checkbox", "Treat these codes as missing").value is True
+
+
+def test_reading_decisions_are_shown_with_counts_as_plain_text():
+    """Spaces trimmed in IDs (labels merged), cells read as missing, zero-padded codes kept as
+    categories: each said on the Data page, with counts; a value with Markdown stays text."""
+    csv = (
+        b"pupil,school,score\n"
+        b"**P1** ,01,5\n**P1**,01,6\nP2,02,.\nP2 ,02,N/A\nP3,03,\nP3,10,8\n"
+    )
+    at = upload(new_app(), "quirks.csv", csv)
+    shown = texts(at)
+    plain = shown.replace("\\", "")
+    assert "'pupil': spaces before or after 2 values were removed" in plain
+    assert "2 labels that differed from another only by spaces" in plain
+    assert "Read as missing: 1 '.', 1 'N/A' and 1 empty cell" in plain
+    assert "'school' as text because the values have leading zeros" in plain
+    assert "'\\*\\*P1\\*\\* ' is read as" in shown  # escaped: shows as typed, not bold

@@ -252,3 +252,22 @@ def test_a_builder_change_after_the_redraw_is_the_users(exam_app):
     assert state(at).stale is None  # the page drew the builder to the end
     widget(at, "multiselect", "Predictors").set_value([]).run()
     assert formula(at) == "normexam ~ 1 + (1 | school)"
+
+
+def test_typed_transformations_fit_with_lme4_names(exam_app):
+    """log(), I() and poly() typed in the Formula box: used as typed and fitted (the numbers
+    are checked against lme4 in tests/test_awkward.py)."""
+    at = fit_by_formula(exam_app, "normexam ~ poly(standLRT, 2) + I(standLRT^2) + (1 | school)")
+    got = list(state(at).current_fit().fixed["term"])
+    assert got == ["(Intercept)", "poly(standLRT, 2)1", "poly(standLRT, 2)2"]
+    assert "I(standLRT^2)" not in got  # dropped: an exact combination of poly's columns
+    assert "exact combination" in texts(go(at, "results"))
+
+
+def test_double_bar_with_a_category_is_explained_under_the_formula(exam_app):
+    at = exam_app
+    widget(at, "text_input", "Formula").input(
+        "normexam ~ standLRT + (standLRT + sex || school)"
+    ).run()
+    assert not at.error
+    assert "levels of the category 'sex'" in texts(at)
