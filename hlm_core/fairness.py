@@ -73,6 +73,37 @@ def shrinkage(result: FitResult, term: str = INTERCEPT, group: str | None = None
     )
 
 
+def kept_share(table: pd.DataFrame) -> np.ndarray:
+    """The share of its own difference from the average that the model keeps for each group,
+    (model - average) / (own - average), from `shrinkage` output: the quantity the shrinkage
+    chart shows. For a model with random intercepts only it equals the reliability λ_j; with
+    random slopes the intercept (the level where every predictor is 0) can be pulled much
+    harder than λ of the group's average suggests. NaN where the own estimate is the average."""
+    own = table["own_estimate"].to_numpy(dtype=float) - table["average"].to_numpy(dtype=float)
+    model = table["model_estimate"].to_numpy(dtype=float) - table["average"].to_numpy(
+        dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(np.abs(own) > 1e-12 * (1 + np.abs(model)), model / own, np.nan)
+
+
+def rank_uncertainty_text(table: pd.DataFrame, unit: str, units: str) -> str:
+    """What the width of the rank intervals (`expected_ranks` output) means, in words: a
+    typical interval of 0 places is a finding about certainty, never "spans 0 places"."""
+    width = (table["rank_high"] - table["rank_low"]).to_numpy(dtype=float)
+    if not width.size or not np.isfinite(width).any():
+        return ""
+    typical = float(np.nanmedian(width))
+    if np.nanmax(width) == 0:
+        return (f"Every {unit}'s rank is certain at 95%: the {units} differ far more than "
+                "their uncertainty, so the order shown is the order.")
+    if typical == 0:
+        return (f"Most {units}' ranks are certain at 95% (their interval is a single place); "
+                f"{int((width > 0).sum()):,} {units} could swap places with a neighbour.")
+    return (f"A typical {unit}'s 95% interval covers {typical + 1:.0f} places (for example "
+            f"ranks 3 to {3 + typical:.0f}): {units} whose intervals overlap may be in either "
+            "order, so small differences in rank are not real differences.")
+
+
 def expected_ranks(
     result: FitResult,
     term: str = INTERCEPT,
