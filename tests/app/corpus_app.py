@@ -12,6 +12,7 @@ same session then loads the example data, fits it and opens the results pages.
 from __future__ import annotations
 
 import mimetypes
+import re
 
 from apphelpers import button, frame_by_key, go, new_app, state, upload, widget
 
@@ -53,7 +54,10 @@ def no_traceback(at) -> None:
 
 
 def alerts(at, kind: str) -> str:
-    return "\n".join(str(e.value) for e in getattr(at, kind))
+    """The text of every element of `kind`, as the page shows it (Markdown escapes removed:
+    messages are escaped so names and backticks show exactly as written)."""
+    text = "\n".join(str(e.value) for e in getattr(at, kind))
+    return re.sub(r"\\([\\`*_{}\[\]<>#|~$:.+\-])", r"\1", text)
 
 
 def contains_all(text: str, fragments, where: str) -> None:
