@@ -40,12 +40,33 @@ def reliability(result: FitResult, group: str | None = None) -> pd.DataFrame:
     return pd.DataFrame({"level": b.levels, "n": n.astype(int), "reliability": lam})
 
 
+def _own_fit(Z: np.ndarray, resid: np.ndarray, codes: np.ndarray, G: int) -> np.ndarray:
+    """Per group, the least-squares coefficients of the residuals on the columns of Z (G x q),
+    from each group's normal equations summed with bincount (no loop over groups); NaN for a
+    group whose columns are (nearly) collinear."""
+    q = Z.shape[1]
+    ztz = np.empty((G, q, q))
+    for i in range(q):
+        for j in range(i, q):
+            ztz[:, i, j] = ztz[:, j, i] = np.bincount(codes, Z[:, i] * Z[:, j], G)
+    ztr = np.column_stack([np.bincount(codes, Z[:, i] * resid, G) for i in range(q)])
+    scale = np.maximum(np.abs(np.diagonal(ztz, axis1=1, axis2=2)).max(axis=1), 1e-300)
+    ok = np.abs(np.linalg.det(ztz / scale[:, None, None])) > 1e-10
+    out = np.full((G, q), np.nan)
+    if ok.any():
+        out[ok] = np.linalg.solve(ztz[ok], ztr[ok][:, :, None])[:, :, 0]
+    return out
+
+
 def shrinkage(result: FitResult, term: str = INTERCEPT, group: str | None = None) -> pd.DataFrame:
     """Each group's own estimate next to the model's.
 
     "Own" is what the group's data alone say given the fixed effects: the fixed coefficient
-    plus the least-squares fit of that group's residuals (y - X beta) on the term's column; the
-    model's estimate adds the shrunken BLUP instead. Both are on the scale of `coef`.
+    plus the least-squares fit of that group's residuals (y - X beta) on all of the block's
+    columns together (with a random slope, the intercept is the group's own line at 0, the
+    same quantity as the model's intercept, not its mean residual); the model's estimate adds
+    the shrunken BLUP instead. Both are on the scale of `coef`. A group whose own data can't
+    fit every column (one value of the slope's predictor) has no own estimate (NaN).
     """
     mf, b = _block(result, group)
     if term not in b.term_names:
@@ -53,12 +74,7 @@ def shrinkage(result: FitResult, term: str = INTERCEPT, group: str | None = None
     k = b.term_names.index(term)
     beta = result.fixed["estimate"].to_numpy()
     resid = mf.y - mf.X @ beta
-    z = b.Z[:, k]
-    G = b.n_levels
-    num = np.bincount(b.codes, z * resid, G)
-    den = np.bincount(b.codes, z * z, G)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        own_dev = np.where(den > 0, num / den, np.nan)
+    own_dev = _own_fit(b.Z, resid, b.codes, b.n_levels)[:, k]
     fixef = result.fixef().get(term, 0.0)
     co = result.coef[b.group]
     model = co.loc[co["term"] == term, "value"].to_numpy()

@@ -1,8 +1,8 @@
 """Reliability vs shrinkage, and the rank text (issue 10, point 7): the share of its own
 difference the model keeps for a group equals its reliability λ for a random-intercept model,
-and is much smaller for the intercept of the tutorial's random-slope model (which is why a
-class is pulled by 3+ points beside an average reliability of .98); the rank text never calls
-an interval of 0 places a span."""
+and is smaller for the intercept of the tutorial's random-slope model (a class's line at 0
+days is measured less well than its average, so it is pulled further than an average
+reliability of .98 suggests); the rank text never calls an interval of 0 places a span."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def test_random_slopes_pull_the_intercept_harder_than_reliability_says(tutorial)
         "score ~ exam.prep.days + poverty + parent.ed + (exam.prep.days | class)"))
     lam = reliability(res)["reliability"].to_numpy()
     kept = kept_share(shrinkage(res))
-    assert lam.mean() > 0.95 and np.nanmedian(kept) < 0.8
+    # own and model estimates are the same quantity (each class's line at 0 days): the model
+    # keeps most of the difference, but less than the reliability of the class average says
+    assert lam.mean() > 0.95 and 0.5 < np.nanmedian(kept) < lam.mean() - 0.05
 
 
 def test_rank_text_says_what_the_width_means():

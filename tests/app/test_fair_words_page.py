@@ -17,8 +17,8 @@ def test_reliability_and_shrinkage_reconciled_and_ranks_explained():
     go(at, "class_effects")
     shown = texts(at)
     assert "Reliability and the shrinkage chart measure different things" in shown
-    assert "pulls it much harder than the reliability of the average suggests" in shown
+    assert "pulls it further than the reliability of the average suggests" in shown
     assert "spans" not in shown
     assert "95% interval covers" in shown or "certain at 95%" in shown
     fair = next(d.value for d in at.dataframe if "kept" in d.value.columns)
-    assert fair["kept"].median() < 0.8 and fair["reliability"].mean() > 0.95
+    assert fair["kept"].median() < fair["reliability"].mean() - 0.05
