@@ -4,6 +4,8 @@
                            [--json]
     python -m hlm_core compare FILE --formula A --formula B [--json]
     python -m hlm_core describe FILE --levels class school [--json]
+    python -m hlm_core slopes FILE --formula F --predictor X --from A --to B [--step S]
+                              [--hold mean|zero] [--json]
 
 Exit 0 on success, 2 on anything the user can fix (one or two plain lines on stderr).
 """
@@ -49,6 +51,17 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--levels", nargs="+", required=True, help="grouping columns, inner first")
     d.add_argument("--sheet")
     d.add_argument("--json", action="store_true")
+    s = sub.add_parser("slopes", help="each group's predicted line (the tutorial's pred.slope)")
+    s.add_argument("file")
+    s.add_argument("--formula", required=True)
+    s.add_argument("--predictor", required=True, help="the number predictor that varies")
+    s.add_argument("--from", dest="lo", type=float, required=True)
+    s.add_argument("--to", dest="hi", type=float, required=True)
+    s.add_argument("--step", type=float, help="default 1 for whole-number predictors")
+    s.add_argument("--hold", choices=("mean", "zero"), default="mean",
+                   help="other predictors at their mean, or at 0 (lme4's coef())")
+    s.add_argument("--sheet")
+    s.add_argument("--json", action="store_true")
     return p
 
 
@@ -126,6 +139,32 @@ def _parse(text: str, frame, reml: bool = True):
         raise FormulaError(f"{exc} {hint}", exc.position, exc.text) from None
 
 
+def _slopes(args: argparse.Namespace, res, out) -> None:
+    """The tutorial's pred.slope table: one row per group per step, as `{group, x, prediction}`."""
+    from hlm_core.effects import HOLDS, default_step, held_values, pred_slope
+
+    step = args.step if args.step is not None else default_step(res, args.predictor) \
+        if args.predictor in res.model_frame.variables else 1.0
+    table = pred_slope(res, args.predictor, args.lo, args.hi, step=step, hold=args.hold)
+    rows = [{"group": str(g), "x": float(x), "prediction": float(p)} for x, g, p in
+            table.itertuples(index=False, name=None)]
+    held = held_values(res, args.predictor, args.hold)
+    if args.json:
+        json.dump({"predictor": args.predictor, "hold": args.hold, "step": step, "held": held,
+                   "rows": rows}, out, indent=1)
+        out.write("\n")
+        return
+    print(f"Predicted {res.spec.outcome} for each group, {args.predictor} from {args.lo:g} to "
+          f"{args.hi:g} in steps of {step:g}; other predictors held at {HOLDS[args.hold]}:",
+          file=out)
+    if held:
+        print("  " + ", ".join(f"{k} = {v if isinstance(v, str) else _fmt(v)}"
+                               for k, v in held.items()), file=out)
+    print(f"\n{'group':>12} {args.predictor:>14} {'prediction':>12}", file=out)
+    for r in rows:
+        print(f"{r['group']:>12} {r['x']:>14g} {r['prediction']:>12.4f}", file=out)
+
+
 def run(argv: list[str] | None = None, out=None) -> int:
     out = out or sys.stdout
     args = _parser().parse_args(argv)
@@ -135,7 +174,7 @@ def run(argv: list[str] | None = None, out=None) -> int:
     if not getattr(args, "json", False):
         for note in read_notes:
             print(f"Note: {note}", file=out)
-    if args.command in ("fit", "compare"):  # the engine's imports take a while: only when needed
+    if args.command in ("fit", "compare", "slopes"):  # the engine's imports: only when needed
         from hlm_core.fit import fit
         from hlm_core.result import records, result_to_dict
     if args.command == "fit":
@@ -181,6 +220,9 @@ def run(argv: list[str] | None = None, out=None) -> int:
         else:
             print(cmp.table.to_string(index=False), file=out)
             print(f"\nChi-square {cmp.chisq:.4f} on {cmp.df} df, p = {cmp.p_value:.4g}", file=out)
+        return 0
+    if args.command == "slopes":
+        _slopes(args, fit(frame, _parse(args.formula, frame)), out)
         return 0
     from hlm_core.structure import describe_structure
 

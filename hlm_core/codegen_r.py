@@ -17,6 +17,7 @@ from hlm_core.codegen_shared import (
     r_string,
     spec_with_group_means,
 )
+from hlm_core.codegen_tutorial import PredSlope, r_tutorial_json, r_tutorial_steps
 from hlm_core.design import group_mean_name
 from hlm_core.io_common import MISSING_TEXTS
 from hlm_core.spec import ModelSpec
@@ -119,8 +120,12 @@ def r_code(
     sheet: str | None = None,
     *,
     missing_codes: dict[str, list[float]] | None = None,
+    pred_slope: PredSlope | None = None,
 ) -> str:
-    """An R script that refits `spec` with lme4/lmerTest on the user's file.
+    """An R script that refits `spec` with lme4/lmerTest on the user's file, then walks the
+    R tutorial's steps (`hlm_core.codegen_tutorial`): the null model and `anova()` against
+    it, `coef`/`ranef`, the caterpillar data and `pred.slope` (with `pred_slope`'s range,
+    step and held values, as the Slopes page used them).
 
     `column_types` maps the columns the user switched in the app to "numeric" or
     "categorical"; `missing_codes` maps columns to values the user marked as missing (the
@@ -144,6 +149,8 @@ def r_code(
     lines += _r_model_rows(spec)
     lines += _r_fit(spec)
     lines += _R_OUTPUT
+    lines += r_tutorial_steps(spec, lambda s_: _r_formula(spec_with_group_means(s_)), pred_slope)
+    lines += _r_json(r_tutorial_json(spec, pred_slope))
     return "\n".join(lines) + "\n"
 
 
@@ -201,16 +208,24 @@ _R_OUTPUT = [
     "lapply(re, head, 10)  # the first 10; lattice::dotplot(re) draws them all",
     "# ICC and R2 as in the app (needs the performance package):",
     "# performance::icc(fit); performance::r2_nakagawa(fit)",
-    "",
-    "# Optional: save the numbers as JSON when HLM_CODEGEN_JSON names a file (needs jsonlite)",
-    "json_file <- Sys.getenv(\"HLM_CODEGEN_JSON\")",
-    "if (nzchar(json_file)) {",
-    "  fixed <- data.frame(term = rownames(co), estimate = co[, \"Estimate\"],",
-    "                      std_error = co[, \"Std. Error\"], df = co[, \"df\"],",
-    "                      row.names = NULL, check.names = FALSE)",
-    "  jsonlite::write_json(list(fixed = fixed, varcorr = as.data.frame(VarCorr(fit)),",
-    "                            nobs = nobs(fit), ngroups = as.list(ngrps(fit)),",
-    "                            REML = isREML(fit)),",
-    "                       json_file, digits = NA, auto_unbox = TRUE)",
-    "}",
 ]
+
+
+def _r_json(tutorial: str) -> list[str]:
+    """The optional JSON of the numbers (HLM_CODEGEN_JSON names a file; used by tests), with
+    the tutorial steps' numbers (`tutorial`: R list fields)."""
+    return [
+        "",
+        "# Optional: save the numbers as JSON when HLM_CODEGEN_JSON names a file (needs jsonlite)",
+        "json_file <- Sys.getenv(\"HLM_CODEGEN_JSON\")",
+        "if (nzchar(json_file)) {",
+        "  fixed <- data.frame(term = rownames(co), estimate = co[, \"Estimate\"],",
+        "                      std_error = co[, \"Std. Error\"], df = co[, \"df\"],",
+        "                      row.names = NULL, check.names = FALSE)",
+        "  jsonlite::write_json(list(fixed = fixed, varcorr = as.data.frame(VarCorr(fit)),",
+        "                            nobs = nobs(fit), ngroups = as.list(ngrps(fit)),",
+        "                            REML = isREML(fit),",
+        f"                            {tutorial}),",
+        "                       json_file, digits = NA, auto_unbox = TRUE)",
+        "}",
+    ]

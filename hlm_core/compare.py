@@ -64,6 +64,106 @@ def lrt(a: FitResult, b: FitResult, frame: pd.DataFrame) -> Comparison:
     return Comparison(table=table, chisq=chisq, df=ddf, p_value=p, refit_ml=ra or rb, notes=notes)
 
 
+def _random_terms(spec) -> dict[tuple[str, ...], set[frozenset]]:
+    """Per grouping factor (as lme4 builds them), the random terms varying over it: the
+    intercept as frozenset(), each slope as the set of its variables."""
+    out: dict[tuple[str, ...], set[frozenset]] = {}
+    for r in spec.random:
+        terms = ({frozenset()} if r.intercept else set()) | {frozenset(t.variables)
+                                                              for t in r.slopes}
+        for g in r.group_factors():
+            out.setdefault(tuple(sorted(g)), set()).update(terms)
+    return out
+
+
+def nested_in(small, big) -> bool:
+    """True when the model `small` is a simpler version of `big` (ModelSpecs): same outcome,
+    every fixed term and random term of `small` also in `big`, the shared predictors centred
+    within groups alike. Only then does a likelihood-ratio test between them mean anything."""
+    if small.outcome != big.outcome or (small.intercept and not big.intercept):
+        return False
+    if not {frozenset(t.variables) for t in small.fixed} <= {frozenset(t.variables)
+                                                             for t in big.fixed}:
+        return False
+    # centring within groups makes another predictor (grand-mean centring only moves 0)
+    sc, bc = small.centering_map, big.centering_map
+    if any((sc.get(v) == "group") != (bc.get(v) == "group") for v in small.variables()):
+        return False
+    rb = _random_terms(big)
+    return all(g in rb and terms <= rb[g] for g, terms in _random_terms(small).items())
+
+
+@dataclass
+class TwoModels:
+    """Model A tested against model B (the Compare page's direct choice)."""
+
+    table: pd.DataFrame  # both models by ML: npar, AIC, BIC, logLik, ... (+ the test, if any)
+    nested: bool
+    smaller: str | None  # the name of the simpler model when nested
+    comparison: Comparison | None
+    sentences: list[str]
+
+
+def compare_two(a: FitResult, b: FitResult, frame: pd.DataFrame,
+                names: tuple[str, str] = ("Model A", "Model B")) -> TwoModels:
+    """A likelihood-ratio test of A against B when one is a simpler version of the other (by
+    ML, as lme4's anova()); otherwise no test: AIC and BIC (by ML, comparable) say which fits
+    better, and the sentences say why there is no test."""
+    if names[0] == names[1]:
+        names = (f"{names[0]} (A)", f"{names[1]} (B)")
+    order = None
+    if nested_in(a.spec, b.spec) and a.spec != b.spec.with_(reml=a.spec.reml):
+        order = (0, 1)
+    elif nested_in(b.spec, a.spec) and b.spec != a.spec.with_(reml=b.spec.reml):
+        order = (1, 0)
+    if order is not None:
+        pair = (a, b)
+        cmp = lrt(pair[order[0]], pair[order[1]], frame)
+        table = cmp.table.assign(model=[names[order[0]], names[order[1]]])
+        small, big = names[order[0]], names[order[1]]
+        verdict = "fits clearly better" if cmp.p_value < 0.05 else "does not fit clearly better"
+        text = [f"{small} is a simpler version of {big}, so they can be tested against each "
+                f"other: {big} {verdict} (χ²({cmp.df}) = {cmp.chisq:.2f}, "
+                f"{_p_text(cmp.p_value)}).", *cmp.notes]
+        return TwoModels(table, True, small, cmp, text + _ic_sentences(table))
+    ma, mb = as_ml(a, frame)[0], as_ml(b, frame)[0]
+    table = compare_table([ma, mb], list(names))
+    text = [f"{names[0]} and {names[1]} are not nested (neither is a simpler version of the "
+            "other), so a likelihood-ratio test does not apply. Compare them by AIC and BIC "
+            "(both by ML; lower is better)."]
+    if ma.nobs != mb.nobs:
+        text.append(f"They use different rows ({ma.nobs:,} and {mb.nobs:,}) because of "
+                    "missing values, so even AIC and BIC are not comparable.")
+        return TwoModels(table, False, None, None, text)
+    return TwoModels(table, False, None, None, text + _ic_sentences(table))
+
+
+def _ic_sentences(table: pd.DataFrame) -> list[str]:
+    out = []
+    for col in ("AIC", "BIC"):
+        vals = table[col].to_numpy(dtype=float)
+        if np.isfinite(vals).all() and len(vals) == 2:
+            best = int(np.argmin(vals))
+            out.append(f"{col} prefers {table['model'].iloc[best]} (lower by "
+                       f"{abs(vals[0] - vals[1]):.1f}).")
+    return out
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Names made unique for tables and charts: a repeat gets " (2)", " (3)"; two models
+    never share one label (a chart would fold them into one point)."""
+    taken: set[str] = set()
+    out = []
+    for n in names:
+        label, k = n, 1
+        while label in taken:
+            k += 1
+            label = f"{n} ({k})"
+        taken.add(label)
+        out.append(label)
+    return out
+
+
 def compare_table(results: list[FitResult], names: list[str] | None = None) -> pd.DataFrame:
     """AIC/BIC/logLik/deviance for several fits (as they are: REML or ML)."""
     rows = []
@@ -174,9 +274,16 @@ def ladder(frame: pd.DataFrame, spec, extra: list[tuple[str, object]] | None = N
     variance explained at each level relative to the null model."""
     from hlm_core.fit import fit
 
+    # every model on the same rows: those with a value in every column any of them reads
+    # (the null model alone would keep rows the user's model drops for a missing predictor)
     steps = ladder_specs(frame, spec) + list(extra or [])
+    cols = list(dict.fromkeys(c for _, st in steps for c in st.variables() if c in frame.columns))
+    complete = frame[cols].notna().all(axis=1).to_numpy()
+    left_out = int((~complete).sum())
+    if left_out:
+        frame = frame[complete]
     results = [fit(frame, s.with_(reml=False)) for _, s in steps]
-    names = [n for n, _ in steps]
+    names = unique_names([n for n, _ in steps])
     nobs = {r.nobs for r in results}
     if len(nobs) > 1:
         raise ModelError(
@@ -203,8 +310,8 @@ def ladder(frame: pd.DataFrame, spec, extra: list[tuple[str, object]] | None = N
             continue
         prev = results[i - 1]
         ddf = r.df_loglik - prev.df_loglik
-        if ddf <= 0:
-            continue
+        if ddf <= 0 or not nested_in(prev.spec, r.spec):  # a saved model unrelated to the
+            continue  # row above it is not tested against it (AIC/BIC compare them)
         chisq = max(0.0, 2 * (r.loglik - prev.loglik))
         table.loc[i, ["Chisq", "Df", "p_value"]] = [chisq, ddf, float(stats.chi2.sf(chisq, ddf))]
         if _adds_one_variance(prev, r):
@@ -217,6 +324,11 @@ def ladder(frame: pd.DataFrame, spec, extra: list[tuple[str, object]] | None = N
         "p (boundary) tests a variance that can't be below zero: a 50:50 mixture of "
         "chi-square distributions, which is less conservative than the plain LRT p.",
     ]
+    if left_out:
+        notes.insert(0, f"{left_out:,} rows with a missing value in a column of one of the "
+                     "models are left out of every model, so all of them use the same "
+                     f"{results[0].nobs:,} rows (likelihoods of different rows can't be "
+                     "compared).")
     return Ladder(table=table, results=results, names=names, icc=icc, design_effect=deff,
                   notes=notes)
 
@@ -241,10 +353,12 @@ def ladder_sentences(lad: Ladder, alpha: float = 0.05) -> list[str]:
         what = f"Adding {name[2:]}" if name.startswith("+ ") else f"{name}, compared with the " \
             f"model above it,"
         if not np.isfinite(row["Chisq"]):
-            out.append(
-                f"{what} has no more parameters than the model above it, so there is no "
-                "likelihood-ratio test; compare AIC and BIC."
-            )
+            prev = lad.results[i - 1].spec
+            why = ("has no more parameters than the model above it" if nested_in(
+                prev, lad.results[i].spec) or nested_in(lad.results[i].spec, prev)
+                else "is not a larger version of the model above it")
+            out.append(f"{what} {why}, so there is no likelihood-ratio test; compare AIC "
+                       "and BIC.")
             continue
         p = float(row["p_value"])
         pb = float(row["p_boundary"]) if "p_boundary" in t.columns else float("nan")

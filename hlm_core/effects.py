@@ -7,6 +7,8 @@ predicted line; `group_ols_lines` the raw-data per-class regression the seed dre
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -41,17 +43,91 @@ def ranef_table(result: FitResult, group: str) -> pd.DataFrame:
     return out
 
 
-def _typical_row(mf: ModelFrame, predictor: str, values: np.ndarray) -> pd.DataFrame:
-    """A prediction grid: the predictor varies, every other predictor sits at its mean
-    (numbers) or reference level (categories), as the seed's pred.slope frame does."""
-    grid = {}
+HOLDS = {"mean": "their means (numbers) or reference category",
+         "zero": "0 (numbers) or reference category, as lme4's coef() does"}
+MAX_STEPS = 2000
+
+
+def held_values(
+    result: FitResult, predictor: str, hold: str | Mapping[str, float | str] = "mean"
+) -> dict[str, float | str]:
+    """The value every other predictor is held at while `predictor` varies.
+
+    `hold="mean"`: numbers at their mean, categories at their reference level (the seed's
+    pred.slope frame); `"zero"`: numbers at 0, so each line is the group's own intercept +
+    slope x (lme4's `coef()`, the tutorial's table); a mapping gives typed values for some
+    predictors (a number, or a level of a category), the rest at their means. Values are on the
+    scale the model used (centred predictors: 0 is the centre)."""
+    mf = _need_design(result)
+    if isinstance(hold, str):
+        if hold not in HOLDS:
+            raise ModelError(f"Hold the other predictors at 'mean' or 'zero', not '{hold}'.")
+        typed: Mapping[str, float | str] = {}
+    else:
+        typed = hold
+        unknown = [k for k in typed if k not in mf.variables or k == predictor]
+        if unknown:
+            raise ModelError(
+                f"'{unknown[0]}' is not a predictor to hold in this model; choose from: "
+                + ", ".join(v for v in mf.variables if v != predictor)
+            )
+    out: dict[str, float | str] = {}
     for name, info in mf.variables.items():
         if name == predictor:
             continue
-        typical = info.mean if info.kind == "numeric" else info.levels[0]
-        grid[name] = [typical] * len(values)
-    grid[predictor] = values
-    return pd.DataFrame(grid)
+        if info.kind != "numeric":
+            value = typed.get(name, info.levels[0])
+            if str(value) not in info.levels:
+                raise ModelError(f"Hold '{name}' at one of its categories: "
+                                 + ", ".join(info.levels))
+            out[name] = str(value)
+            continue
+        value = typed.get(name, 0.0 if hold == "zero" else info.mean)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            value = float("nan")
+        if not np.isfinite(value):
+            raise ModelError(f"Hold '{name}' at a number (for example {info.mean:.4g}).")
+        out[name] = value
+    return out
+
+
+def default_step(result: FitResult, predictor: str) -> float:
+    """1 for a whole-number predictor (days, years); otherwise a round tenth of its range."""
+    mf = _need_design(result)
+    info = mf.variables[predictor]
+    span = float(info.maximum - info.minimum)
+    if predictor in mf.fixed_names:
+        x = mf.X[:, mf.fixed_names.index(predictor)]
+        if span >= 1 and np.all(np.mod(x, 1) == 0):
+            return 1.0
+    if span <= 0:
+        return 1.0
+    raw = span / 10
+    base = 10 ** np.floor(np.log10(raw))
+    return float(min((m * base for m in (1, 2, 5, 10) if m * base >= raw), default=raw))
+
+
+def _steps(lo: float, hi: float, step: float) -> np.ndarray:
+    """lo, lo + step, ... up to hi (hi itself always included)."""
+    if not np.isfinite(step) or step <= 0:
+        raise ModelError("The step must be a number above 0 (for example 1).")
+    count = int(np.floor((hi - lo) / step * (1 + 1e-12))) + 1
+    if count > MAX_STEPS:
+        raise ModelError(
+            f"A step of {step:g} from {lo:g} to {hi:g} gives {count:,} rows per group; "
+            f"choose a step of at least {(hi - lo) / MAX_STEPS:.3g}."
+        )
+    xs = lo + step * np.arange(count)
+    xs = np.round(xs, 12)  # 0.1 * 3 prints as 0.3, not 0.30000000000000004
+    return xs if np.isclose(xs[-1], hi) else np.append(xs, hi)
+
+
+def _need_design(result: FitResult) -> ModelFrame:
+    if result.model_frame is None:
+        raise ModelError("This result has no design attached; fit the model again.")
+    return result.model_frame
 
 
 def _block_for(mf: ModelFrame, group: str | None) -> list[RandomBlock]:
@@ -70,15 +146,18 @@ def pred_slope(
     hi: float | None = None,
     n: int = 2,
     group: str | None = None,
+    *,
+    step: float | None = None,
+    hold: str | Mapping[str, float | str] = "mean",
 ) -> pd.DataFrame:
     """Each group's predicted line over [lo, hi] from its own coefficients.
 
-    Columns: `[predictor, "group", "prediction"]`; with `n` points per group (2 suffice for a
-    straight line; more if the predictor enters through an interaction with itself).
+    Columns: `[predictor, "group", "prediction"]`, one row per group per x. The x values are
+    lo, lo + step, ..., hi with `step` (the tutorial's table: 0, 1, 2, ... days), else `n`
+    evenly spaced points (2 suffice to draw a straight line). The other predictors sit at
+    `held_values(result, predictor, hold)`.
     """
-    mf = result.model_frame
-    if mf is None:
-        raise ModelError("This result has no design attached; fit the model again.")
+    mf = _need_design(result)
     info = mf.variables.get(predictor)
     if info is None or info.kind != "numeric":
         raise ModelError(
@@ -87,8 +166,12 @@ def pred_slope(
         )
     lo = info.minimum if lo is None else float(lo)
     hi = info.maximum if hi is None else float(hi)
-    xs = np.linspace(lo, hi, max(int(n), 2))
-    grid = _typical_row(mf, predictor, xs)
+    if hi < lo:
+        lo, hi = hi, lo
+    xs = _steps(lo, hi, float(step)) if step is not None else np.linspace(lo, hi, max(int(n), 2))
+    grid = pd.DataFrame({k: [v] * len(xs) for k, v in held_values(result, predictor,
+                                                                 hold).items()})
+    grid[predictor] = xs
     fixed_part = mf.fixed_matrix(grid) @ result.fixed["estimate"].to_numpy()
     blocks = _block_for(mf, group)
     gname = blocks[0].group

@@ -2,8 +2,9 @@
 
 A cell whose text starts with `=`, `+`, `-` or `@` (or a tab / carriage return, which some
 spreadsheets strip before reading the rest) would be run as a formula by Excel or LibreOffice.
-Such text cells get a leading single quote, which spreadsheets show as plain text. Numbers are
-written untouched, so a negative estimate stays a number.
+In CSV files such text cells get a leading single quote, which spreadsheets show as plain
+text; in the workbook they are string cells with the quote-prefix style instead (nothing
+visible added). Numbers are written untouched, so a negative estimate stays a number.
 
 Also here: the Excel workbook with every table (`workbook`). Figures as PNG/SVG
 (`figure_image`, via kaleido and a local Chrome/Chromium) are in `images`, the self-contained
@@ -13,6 +14,7 @@ HTML report (`html_report`) in `report_html`; both are re-exported from here.
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -85,7 +87,7 @@ WORKBOOK_MAX_COL_WIDTH = 60
 
 def _excel_value(value: object) -> object:
     """A cell value openpyxl writes as the user expects: numbers untouched (NaN/inf empty),
-    text escaped against formula injection, anything else as text."""
+    text as it is (`_write_sheet` makes formula-looking text inert), anything else as text."""
     import math
     from datetime import date, datetime
 
@@ -101,7 +103,29 @@ def _excel_value(value: object) -> object:
         return value if math.isfinite(value) else None
     if isinstance(value, (datetime, date)):
         return value
-    return escape_cell(str(value))
+    return str(value)
+
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+def number_from_text(text: str) -> tuple[float, str] | None:
+    """A number a table wrote as text ("-1.40", "-.51", "12") as (value, an Excel number format
+    that shows the same digits: "0.00", ".00", "0"), or None for any other text."""
+    if not _PLAIN_NUMBER.fullmatch(text):
+        return None
+    body = text.lstrip("+-")
+    decimals = len(body.split(".", 1)[1]) if "." in body else 0
+    lead = "" if body.startswith(".") else "0"
+    return float(text), lead + ("." + "0" * decimals if decimals else "")
+
+
+def _inert(cell) -> None:
+    """Text a spreadsheet would run (=, +, -, @, tab, CR first) stays text: a string cell with
+    Excel's quote-prefix style (what typing a leading apostrophe does), so nothing runs on
+    opening or on editing the cell, and the person sees the text exactly as written."""
+    cell.data_type = "s"
+    cell.quotePrefix = True
 
 
 def excel_sheet_name(name: str, taken: set[str] | None = None) -> str:
@@ -117,20 +141,38 @@ def excel_sheet_name(name: str, taken: set[str] | None = None) -> str:
     return out
 
 
-def _write_sheet(wb, title: str, df: pd.DataFrame, note: str | None = None) -> None:
+def _write_sheet(wb, title: str, df: pd.DataFrame, note: str | None = None, *,
+                 numbers_from_text: bool = False) -> None:
+    """One sheet: bold headers, numbers as numbers, formula-looking text inert (`_inert`).
+    `numbers_from_text` turns numbers a table formatted as text (the APA table) back into
+    numbers shown with the same digits."""
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     ws = wb.create_sheet(title)
-    headers = [escape_cell(str(c)) for c in df.columns]
-    ws.append(headers)
+    headers = [str(c) for c in df.columns]
+    widths = [len(h) for h in headers]
+
+    def put(values: list) -> None:
+        ws.append(values)
+        r = ws.max_row
+        for j, v in enumerate(values):
+            if not isinstance(v, str):
+                continue
+            number = number_from_text(v) if numbers_from_text and r > 1 else None
+            cell = ws.cell(row=r, column=j + 1)
+            if number is not None:
+                cell.value, cell.number_format = number
+            elif v.startswith(DANGEROUS_PREFIXES):
+                _inert(cell)
+
+    put(headers)
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    widths = [len(h) for h in headers]
     columns = [df[c].to_numpy(dtype=object) for c in df.columns]
     for i in range(len(df)):
         row = [_excel_value(col[i]) for col in columns]
-        ws.append(row)
+        put(row)
         if i < 2000:  # widths from the first rows: enough to size, fast for 40,000 rows
             for j, v in enumerate(row):
                 if v is not None:
@@ -141,7 +183,7 @@ def _write_sheet(wb, title: str, df: pd.DataFrame, note: str | None = None) -> N
     ws.freeze_panes = "A2"
     if note:
         ws.append([])
-        ws.append([escape_cell(note)])
+        put([note])
 
 
 def workbook(result, extra_tables: dict[str, pd.DataFrame] | None = None, *,
@@ -151,9 +193,10 @@ def workbook(result, extra_tables: dict[str, pd.DataFrame] | None = None, *,
     Sheets: About (formula, method, data, versions; `about` adds rows), Fixed effects,
     Variance components, Model fit, Class effects (every group with 95% intervals), pred_slope
     (each group's predicted line for the first numeric predictor), APA table, then
-    `extra_tables` (e.g. {"Comparisons": ladder table}). Text cells and headers that a
-    spreadsheet would run as a formula (=, +, -, @, tab, CR) get a leading apostrophe; numbers
-    stay numbers; headers are bold, columns sized to their contents.
+    `extra_tables` (e.g. {"Comparisons": ladder table}). Numbers stay numbers (the APA table's
+    formatted numbers too, shown with the same digits); text that a spreadsheet would run as a
+    formula (=, +, -, @, tab, CR first) is stored as inert text with Excel's quote-prefix style,
+    without a visible apostrophe; headers are bold, columns sized to their contents.
     """
     from openpyxl import Workbook
 
@@ -163,10 +206,10 @@ def workbook(result, extra_tables: dict[str, pd.DataFrame] | None = None, *,
     wb.remove(wb.active)
     taken: set[str] = set()
 
-    def add(title: str, df: pd.DataFrame, note: str | None = None) -> None:
+    def add(title: str, df: pd.DataFrame, note: str | None = None, **kw) -> None:
         name = excel_sheet_name(title, taken)
         taken.add(name)
-        _write_sheet(wb, name, df, note)
+        _write_sheet(wb, name, df, note, **kw)
 
     info = {
         "formula": result.formula,
@@ -187,7 +230,7 @@ def workbook(result, extra_tables: dict[str, pd.DataFrame] | None = None, *,
         add("pred_slope", ps[1], f"Each group's predicted line over the range of {ps[0]}; other "
             "predictors at their mean (numbers) or reference category.")
     apa = apa_table(result)
-    add("APA table", apa, apa.attrs.get("note"))
+    add("APA table", apa, apa.attrs.get("note"), numbers_from_text=True)
     for title, df in (extra_tables or {}).items():
         if df is not None and len(df.columns):
             add(title, df)

@@ -40,12 +40,33 @@ def reliability(result: FitResult, group: str | None = None) -> pd.DataFrame:
     return pd.DataFrame({"level": b.levels, "n": n.astype(int), "reliability": lam})
 
 
+def _own_fit(Z: np.ndarray, resid: np.ndarray, codes: np.ndarray, G: int) -> np.ndarray:
+    """Per group, the least-squares coefficients of the residuals on the columns of Z (G x q),
+    from each group's normal equations summed with bincount (no loop over groups); NaN for a
+    group whose columns are (nearly) collinear."""
+    q = Z.shape[1]
+    ztz = np.empty((G, q, q))
+    for i in range(q):
+        for j in range(i, q):
+            ztz[:, i, j] = ztz[:, j, i] = np.bincount(codes, Z[:, i] * Z[:, j], G)
+    ztr = np.column_stack([np.bincount(codes, Z[:, i] * resid, G) for i in range(q)])
+    scale = np.maximum(np.abs(np.diagonal(ztz, axis1=1, axis2=2)).max(axis=1), 1e-300)
+    ok = np.abs(np.linalg.det(ztz / scale[:, None, None])) > 1e-10
+    out = np.full((G, q), np.nan)
+    if ok.any():
+        out[ok] = np.linalg.solve(ztz[ok], ztr[ok][:, :, None])[:, :, 0]
+    return out
+
+
 def shrinkage(result: FitResult, term: str = INTERCEPT, group: str | None = None) -> pd.DataFrame:
     """Each group's own estimate next to the model's.
 
     "Own" is what the group's data alone say given the fixed effects: the fixed coefficient
-    plus the least-squares fit of that group's residuals (y - X beta) on the term's column; the
-    model's estimate adds the shrunken BLUP instead. Both are on the scale of `coef`.
+    plus the least-squares fit of that group's residuals (y - X beta) on all of the block's
+    columns together (with a random slope, the intercept is the group's own line at 0, the
+    same quantity as the model's intercept, not its mean residual); the model's estimate adds
+    the shrunken BLUP instead. Both are on the scale of `coef`. A group whose own data can't
+    fit every column (one value of the slope's predictor) has no own estimate (NaN).
     """
     mf, b = _block(result, group)
     if term not in b.term_names:
@@ -53,12 +74,7 @@ def shrinkage(result: FitResult, term: str = INTERCEPT, group: str | None = None
     k = b.term_names.index(term)
     beta = result.fixed["estimate"].to_numpy()
     resid = mf.y - mf.X @ beta
-    z = b.Z[:, k]
-    G = b.n_levels
-    num = np.bincount(b.codes, z * resid, G)
-    den = np.bincount(b.codes, z * z, G)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        own_dev = np.where(den > 0, num / den, np.nan)
+    own_dev = _own_fit(b.Z, resid, b.codes, b.n_levels)[:, k]
     fixef = result.fixef().get(term, 0.0)
     co = result.coef[b.group]
     model = co.loc[co["term"] == term, "value"].to_numpy()
@@ -71,6 +87,37 @@ def shrinkage(result: FitResult, term: str = INTERCEPT, group: str | None = None
             "average": fixef,
         }
     )
+
+
+def kept_share(table: pd.DataFrame) -> np.ndarray:
+    """The share of its own difference from the average that the model keeps for each group,
+    (model - average) / (own - average), from `shrinkage` output: the quantity the shrinkage
+    chart shows. For a model with random intercepts only it equals the reliability λ_j; with
+    random slopes the intercept (the level where every predictor is 0) can be pulled much
+    harder than λ of the group's average suggests. NaN where the own estimate is the average."""
+    own = table["own_estimate"].to_numpy(dtype=float) - table["average"].to_numpy(dtype=float)
+    model = table["model_estimate"].to_numpy(dtype=float) - table["average"].to_numpy(
+        dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(np.abs(own) > 1e-12 * (1 + np.abs(model)), model / own, np.nan)
+
+
+def rank_uncertainty_text(table: pd.DataFrame, unit: str, units: str) -> str:
+    """What the width of the rank intervals (`expected_ranks` output) means, in words: a
+    typical interval of 0 places is a finding about certainty, never "spans 0 places"."""
+    width = (table["rank_high"] - table["rank_low"]).to_numpy(dtype=float)
+    if not width.size or not np.isfinite(width).any():
+        return ""
+    typical = float(np.nanmedian(width))
+    if np.nanmax(width) == 0:
+        return (f"Every {unit}'s rank is certain at 95%: the {units} differ far more than "
+                "their uncertainty, so the order shown is the order.")
+    if typical == 0:
+        return (f"Most {units}' ranks are certain at 95% (their interval is a single place); "
+                f"{int((width > 0).sum()):,} {units} could swap places with a neighbour.")
+    return (f"A typical {unit}'s 95% interval covers {typical + 1:.0f} places (for example "
+            f"ranks 3 to {3 + typical:.0f}): {units} whose intervals overlap may be in either "
+            "order, so small differences in rank are not real differences.")
 
 
 def expected_ranks(

@@ -32,12 +32,16 @@ import plotly.graph_objects as go
 from hlm_core.figure_style import (
     ABOVE,
     BELOW,
+    DASHES,
     FONT,
+    INK,
     LINE,
     MODES,
     QUALITATIVE,
     WITHIN,
     _standard_layout,
+    category_axis,
+    line_style,
     scale_fonts,
 )
 from hlm_core.figures_checks import ladder_plot, qq_plot, residuals_vs_fitted, spread_plot
@@ -48,9 +52,29 @@ from hlm_core.figures_groups import caterpillar, group_lines, spread_groups
 # figures_fair (shrinkage, ranks) and figures_checks (diagnostics, ladder); callers import
 # them from here.
 __all__ = [
-    "ABOVE", "BELOW", "FONT", "LINE", "MODES", "QUALITATIVE", "WITHIN", "_standard_layout",
-    "caterpillar", "decode_array", "group_lines", "groups_in_figure", "ladder_plot", "qq_plot",
-    "rank_plot", "residuals_vs_fitted", "scale_fonts", "shrinkage_plot", "spread_groups",
+    "ABOVE",
+    "BELOW",
+    "DASHES",
+    "FONT",
+    "INK",
+    "LINE",
+    "MODES",
+    "QUALITATIVE",
+    "WITHIN",
+    "_standard_layout",
+    "category_axis",
+    "caterpillar",
+    "decode_array",
+    "group_lines",
+    "groups_in_figure",
+    "ladder_plot",
+    "line_style",
+    "qq_plot",
+    "rank_plot",
+    "residuals_vs_fitted",
+    "scale_fonts",
+    "shrinkage_plot",
+    "spread_groups",
     "spread_plot",
 ]
 

@@ -15,6 +15,8 @@ from hlm_core.figure_style import (
     FONT,
     LINE,
     _standard_layout,
+    category_axis,
+    ink,
 )
 from hlm_core.report import num
 
@@ -122,6 +124,7 @@ def qq_plot(
         hovermode="closest",
         font=FONT,
     )
+    ink(fig)
     return fig
 
 
@@ -185,7 +188,7 @@ def ladder_plot(table: pd.DataFrame) -> go.Figure:
                                                                         "width": 2}},
                 hoverinfo="skip", name=f"lowest {col}",
             ))
-    fig.update_xaxes(title=None, categoryorder="array", categoryarray=names)
+    fig.update_xaxes(title=None, **category_axis(names))
     fig.update_yaxes(title="Information criterion (lower is better)", tickformat=",.0f")
     _standard_layout(fig, 340)
     return fig

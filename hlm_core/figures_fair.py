@@ -13,6 +13,7 @@ from hlm_core.figure_style import (
     BELOW,
     WITHIN,
     _standard_layout,
+    category_axis,
 )
 from hlm_core.report import num
 
@@ -138,8 +139,7 @@ def _shrinkage_axes(
     title = f"{value_title}  (dashed line: {ref_label})"
     if by_name:
         fig.add_vline(x=average, line={"color": "#334155", "dash": "dash", "width": 1.5})
-        fig.update_yaxes(categoryorder="array", categoryarray=list(names), title=group_title,
-                         automargin=True)
+        fig.update_yaxes(**category_axis(names), title=group_title, automargin=True)
         fig.update_xaxes(title=title, zeroline=False)
         height = 160 + 24 * max(n, 3)
     else:
@@ -237,8 +237,8 @@ def _rank_axes(
     n = len(names)
     rank_title = f"Rank among {total:,} (1 = highest)"
     if by_name:
-        fig.update_yaxes(categoryorder="array", categoryarray=list(names)[::-1],
-                         title=group_title, automargin=True)
+        fig.update_yaxes(**category_axis(list(names)[::-1]), title=group_title,
+                         automargin=True)
         fig.update_xaxes(title=rank_title, range=[0.5, total + 0.5], zeroline=False)
         height = 160 + 24 * max(n, 3)
     else:

@@ -15,10 +15,13 @@ from hlm_core.figure_style import (
     ABOVE,
     BELOW,
     FONT,
+    INK,
     LINE,
     MODES,
-    QUALITATIVE,
     WITHIN,
+    category_axis,
+    ink,
+    line_style,
 )
 from hlm_core.report import num
 
@@ -66,6 +69,7 @@ def caterpillar(
         font=FONT,
         uirevision=f"{term}-{mode}",
     )
+    ink(fig)
     return fig
 
 
@@ -203,9 +207,7 @@ def _caterpillar_axes(
     value_title = f"{value_title}  (dashed line: {c.ref_label})"
     if by_name:
         fig.add_vline(x=ref, line={"color": "#334155", "dash": "dash", "width": 1.5})
-        fig.update_yaxes(
-            categoryorder="array", categoryarray=list(names), title=group_title, automargin=True
-        )
+        fig.update_yaxes(**category_axis(names), title=group_title, automargin=True)
         fig.update_xaxes(title=value_title, zeroline=False)
         height = 140 + 24 * max(n, 3)
     else:
@@ -270,8 +272,9 @@ def group_lines(
         f"{predictor} %{{x:.4g}}<br>{outcome} %{{y:.4g}}<extra></extra>"
     )
     fig = go.Figure()
+    coloured = n_groups <= legend_max
     if n_groups <= max_traces:
-        _add_line_per_group(fig, d, predictor, group_col, codes, hover, n_groups <= legend_max)
+        _add_line_per_group(fig, d, predictor, group_col, codes, hover, coloured, y_range)
     else:
         _add_lines_in_one_trace(fig, d, predictor, group_col, codes, hover, n_groups)
     fig.update_xaxes(title=predictor, zeroline=False)
@@ -279,11 +282,15 @@ def group_lines(
     fig.update_layout(
         title={"text": title},
         height=480,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        # room on the right for the labels at the lines' ends
+        margin={"l": 10, "t": 90 if coloured else 60, "b": 10, "r": min(160, 20 + 7 * max(
+            (len(str(g)) for g in pd.unique(group_col)), default=0)) if coloured else 10},
         hovermode="closest",
         font=FONT,
-        legend={"title": None},
+        # above the plot: at the side it would sit on the labels at the lines' ends
+        legend={"title": None, "orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
     )
+    ink(fig)
     return fig
 
 
@@ -320,31 +327,54 @@ def _add_line_per_group(
     codes: np.ndarray,
     hover: str,
     coloured: bool,
+    y_range: Sequence[float] | None = None,
 ) -> None:
-    """One Scatter trace per group, named after it (coloured, with a legend, when few)."""
+    """One Scatter trace per group, named after it (coloured, with a dash pattern, a legend
+    and a label at its end, when few)."""
     idx = np.argsort(codes, kind="stable")
     g_sorted, c_sorted, xs, ys = _rows_in_order(d, predictor, group_col, codes, idx)
     # no rows (e.g. no group has two values of a class-level predictor): no lines
     bounds = np.flatnonzero(np.r_[True, c_sorted[1:] != c_sorted[:-1], True]) if len(
         c_sorted
     ) else []
+    ends: list[tuple[float, float, str]] = []
     for k in range(len(bounds) - 1):
         a, b = bounds[k], bounds[k + 1]
         name = g_sorted[a]
-        colour = QUALITATIVE[c_sorted[a] % len(QUALITATIVE)] if coloured else LINE
+        colour, dash = line_style(c_sorted[a]) if coloured else (LINE, "solid")
+        if coloured:  # a label at the line's right end: no need to match colours
+            end = a + int(np.argmax(xs[a:b]))
+            ends.append((xs[end], ys[end], str(name)))
         fig.add_trace(
             go.Scatter(
                 x=xs[a:b],
                 y=ys[a:b],
                 name=name,
                 mode="lines",
-                line={"color": colour, "width": 2.5 if coloured else 1.2},
+                line={"color": colour, "width": 2.5 if coloured else 1.2, "dash": dash},
                 opacity=1.0 if coloured else 0.45,
                 text=[name] * (b - a),
                 hovertemplate=hover,
                 showlegend=coloured,
             )
         )
+    _end_labels(fig, ends, ys, y_range)
+
+
+def _end_labels(fig: go.Figure, ends: list[tuple[float, float, str]], ys: np.ndarray,
+                y_range: Sequence[float] | None) -> None:
+    """Each line's name at its right end, nudged apart vertically (labels of lines ending close
+    together would print on top of each other): at least 1/24 of the y range between them."""
+    if not ends:
+        return
+    lo, hi = y_range if y_range else (float(np.nanmin(ys)), float(np.nanmax(ys)))
+    gap = (hi - lo) / 24 if hi > lo else 0.0
+    placed: list[float] = []
+    for x, y, name in sorted(ends, key=lambda e: e[1]):
+        y_label = max(y, placed[-1] + gap) if placed else y
+        placed.append(y_label)
+        fig.add_annotation(x=x, y=y_label, text=name, showarrow=False, xanchor="left",
+                           xshift=4, font={"color": INK, "size": 12})
 
 
 def _add_lines_in_one_trace(

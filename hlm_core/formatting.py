@@ -15,20 +15,28 @@ Z975 = float(stats.norm.ppf(0.975))
 # --------------------------------------------------------------------------- formatting
 
 
-def fmt(x: float | None, decimals: int = 2) -> str:
+def fmt(x: float | None, decimals: int = 2, *, se: float | None = None) -> str:
     """A number with APA's two decimals. A value that is not 0 but would print as 0.00 keeps
-    two significant digits instead (0.0015), so a small variance is not reported as zero."""
+    two significant digits instead (0.0015), so a small variance is not reported as zero;
+    never e-notation. With `se`, as many decimals as show the SE to two significant digits
+    (b = 0.093 beside SE = 0.030, not 0.09)."""
     if x is None or not math.isfinite(x):
         return "–"
+    decimals = se_decimals(se, decimals)
     text = f"{x:.{decimals}f}"
     if float(text) == 0:
         if x != 0:
-            text = f"{x:.2g}"
-            if "e" in text:
-                text = f"{x:.{decimals}e}"
+            text = f"{x:.{min(12, 1 - math.floor(math.log10(abs(x))))}f}".rstrip("0")
         else:
             text = f"{0:.{decimals}f}"
     return text
+
+
+def se_decimals(se: float | None, decimals: int = 2) -> int:
+    """Decimals that show a standard error to two significant digits (at least `decimals`)."""
+    if se is None or not math.isfinite(se) or se <= 0:
+        return decimals
+    return max(decimals, min(8, 1 - math.floor(math.log10(se))))
 
 
 def fmt_unit(x: float | None, decimals: int = 2) -> str:
@@ -62,10 +70,10 @@ def _p_clause(p: float) -> str:
 
 
 def fmt_df(df: float) -> str:
-    """Satterthwaite df are not whole numbers; two decimals, as lmerTest's summary rounds."""
+    """Satterthwaite df are not whole numbers; one decimal, as the pages show them."""
     if df is None or not math.isfinite(df):
         return "–"
-    return f"{df:.2f}"
+    return f"{df:.1f}"
 
 
 def _count(n: int) -> str:

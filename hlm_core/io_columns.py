@@ -165,7 +165,8 @@ def _content_notes(
         notes.append(
             f"'{col}' holds numbers except for {n_text:,} entr{'y' if n_text == 1 else 'ies'} "
             f"such as '{example}', so it was read as text. To use it as numbers, replace those "
-            "entries with empty cells and upload again."
+            "entries with empty cells and upload again, or choose 'Treat these values as "
+            "missing' on the Data page."
         )
     if kinds["decimal"]:
         notes.append(f"Read decimal commas as numbers (3,5 = 3.5) in {_listing(kinds['decimal'])}.")
@@ -184,20 +185,10 @@ def _content_notes(
 def _text_among_numbers(series: pd.Series) -> tuple[int, str] | None:
     """(entries that are not numbers, the first of them) for a text column that is at least
     80% numbers, such as scores with "absent" typed into a few cells; else None."""
+    from hlm_core.columns import stray_entries
 
-    def numbers(values: pd.Series) -> pd.Series:
-        return pd.to_numeric(values.str.replace(",", ".", regex=False), errors="coerce").notna()
-
-    # the first values rule out ordinary text columns without touching the whole column
-    head = series.iloc[:1000].dropna().astype(str).str.strip().iloc[:100]
-    if len(head) < 5 or numbers(head).mean() < 0.8:
-        return None
-    present = series.dropna().astype(str).str.strip()
-    ok = numbers(present)
-    if ok.mean() < 0.8:
-        return None
-    bad = present[~ok]
-    return len(bad), str(bad.iloc[0])
+    stray = stray_entries(series)
+    return None if stray is None else (int(stray.sum()), str(stray.index[0]))
 
 
 def _numbers_below_first(series: pd.Series) -> bool:

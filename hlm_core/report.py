@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pandas as pd
 
 from hlm_core.result import FitResult
@@ -31,7 +32,8 @@ def num(x: float) -> str:
         return f"{x:.1f}"
     if a >= 0.1 or a == 0:
         return f"{x:.2f}"
-    return f"{x:.2g}"
+    places = min(12, 1 - math.floor(math.log10(a)))  # two significant digits, never 1e-05
+    return f"{x:.{places}f}".rstrip("0")
 
 
 def pct(x: float) -> str:
@@ -50,6 +52,9 @@ def _base_group(vc_group: str, groups: list[str]) -> str:
     return vc_group
 
 
+FEW_GROUPS = 10  # below this, a random slope's SD and correlation are very uncertain
+
+
 def _factor_level(result: FitResult, term: str) -> tuple[str, str] | None:
     """('sex', 'M') when `term` is a factor level's name such as 'sexM'."""
     mf = result.model_frame
@@ -60,6 +65,20 @@ def _factor_level(result: FitResult, term: str) -> tuple[str, str] | None:
             if term.startswith(q) and term[len(q) :] in info.levels:
                 return name, term[len(q) :]
     return None
+
+
+def reference_level(result: FitResult, term: str) -> tuple[str, str, str] | None:
+    """('sex', 'M', 'F') when `term` compares a factor level with the reference level (lme4's
+    first level, sorted): the variable, the level and the reference. None for other terms and
+    for a factor coded without a reference (`0 + sex`: each level's own mean)."""
+    lv = _factor_level(result, term)
+    mf = result.model_frame
+    if lv is None or mf is None:
+        return None
+    ref = mf.variables[lv[0]].levels[0]
+    if term.replace(lv[1], ref) in mf.fixed_names or ref == lv[1]:
+        return None
+    return lv[0], lv[1], ref
 
 
 def _is_binary(result: FitResult, term: str) -> bool:
@@ -97,12 +116,16 @@ def _fixed_sentence(result: FitResult, row: pd.Series, outcome: str) -> str:
         )
     if level is not None:
         var, lv = level
+        ref = reference_level(result, term)
+        if ref is None:  # `0 + sex`: the estimate is this level's own mean
+            return f"With {var} '{lv}', {outcome} is {num(est)} on average ({ci})."
+        than = f"with {var} '{ref[2]}' (the reference group)"
         if clear:
             return (
-                f"With {var} '{lv}', {outcome} is {num(abs(est))} {direction} than in the "
-                f"reference group ({ci})."
+                f"With {var} '{lv}', {outcome} is {num(abs(est))} {direction} than {than} "
+                f"({ci})."
             )
-        return f"{var} '{lv}' does not clearly differ from the reference group {unclear}."
+        return f"{var} '{lv}' does not clearly differ from {than} {unclear}."
     if _is_binary(result, term):
         if clear:
             return (
@@ -116,6 +139,30 @@ def _fixed_sentence(result: FitResult, row: pd.Series, outcome: str) -> str:
             f"on average ({ci})."
         )
     return f"There is no clear evidence that {term} matters for {outcome} {unclear}."
+
+
+def _slope_sentence(result: FitResult, term: str, g: str, sd: float, centre: float) -> str:
+    """How much an effect varies between groups: the range the model expects for 95% of them
+    and, when that range spans 0, what that implies (and how many groups' own estimates have
+    the other sign) rather than claiming it goes the other way somewhere; few groups said."""
+    lo, hi = centre - Z95 * sd, centre + Z95 * sd
+    text = (f"The effect of {term} varies between {plural(g)} (SD {num(sd)}): for most "
+            f"{plural(g)} (95%) the model expects it between {num(lo)} and {num(hi)}")
+    coef = result.coef.get(g)
+    own = (coef.loc[coef["term"] == term, "value"].to_numpy(dtype=float)
+           if coef is not None else np.array([]))
+    if lo < 0 < hi:
+        side = "below" if centre >= 0 else "above"
+        k = int((own < 0).sum() if centre >= 0 else (own > 0).sum())
+        text += (f"; that range includes 0, so the effect may be absent or reversed in some "
+                 f"{plural(g)}")
+        if own.size:
+            text += (f" ({k:,} of the {own.size:,} {plural(g)}' own estimates are {side} 0)")
+    text += "."
+    if 0 < own.size < FEW_GROUPS:
+        text += (f" With only {own.size} {plural(g)}, this spread (and its correlation with "
+                 "the intercept) is a very uncertain estimate.")
+    return text
 
 
 def describe_results(result: FitResult, max_terms: int = 6) -> str:
@@ -175,14 +222,7 @@ def describe_results(result: FitResult, max_terms: int = 6) -> str:
         g = _base_group(r["group"], groups)
         sd = float(r["sdcor"])
         centre = float(fixed.loc[term, "estimate"]) if term in fixed.index else 0.0
-        lo, hi = centre - Z95 * sd, centre + Z95 * sd
-        sign_note = ""
-        if lo < 0 < hi:
-            sign_note = " — so in some it goes the other way"
-        sentences.append(
-            f"The effect of {term} varies between {plural(g)} (SD {num(sd)}): for most "
-            f"{plural(g)} (95%) it lies between {num(lo)} and {num(hi)}{sign_note}."
-        )
+        sentences.append(_slope_sentence(result, term, g, sd, centre))
 
     # variance explained
     if math.isfinite(result.r2_marginal) and not null_model:

@@ -66,8 +66,11 @@ h1 { font-size: 1.8rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem;
 .meta { color: #6b7280; } code, pre { font-family: ui-monospace, Menlo, Consolas, monospace; }
 pre { background: #f8fafc; border: 1px solid #e5e7eb; padding: .8rem; white-space: pre-wrap;
       border-radius: 6px; }
-table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .92rem; }
-th, td { border-bottom: 1px solid #e5e7eb; padding: .25rem .7rem; text-align: left; }
+.table-wrap { max-width: 100%; overflow-x: auto; margin: .6rem 0 1rem; }
+table { border-collapse: collapse; font-size: .92rem; }
+th, td { border-bottom: 1px solid #e5e7eb; padding: .25rem .7rem; text-align: left;
+         overflow-wrap: anywhere; }
+td:not(.num) { min-width: 6rem; max-width: 28rem; } td.num { white-space: nowrap; }
 th { background: #f1f5f9; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .note { color: #4b5563; font-size: .9rem; } .warn { color: #9a3412; }
 .figure { margin: 1rem 0 2rem; } summary { cursor: pointer; color: #1d4ed8; }
@@ -80,30 +83,51 @@ def _h(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _html_table(df: pd.DataFrame, digits: int = 4, max_rows: int | None = None) -> str:
-    """An HTML table with every header and cell escaped; numbers right-aligned."""
+_P_COLUMNS = {"p", "p_value", "p_boundary", "pr(>chisq)"}
+_TWO_DECIMALS = {"aic", "bic", "loglik", "deviance", "chisq", "t", "t_value", "χ²"}
+
+
+def cell_number(column: str, v: float, digits: int = 4) -> str:
+    """A number in a report table as the pages show it: p as "< 0.001" or three decimals,
+    Satterthwaite df to one decimal, whole numbers (a test's df, counts) without decimals,
+    likelihoods and t to two decimals, shares as percentages, the rest to `digits` decimals;
+    a value that would round to 0 keeps two significant digits; never e-notation."""
     import math
 
+    if not math.isfinite(v):
+        return ""
+    col = str(column).lower()
+    if col in _P_COLUMNS:
+        return "< 0.001" if v < 0.001 else f"{v:.3f}"
+    if col.startswith("var_explained"):
+        return f"{100 * v:.1f}%"
+    satterthwaite = column == "df"  # lmerTest's df; "Df" (a test's df) is a whole number
+    if v == round(v) and abs(v) < 1e15 and not satterthwaite:
+        return f"{round(v):,}" if col not in _TWO_DECIMALS else f"{v:.2f}"
+    places = 1 if satterthwaite else 2 if col in _TWO_DECIMALS else digits
+    text = f"{v:.{places}f}"
+    if v != 0 and float(text) == 0:  # a small variance is not 0.0000
+        places = min(20, 1 - math.floor(math.log10(abs(v))))
+        text = f"{v:.{places}f}"
+    return text
+
+
+def _html_table(df: pd.DataFrame, digits: int = 4, max_rows: int | None = None) -> str:
+    """An HTML table with every header and cell escaped, numbers right-aligned and formatted
+    as on the pages (`cell_number`), inside a box that scrolls sideways when it is wider than
+    the page (long formulas wrap first)."""
     shown = df if max_rows is None else df.head(max_rows)
     head = "".join(f"<th>{_h(c)}</th>" for c in shown.columns)
     rows = []
     for rec in shown.itertuples(index=False, name=None):
         cells = []
-        for v in rec:
+        for col, v in zip(shown.columns, rec, strict=True):
             if isinstance(v, np.generic):
                 v = v.item()
             if isinstance(v, bool) or v is None:
                 cells.append(f"<td>{_h('' if v is None else v)}</td>")
-            elif isinstance(v, int):
-                cells.append(f"<td class=\"num\">{v:,}</td>")
-            elif isinstance(v, float):
-                if not math.isfinite(v):
-                    text = ""
-                elif v != 0 and abs(v) < 10 ** -digits:
-                    text = f"{v:.2e}"  # a tiny p value is not 0.0000
-                else:
-                    text = f"{v:.{digits}f}"
-                cells.append(f"<td class=\"num\">{text}</td>")
+            elif isinstance(v, int | float):
+                cells.append(f"<td class=\"num\">{cell_number(col, float(v), digits)}</td>")
             else:
                 cells.append(f"<td>{_h('' if pd.isna(v) else v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -111,7 +135,8 @@ def _html_table(df: pd.DataFrame, digits: int = 4, max_rows: int | None = None) 
     if max_rows is not None and len(df) > max_rows:
         more = (f"<p class=\"note\">The first {max_rows:,} of {len(df):,} rows; the Excel "
                 "workbook has all of them.</p>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+    return (f"<div class=\"table-wrap\"><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>{more}")
 
 
 def html_report(
@@ -287,7 +312,7 @@ def _reproducibility_section(
     add("<h2>Reproducibility</h2>")
     for title, text in (code or {}).items():
         add(f"<details><summary>{_h(title)}</summary><pre>{_h(text)}</pre></details>")
-    add("<table><tbody>")
+    add("<div class=\"table-wrap\"><table><tbody>")
     if data_name:
         add(f"<tr><th>data file</th><td>{_h(data_name)}</td></tr>")
     add(f"<tr><th>data fingerprint (sha256)</th><td><code>{_h(frame_fingerprint)}</code>"
@@ -295,5 +320,5 @@ def _reproducibility_section(
     for k, v in versions.items():
         add(f"<tr><th>{_h(k)}</th><td>{_h(v)}</td></tr>")
     add(f"<tr><th>date</th><td>{_h(created)}</td></tr>")
-    add("</tbody></table>")
+    add("</tbody></table></div>")
     return parts

@@ -53,14 +53,16 @@ class Relation:
     `reused_ids` inner ids appear under several outer ids, and `kind` says how that looks:
     "reused" (labels such as class 1, 2, 3 restarting in every school: still nested, the ids are
     combined with the outer ones) or "crossed" (the same units meet many outer groups, as pupils
-    of one primary school go on to several secondary schools).
+    of one primary school go on to several secondary schools). "reversed": the levels were
+    listed in the wrong order, each *outer* id lies in one *inner* id (teachers listed after
+    their schools): nested, the other way round (`Structure.suggested_order`).
     """
 
     inner: str
     outer: str
     nested: bool
     reused_ids: int
-    kind: Literal["nested", "reused", "crossed"] = "nested"
+    kind: Literal["nested", "reused", "crossed", "reversed"] = "nested"
     example_id: str | None = None  # the inner id found under the most outer groups
     example_count: int = 0  # ... and under how many
     per_outer_min: int = 0  # inner groups per outer group
@@ -88,9 +90,18 @@ class Structure:
         lines += [_relation_sentence(rel) for rel in self.relations]
         return lines
 
+    def suggested_order(self) -> list[str] | None:
+        """The levels inner → outer when they were listed the wrong way round (a "reversed"
+        relation): most distinct IDs first. None when the order given is right."""
+        if not any(rel.kind == "reversed" for rel in self.relations):
+            return None
+        order = sorted(self.levels, key=lambda lv: -lv.n_labels)
+        return [lv.name for lv in order]
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly: plain ints, floats, strings and lists only."""
         return {
+            "suggested_order": self.suggested_order(),
             "n_rows": int(self.n_rows),
             "unit": self.unit,
             "levels": [_plain(asdict(level)) for level in self.levels],
@@ -140,6 +151,9 @@ def describe_structure(frame: pd.DataFrame, levels: list[str], unit: str = "rows
                 _path_key(labels, levels[i + 1 :]),
             )
         )
+    if any(rel.kind == "reversed" for rel in relations):
+        # listed outer first: a level's groups are its own IDs, not paths through a smaller one
+        infos = [_level_info(name, labels[name], labels[name]) for name in levels]
     structure = Structure(n_rows=n_rows, levels=infos, relations=relations, unit=unit)
     structure.warnings = _warnings(structure, levels)
     return structure
@@ -245,6 +259,11 @@ def _relation(
         per_outer_median=float(per_outer.median()),
         per_outer_max=int(per_outer.max()),
     )
+    inners_per_outer = both.groupby("o")["i"].nunique()
+    if not reused.empty and (inners_per_outer == 1).all() and (
+            both["o"].nunique() > both["i"].nunique()):
+        rel.kind = "reversed"  # each outer id in one inner id: listed outer first
+        return rel
     if not reused.empty:
         top = reused.sort_values(ascending=False, kind="stable")
         rel.example_id, rel.example_count = str(top.index[0]), int(top.iloc[0])
@@ -269,6 +288,14 @@ def _warnings(structure: Structure, levels: list[str]) -> list[str]:
     out: list[str] = []
     for rel in structure.relations:
         inner_c, outer_p = sentence_start(rel.inner), _plural(rel.outer)
+        if rel.kind == "reversed":
+            out.append(
+                f"The grouping columns are listed largest first: each {rel.outer} sits inside "
+                f"one {rel.inner}, so {rel.outer} is the smaller group. Swap them: "
+                f"{rel.outer} first, then {rel.inner} (the model is then "
+                f"(1 | {rel.inner}/{rel.outer}))."
+            )
+            continue
         if not rel.nested:
             text = (
                 f"{inner_c} IDs repeat across {outer_p} (e.g. {rel.inner} {rel.example_id} "
@@ -338,6 +365,9 @@ def _relation_sentence(rel: Relation) -> str:
         return f"Each {rel.inner} belongs to one {rel.outer}; {spread}."
     if rel.kind == "reused":
         return f"{sentence_start(rel.inner)} IDs are reused across {_plural(rel.outer)}; {spread}."
+    if rel.kind == "reversed":
+        return (f"Each {rel.outer} belongs to one {rel.inner}: {rel.outer} is nested in "
+                f"{rel.inner} (listed the other way round).")
     return (
         f"{sentence_start(rel.inner)} and {rel.outer} are crossed: {rel.reused_ids:,} "
         f"{_plural(rel.inner, rel.reused_ids)} appear with more than one {rel.outer}."

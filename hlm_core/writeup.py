@@ -26,6 +26,7 @@ from hlm_core.design import INTERCEPT
 from hlm_core.equations import _centring_sentences, level_equations
 from hlm_core.formatting import Z975, _count, _p_clause, fmt, fmt_df, fmt_p, fmt_unit
 from hlm_core.levels import MAX_LEVELS, _structure
+from hlm_core.report import FEW_GROUPS, reference_level
 from hlm_core.result import FitResult
 from hlm_core.wording import plural
 
@@ -62,10 +63,18 @@ def _group_phrase(result: FitResult) -> str:
     return text
 
 
+def _fixed_label(result: FitResult, term: str) -> str:
+    """The term as the paragraph names it; a factor level with the level it is compared with:
+    'schgendgirls (girls vs. boys)'."""
+    ref = reference_level(result, term)
+    return f"{term} ({ref[1]} vs. {ref[2]})" if ref else _term_label(term)
+
+
 def _fixed_clause(row: pd.Series) -> str:
-    ci = f"95% CI [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
+    se = row["std_error"]
+    ci = f"95% CI [{fmt(row['ci_low'], se=se)}, {fmt(row['ci_high'], se=se)}]"
     return (
-        f"b = {fmt(row['estimate'])}, SE = {fmt(row['std_error'])}, "
+        f"b = {fmt(row['estimate'], se=se)}, SE = {fmt(se, se=se)}, "
         f"t({fmt_df(row['df'])}) = {fmt(row['t_value'])}, {_p_clause(row['p_value'])}, {ci}"
     )
 
@@ -123,7 +132,8 @@ def apa_paragraph(result: FitResult, frame: pd.DataFrame | None = None) -> str:
 
     fixed = result.fixed
     if len(fixed):
-        clauses = [f"{_term_label(r['term'])}, {_fixed_clause(r)}" for _, r in fixed.iterrows()]
+        clauses = [f"{_fixed_label(result, r['term'])}, {_fixed_clause(r)}"
+                   for _, r in fixed.iterrows()]
         parts.append("Fixed effects: " + "; ".join(clauses) + ".")
 
     parts.extend(_random_sentences(result))
@@ -149,10 +159,11 @@ def _random_sentences(result: FitResult) -> list[str]:
     fixef = result.fixef()
     out: list[str] = []
     mf = result.model_frame
-    labels = {}
+    labels, sizes = {}, {}
     if mf is not None:
         for b in mf.blocks:
             labels[b.vc_group] = b.columns[0] if b.columns else b.group
+            sizes[b.vc_group] = b.n_levels
     interacted = {
         t for t in fixef for other in fixef if other != t and t in other.split(":")
     }
@@ -190,6 +201,9 @@ def _random_sentences(result: FitResult) -> list[str]:
         if ranges:
             sentence += f"; 95% of {word} are expected to have " + _and(ranges)
         sentence += "."
+        if len(rows) > 1 and sizes.get(grp, FEW_GROUPS) < FEW_GROUPS:
+            sentence += (f" With only {sizes[grp]} {word}, the SDs of the slopes and their "
+                         "correlations are very uncertain estimates.")
         out.append(sentence)
     out.append(f"The residual SD was {fmt(result.sigma)}.")
     return out
@@ -217,15 +231,16 @@ def apa_table(result: FitResult) -> pd.DataFrame:
     """
     rows: list[dict[str, str]] = []
     for _, r in result.fixed.iterrows():
+        se = r["std_error"]
         rows.append({
             "Part": "Fixed effects",
             "Term": "Intercept" if r["term"] == INTERCEPT else r["term"],
-            "Estimate": fmt(r["estimate"]),
-            "SE": fmt(r["std_error"]),
+            "Estimate": fmt(r["estimate"], se=se),
+            "SE": fmt(se, se=se),
             "df": fmt_df(r["df"]),
             "t": fmt(r["t_value"]),
             "p": fmt_p(r["p_value"]),
-            "95% CI": f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
+            "95% CI": f"[{fmt(r['ci_low'], se=se)}, {fmt(r['ci_high'], se=se)}]",
             "SD": "",
         })
     blank = {"SE": "", "df": "", "t": "", "p": "", "95% CI": ""}

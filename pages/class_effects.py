@@ -9,6 +9,8 @@ from hlm_core.fairness import (
     DEFAULT_MIN_GROUP,
     expected_ranks,
     hide_small_groups,
+    kept_share,
+    rank_uncertainty_text,
     reliability,
     shrinkage,
 )
@@ -301,6 +303,24 @@ if "(Intercept)" in terms:
             + (", hidden ones included" if len(hidden) else "")
             + f"; range {rel['reliability'].min():.2f} to {rel['reliability'].max():.2f}."
         )
+        if sh is not None and term == "(Intercept)":
+            kept = kept_share(sh)
+            slopes_here = any(t != "(Intercept)" for t in terms)
+            st.caption(
+                f":material/info: **Reliability and the shrinkage chart measure different "
+                f"things.** Reliability is about a {group}'s *average*: it depends only on "
+                f"its size and on how much {plural(group)} differ. The shrinkage chart shows "
+                f"each {group}'s *intercept*, its own line's level where every predictor is 0, "
+                f"and the column *kept* in the table below is the share of its own difference "
+                f"from the average that the model keeps (median {np.nanmedian(kept):.2f}). "
+                + (f"With random slopes that level is read off each {group}'s own line at 0, "
+                   "often at the edge of the data or beyond it, so it is measured less well "
+                   "than the average and the model pulls it further than the reliability of "
+                   "the average suggests."
+                   if slopes_here else
+                   f"With random intercepts only, *kept* equals the reliability of each "
+                   f"{group}.")
+            )
 
 st.subheader("Ranks, with their uncertainty")
 G = n_all
@@ -322,18 +342,18 @@ if er is not None:
             er_shown, group_title=widgets.group_label(group), n_ranked=G)),
         key=f"ranks_{group}_{term}",
     )
-    width = (er_shown["rank_high"] - er_shown["rank_low"]).median()
     st.caption(
         f"Each {group}'s expected rank by its {what} (1 = highest) with a 95% interval, from "
         f"{draws:,} draws of all {G:,} {plural(group)}' effects from their uncertainty. "
         + (f"Ranks are among all {G:,}, hidden ones included. " if len(hidden) else "")
-        + "The typical interval spans "
-        f"{width:.0f} places: ranks close together are not real differences. Coloured: the whole "
-        "interval lies in the top (blue) or bottom (orange) half of the ranking."
+        + rank_uncertainty_text(er_shown, group, plural(group))
+        + " Coloured: the whole interval lies in the top (blue) or bottom (orange) half of the "
+        "ranking."
     )
 
 if sh is not None and er is not None:
-    fair = sh.merge(er[["level", "expected_rank", "rank_low", "rank_high"]], on="level")
+    fair = sh.assign(kept=kept_share(sh)).merge(
+        er[["level", "expected_rank", "rank_low", "rank_high"]], on="level")
     if rel is not None and term == "(Intercept)":
         fair = fair.merge(rel[["level", "reliability"]], on="level")
     fair = hide_small_groups(fair, min_size)
@@ -352,7 +372,9 @@ if sh is not None and er is not None:
     )
     st.caption(
         "own_estimate = the group's own data alone; model_estimate = the model's (shrunken) "
-        "estimate; expected_rank with its 95% interval (rank_low to rank_high)"
+        "estimate; kept = the share of its own difference from the average the model keeps "
+        "(what the shrinkage chart shows); expected_rank with its 95% interval (rank_low to "
+        "rank_high)"
         + ("; reliability = λ of the group's average." if "reliability" in fair.columns else ".")
     )
     widgets.download_csv(fair, f"fair_comparison_{group}.csv", "Download fair comparison (CSV)",

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from hlm_core.compare import ladder_sentences, ladder_specs
+from hlm_core.compare import compare_two, ladder_sentences, ladder_specs, unique_names
 from hlm_core.errors import HLMError
 from hlm_core.figures import ladder_plot
 from hlm_core.formula import format_formula
@@ -33,7 +33,7 @@ if spec is None or not spec.random:
     st.page_link(nav.MODEL_PAGE, label="Go to Model", icon=":material/tune:")
     st.stop()
 
-st.markdown(f"**Your model:** `{format_formula(spec)}` (from the Model page)")
+st.markdown(f"**Your model:** {widgets.md_code(format_formula(spec))} (from the Model page)")
 guidance.workshop_note("comparison")
 centred = model.centering_text(spec)
 if centred:
@@ -48,11 +48,6 @@ except (HLMError, KeyError, ValueError) as exc:
     widgets.show_error(str(exc) if isinstance(exc, HLMError) else
                   "The ladder can't be built for this model. Check the model on the Model page.")
     st.stop()
-with st.expander(f"The ladder: {len(steps)} model{'s' * (len(steps) != 1)}", expanded=False):
-    st.markdown(
-        "\n".join(f"{i}. **{name}**: `{format_formula(s)}`" for i, (name, s) in
-                  enumerate(steps, start=1))
-    )
 
 saved = fits.saved_models()
 extra: list = []
@@ -71,6 +66,16 @@ else:
     st.caption(
         ":material/bookmark: To compare other models as well, fit them and press **Save this "
         "model** on the Model or Results page; they are added below the ladder."
+    )
+
+# the models compared: the ladder's steps, then the chosen saved models (one count everywhere)
+compared = list(zip(unique_names([n for n, _ in steps + extra]), [s_ for _, s_ in steps + extra],
+                    strict=True))
+with st.expander(f"The models compared: {len(compared)}", expanded=False):
+    st.markdown(
+        "\n".join(f"{i}. **{widgets.md_text(name)}**: {widgets.md_code(format_formula(s_))}"
+                   + (" (saved)" if i > len(steps) else "")
+                   for i, (name, s_) in enumerate(compared, start=1))
     )
 
 if st.button("Fit the model ladder", type="primary", icon=":material/stacked_line_chart:"):
@@ -96,10 +101,12 @@ avg = float(np.mean(sizes))
 st.subheader("How much do the groups differ? (the null model)")
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(
-    "ICC (null model)",
+    "ICC (null model, ML)",
     f"{lad.icc:.3f}",
     help="Share of the variation in the outcome that lies between groups, before any "
-    "predictor.",
+    "predictor, from the null model fitted by ML (as every model here). The Results page's "
+    "ICC comes from your model as fitted there (REML by default), so the two can differ a "
+    "little.",
 )
 m2.metric(
     "Design effect",
@@ -109,6 +116,8 @@ m2.metric(
 )
 m3.metric(f"Average {widgets.group_label(first_group)} size", f"{avg:,.1f}")
 m4.metric("Models compared", f"{len(lad.results)}")
+for note in lad.notes[:-2]:  # rows left out so that every model uses the same rows
+    st.caption(f":material/info: {widgets.md_text(note)}")
 st.caption(
     f"{100 * lad.icc:.1f}% of the variation in {spec.outcome} lies between "
     f"{plural(first_group)}. With a design effect of {lad.design_effect:.2f}, an analysis that "
@@ -216,6 +225,35 @@ widgets.download_csv(t.assign(model=step_names), "model_ladder.csv",
 
 widgets.chart(ladder_plot(t), key="ladder_plot")
 st.caption("AIC and BIC of each model: lower is better; the ring marks the lowest.")
+
+# ---------------------------------------------------------------- A against B
+st.subheader("Test model A against model B")
+st.caption(
+    "As the R tutorial's anova(model.a, model.b): choose any two of the models above. When "
+    "one is a simpler version of the other (nested), a likelihood-ratio test says whether the "
+    "larger one fits better; otherwise AIC and BIC compare them."
+)
+labels = [n for n, _ in compared]
+ca, cb = st.columns(2)
+pick_a = ca.selectbox("Model A", labels, index=0, key="w_compare_a")
+pick_b = cb.selectbox("Model B", labels, index=len(labels) - 1, key="w_compare_b")
+if pick_a == pick_b:
+    st.info("Choose two different models.")
+else:
+    ia, ib = labels.index(pick_a), labels.index(pick_b)
+    try:
+        two = fits.memo("compare_two", (session().data_key(), labels, ia, ib),
+                        lambda: compare_two(lad.results[ia], lad.results[ib],
+                                            frame, (pick_a, pick_b)))
+    except HLMError as exc:
+        widgets.show_error(str(exc))
+    else:
+        st.markdown("\n".join(f"- {widgets.md_text(x)}" for x in two.sentences))
+        st.dataframe(
+            two.table.assign(p_value=[p_text(p) for p in two.table["p_value"]]),
+            hide_index=True,
+            column_config={c: num2 for c in ("AIC", "BIC", "logLik", "deviance", "Chisq")},
+        )
 
 st.divider()
 c1, c2 = st.columns(2)

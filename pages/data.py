@@ -5,7 +5,7 @@ import streamlit as st
 
 from hlm_core.examples import example_info, list_examples
 from hlm_core.io import SUPPORTED_FORMATS
-from ui import data, guidance, model, nav, widgets
+from ui import builder, data, guidance, model, nav, widgets
 from ui.state import session
 
 widgets.page_header(
@@ -114,6 +114,28 @@ if codes:
         on_change=lambda: data.set_missing_codes(st.session_state["w_missing_codes"]),
     )
 
+# text typed into a few cells of a number column ("absent"): fix it here, no re-upload
+for col, entries in data.stray_text().items():
+    listing = ", ".join(f"{widgets.md_code(v)} ({n:,})" for v, n in entries.items())
+    st.warning(
+        f"{widgets.md_code(col)} holds numbers except for {int(entries.sum()):,} "
+        f"entr{'y' if entries.sum() == 1 else 'ies'}: {listing}. As it is, the column is read "
+        "as text and can't be an outcome or a number predictor.",
+        icon=":material/warning:",
+    )
+    key = f"w_stray_{col}"
+    st.session_state[key] = col in session().stray
+    st.checkbox(
+        "Treat these values as missing",
+        key=key,
+        on_change=lambda c=col, k=key: data.set_stray(c, st.session_state[k]),
+        help="The column becomes numbers; the rows with these entries have no value in it "
+        "(a model that uses the column leaves them out, and says how many).",
+    )
+    if col in session().stray:
+        st.caption(f":material/check: {widgets.md_code(col)} is now a number column: "
+                   f"{int(entries.sum()):,} entries are missing values.")
+
 # ---------------------------------------------------------------- columns
 st.subheader("Columns")
 summary = data.column_summary(frame)
@@ -149,7 +171,7 @@ st.session_state["w_levels"] = [
 ]
 st.multiselect(
     "Grouping columns (smallest group first)",
-    options=list(frame.columns),
+    options=builder.grouping_first(frame),
     key="w_levels",
     on_change=lambda: model.set_levels(st.session_state["w_levels"]),
     help="For students in classes in schools, choose class first, then school. "
@@ -164,8 +186,22 @@ if levels:
         st.markdown("\n".join(f"- {line}" for line in structure.summary_lines()))
         for w in structure.warnings:
             st.warning(w, icon=":material/warning:")
+        order = structure.suggested_order()
+        if order:
+            st.button(
+                f"Swap the order: {', '.join(order)}", icon=":material/swap_vert:",
+                key="w_levels_swap", type="primary",
+                on_click=lambda o=order: model.set_levels(list(o)),
+                help="Lists the smallest group first, as the model needs it. The Model page "
+                "already nests them this way.",
+            )
         for rel in structure.relations:
-            if rel.kind == "crossed":
+            if rel.kind == "reversed":
+                st.caption(
+                    f":material/account_tree: **Nested:** each {rel.outer} sits in one "
+                    f"{rel.inner}; the model uses (1 | {rel.inner}/{rel.outer})."
+                )
+            elif rel.kind == "crossed":
                 st.info(
                     f"**Crossed:** {rel.inner} and {rel.outer} cut across each other rather than "
                     f"one containing the other. "

@@ -38,7 +38,7 @@ if result is None:
 
 frame = data.working_frame()
 fit_key = session().fit_key
-st.markdown(f"**Model:** `{result.formula}` · {result.method}")
+st.markdown(f"**Model:** {widgets.md_code(result.formula)} · {result.method}")
 widgets.show_centering(result)
 guidance.workshop_note("diagnostics")
 if fits.fit_is_stale():

@@ -196,7 +196,8 @@ elif not spec.random:
             "`(1 | class)`.")
 
 if st.button("Fit model", type="primary", disabled=not ready, icon=":material/play_arrow:"):
-    fits.fit_model(spec)
+    if fits.fit_model(spec) is not None:
+        st.rerun()  # the sidebar (drawn above) must show the model just fitted
 
 if session().fit_error:
     widgets.show_error(session().fit_error)
@@ -205,7 +206,8 @@ result = fits.current_fit()
 if result is not None:
     if fits.fit_is_stale():
         st.warning(
-            f"The results show the model fitted before: `{format_formula(result.spec)}` "
+            f"The results show the model fitted before: "
+            f"{widgets.md_code(format_formula(result.spec))} "
             f"({result.method}). Press Fit model to fit the model above.",
             icon=":material/history:",
         )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from hlm_core.codegen import python_code, r_code
+from hlm_core.codegen_tutorial import pred_slope_args
 from hlm_core.errors import HLMError
 from hlm_core.export import (
     NO_BROWSER,
@@ -36,7 +37,8 @@ if result is None:
 
 fit_key = session().fit_key
 frame = data.working_frame()
-st.markdown(f"**Model:** `{result.formula}` · {result.method} · {result.nobs:,} rows")
+st.markdown(f"**Model:** {widgets.md_code(result.formula)} · {result.method} · "
+            f"{result.nobs:,} rows")
 if fits.fit_is_stale():
     st.warning(
         "The Model page now describes a different model. Everything here is for the model "
@@ -159,7 +161,7 @@ st.table(table, hide_index=True, border="horizontal")
 st.caption(note)
 tsv = "\n".join(["\t".join(table.columns)] + ["\t".join(map(str, r)) for r in table.to_numpy()])
 with st.expander("The table as text (pastes into Word or Excel as a table)"):
-    st.code(tsv + "\n\n" + note, language=None)
+    st.code(tsv + "\n\n" + note, language=None, wrap_lines=True)
 st.download_button(
     "Download write-up (text)",
     data=(paragraph + "\n\n" + tsv + "\n\n" + note + "\n").encode("utf-8"),
@@ -172,7 +174,15 @@ st.download_button(
 
 args = data.codegen_args()
 file_name = args.pop("file_name")
-code_r = r_code(result.spec, file_name, **args)
+slopes = session().slopes or {}
+if slopes.get("fit_key") != session().fit_key:
+    slopes = {}  # the Slopes page's settings were for another fit
+try:  # pred.slope in the R code: the range, step and held values the Slopes page used
+    ps = pred_slope_args(result, slopes.get("predictor"), hold=slopes.get("hold", "mean"),
+                         lo=slopes.get("lo"), hi=slopes.get("hi"), step=slopes.get("step"))
+except HLMError:
+    ps = None
+code_r = r_code(result.spec, file_name, **args, pred_slope=ps)
 code_py = python_code(result.spec, file_name, **args)
 
 # ---------------------------------------------------------------- downloads
@@ -254,39 +264,39 @@ cache = fits.export_cache(fit_key)
 if not image_export_available():
     st.info(NO_BROWSER, icon=":material/photo_camera:")
 else:
-    st.caption("PNG for slides and documents, SVG for print. Each image takes a few seconds "
-               "to draw; it is made when you ask for it.")
+    st.caption(
+        ":material/hourglass_top: PNG for slides and documents, SVG for print. One click draws "
+        "the image and downloads it: **this takes a few seconds**, while the button shows "
+        "that it is working. An image made once is kept for this session."
+    )
+
+    def image_bytes(title: str, fig, fmt: str) -> bytes:
+        # runs when the button is pressed, outside the page's run: no st.* calls here
+        made = cache.get((title, fmt))
+        if made is None:
+            try:
+                made = figure_image(fig, fmt)
+            except Exception:
+                log.exception("figure export failed for %s", title)
+                raise
+            cache[(title, fmt)] = made
+        return made
+
     for i, (title, fig) in enumerate(figs.items()):
         cols = st.columns([4, 3, 3], vertical_alignment="center")
-        cols[0].markdown(title)
+        cols[0].markdown(widgets.md_text(title))
         for fmt, col in zip(("png", "svg"), cols[1:], strict=True):
-            image = cache.get((title, fmt))
             with col:
-                if image is not None:
-                    st.download_button(
-                        f"Download {fmt.upper()}",
-                        data=image,
-                        file_name=f"{i + 1}_{slug(title)}.{fmt}",
-                        mime=MIME[fmt],
-                        key=f"dl_fig_{i}_{fmt}",
-                        icon=":material/download:",
-                        on_click="ignore",
-                    )
-                elif st.button(f"Make {fmt.upper()}", key=f"make_fig_{i}_{fmt}",
-                               icon=":material/image:"):
-                    try:
-                        with st.spinner(f"Drawing the {fmt.upper()}…"):
-                            cache[(title, fmt)] = figure_image(fig, fmt)
-                    except HLMError as exc:
-                        widgets.show_error(str(exc))
-                    except Exception:
-                        log.exception("figure export failed")
-                        widgets.show_error(
-                            "The image could not be made. The camera button in the chart's "
-                            "toolbar (on the Class effects and Slopes pages) saves a PNG."
-                        )
-                    else:
-                        st.rerun()
+                st.download_button(
+                    f"Download {fmt.upper()}",
+                    data=lambda t=title, f=fig, x=fmt: image_bytes(t, f, x),
+                    file_name=f"{i + 1}_{slug(title)}.{fmt}",
+                    mime=MIME[fmt],
+                    key=f"dl_fig_{i}_{fmt}",
+                    icon=":material/download:",
+                    on_click="ignore",
+                    help="Draws the image and downloads it in one click (a few seconds).",
+                )
 
 # ---------------------------------------------------------------- reproducible code
 st.subheader("Reproducible code")
@@ -308,12 +318,12 @@ if example:
     )
 tab_r, tab_py = st.tabs(["R (lme4 + lmerTest)", "Python (hlm_core)"])
 with tab_r:
-    st.code(code_r, language="r")
+    st.code(code_r, language="r", wrap_lines=True)
     st.download_button("Download R script", data=code_r.encode("utf-8"), file_name="model.R",
                        mime="text/plain", key="dl_code_r", icon=":material/download:",
                        on_click="ignore")
 with tab_py:
-    st.code(code_py, language="python")
+    st.code(code_py, language="python", wrap_lines=True)
     st.download_button("Download Python script", data=code_py.encode("utf-8"),
                        file_name="model.py", mime="text/x-python", key="dl_code_py",
                        icon=":material/download:", on_click="ignore")

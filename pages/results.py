@@ -11,7 +11,8 @@ result = nav.need_fit()
 if result is None:
     st.stop()
 
-st.markdown(f"**Model:** `{result.formula}` · {result.method} · engine {result.engine}")
+st.markdown(f"**Model:** {widgets.md_code(result.formula)} · {result.method} · "
+            f"engine {result.engine}")
 if fits.fit_is_stale():
     st.warning(
         "The Model page now describes a different model. These results are for the model above; "

@@ -4,7 +4,14 @@ group's own raw data, so the user sees what the model adds."""
 import numpy as np
 import streamlit as st
 
-from hlm_core.effects import centring_group, group_ols_lines, model_scale_data, pred_slope
+from hlm_core.effects import (
+    centring_group,
+    default_step,
+    group_ols_lines,
+    held_values,
+    model_scale_data,
+    pred_slope,
+)
 from hlm_core.errors import HLMError
 from hlm_core.figures import group_lines, spread_groups
 from hlm_core.wording import plural
@@ -73,9 +80,12 @@ if info.center == "group":
 elif info.center == "grand":
     x_title = f"{predictor} (centred: 0 = overall mean {info.raw_mean:.4g})"
 whole = bool(np.all(np.mod(values[np.isfinite(values)], 1) == 0)) and hi_data - lo_data >= 5
+# 0 can always be chosen (the R tutorial's table starts at 0 days), the data's range is the
+# default
+lo_min = min(lo_data, 0.0) if info.center == "none" and lo_data >= 0 else lo_data
 lo, hi = st.slider(
     f"Range of {predictor}" + (" (centred)" if info.center != "none" else ""),
-    min_value=lo_data,
+    min_value=lo_min,
     max_value=hi_data,
     value=(lo_data, hi_data),
     step=1.0 if whole else None,
@@ -85,11 +95,58 @@ lo, hi = st.slider(
 if hi <= lo:
     hi = lo + (hi_data - lo_data) / 100
 
+# ---------------------------------------------------------------- the other predictors
+HOLDS = {"mean": "their means", "zero": "0 (each group's coef(), as the R tutorial)",
+         "typed": "values I type"}
+others = [v for v in mf.variables if v != predictor]
+hold_choice = "mean"
+if others:
+    hold_choice = st.radio(
+        "Hold the other predictors at",
+        list(HOLDS),
+        format_func=HOLDS.get,
+        horizontal=True,
+        key="w_slopes_hold",
+        persist_state="session",
+        help="The lines show how the outcome changes with the chosen predictor while every other "
+        "predictor stays at one value. At 0 each line is the group's own intercept + slope × x "
+        "(lme4's coef()); categories stay at their reference level unless you choose one.",
+    )
+hold: str | dict = hold_choice
+if hold_choice == "typed":
+    typed: dict = {}
+    boxes = st.columns(min(3, len(others)))
+    for k, v in enumerate(others):
+        vi = mf.variables[v]
+        with boxes[k % len(boxes)]:
+            if vi.kind == "numeric":
+                typed[v] = st.number_input(v, value=float(round(vi.mean, 4)), format="%.4g",
+                                           key=f"w_slopes_hold_{v}")
+            else:
+                typed[v] = st.selectbox(v, vi.levels, key=f"w_slopes_hold_{v}")
+    hold = typed
+step = st.number_input(
+    f"Step in {predictor} for the table",
+    min_value=(hi - lo) / 2000 if hi > lo else 1e-9,
+    value=default_step(result, predictor),
+    format="%g",
+    key=f"w_slopes_step_{predictor}",
+    help="The table lists every group at " + predictor + " = from, from + step, ... up to the "
+    "end of the range (1 for whole-number predictors such as days).",
+)
+
 try:
-    predicted = pred_slope(result, predictor, lo, hi, n=2, group=group)
+    held = held_values(result, predictor, hold)
+    predicted = pred_slope(result, predictor, lo, hi, n=2, group=group, hold=hold)
+    table = pred_slope(result, predictor, lo, hi, group=group, step=step, hold=hold)
 except HLMError as exc:
     widgets.show_error(str(exc))
     st.stop()
+session().slopes = {"fit_key": session().fit_key, "predictor": predictor, "lo": lo, "hi": hi,
+                    "step": step, "hold": hold}
+held_text = ("Other predictors held at: " + ", ".join(
+    f"{k} = {v if isinstance(v, str) else format(v, '.4g')}" for k, v in held.items()) + "."
+    if held else "The model has no other predictors.")
 
 outcome = result.spec.outcome
 block = next(b for b in mf.blocks if b.group == group)
@@ -140,17 +197,17 @@ with left:
     fig = group_lines(
         drawn_pred, predictor, outcome, model_title, y_range=y_range, order=block.levels
     )
-    fig.update_xaxes(range=[lo, hi], title=x_title)
+    fig.update_xaxes(range=[lo, hi], title_text=x_title)
     widgets.chart(fig, key="slopes_model")
     st.caption(
-        "Other predictors held at their average (numbers) or reference category. Lines are "
-        f"pulled towards the overall line, most for small {plural(group)}."
+        f"{widgets.md_text(held_text)} Lines are pulled towards the overall line, most for "
+        f"small {plural(group)}."
     )
 with right:
     fig2 = group_lines(
         drawn_own, predictor, outcome, own_title, y_range=y_range, order=block.levels
     )
-    fig2.update_xaxes(range=[lo, hi], title=x_title)
+    fig2.update_xaxes(range=[lo, hi], title_text=x_title)
     widgets.chart(fig2, key="slopes_raw")
     skipped = n_groups - int(own_lines["group"].nunique())
     st.caption(
@@ -172,7 +229,14 @@ if info.center != "none":
     )
 
 st.subheader("Predicted lines (pred.slope)")
-st.dataframe(predicted, hide_index=True, height=260,
+group_col = widgets.group_label(group) if group not in (predictor, "prediction") else "group"
+shown = table.rename(columns={"group": group_col})
+st.caption(
+    f"One row per {widgets.md_text(group_col)} per step of {step:g} in "
+    f"{widgets.md_text(predictor)}, from {lo:g} to {hi:g} ({len(shown):,} rows), as the R "
+    f"tutorial's pred.slope table. {widgets.md_text(held_text)}"
+)
+st.dataframe(shown, hide_index=True, height=260,
              column_config={"prediction": st.column_config.NumberColumn(format="%.4f")})
-widgets.download_csv(predicted, f"pred_slope_{predictor}.csv", "Download predicted lines (CSV)",
-                key="dl_pred_slope")
+widgets.download_csv(shown, f"pred_slope_{predictor}.csv", "Download predicted lines (CSV)",
+                     key="dl_pred_slope")

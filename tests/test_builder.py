@@ -64,7 +64,8 @@ def test_default_choices_guess_the_school_and_skip_ids(exam):
     assert format_formula(builder.spec_from_choices(c)) == "normexam ~ 1 + (1 | school)"
     # the Data page's levels win over the guess
     c = builder.default_choices(exam, ["student"])
-    assert c["group"] == "student" and c["outcome"] == "school"  # now the first number
+    # the score-like column, never the school ID number (issue 10, point 10)
+    assert c["group"] == "student" and c["outcome"] == "normexam"
 
 
 def test_guess_levels_prefers_class_and_needs_repeats():

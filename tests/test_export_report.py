@@ -50,8 +50,9 @@ def test_workbook_sheets_numbers_and_escaping(exam_rs):
                                    "Class effects", "pred_slope", "APA table", "Comparisons"]
     assert len(book.sheetnames[8]) <= 31 and not set("[]:*?/\\") & set(book.sheetnames[8])
     rows = list(book["Comparisons"].iter_rows(values_only=True))
-    assert rows[1] == ("'=cmd|' /C calc'!A0", 1.5, 1)
-    assert rows[2] == ("'@risky", None, 2)  # inf and NaN are empty cells, not broken numbers
+    assert rows[1] == ("=cmd|' /C calc'!A0", 1.5, 1)  # inert text (quote-prefix style)
+    assert book["Comparisons"]["A2"].data_type == "s" and book["Comparisons"]["A2"].quotePrefix
+    assert rows[2] == ("@risky", None, 2)  # inf and NaN are empty cells, not broken numbers
     assert rows[3][1] is None
     fixed = list(book["Fixed effects"].iter_rows(values_only=True))
     assert fixed[0] == tuple(exam_rs.fixed.columns)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from hlm_core.columns import guess_outcome
 from hlm_core.design import formula_name_hint, is_factor
 from hlm_core.errors import FormulaError, HLMError
 from hlm_core.formula import parse_formula
@@ -59,6 +60,27 @@ def numeric_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if column_type(frame[c]) == "number"]
 
 
+def grouping_first(frame: pd.DataFrame, columns: list[str] | None = None) -> list[str]:
+    """`columns` (default all) with the likely grouping columns first (a name such as class,
+    school or teacher, or ID-like values: 2 to n/2 distinct whole numbers or labels), so the
+    column a user needs is among the first choices of a long list (STAR's `tch`)."""
+    cols = list(frame.columns if columns is None else columns)
+    n = len(frame)
+
+    def rank(c) -> int:
+        name = str(c).lower()
+        if any(h in name for h in GROUP_HINTS) or name in ("sch", "tch", "cls", "grp"):
+            return 0
+        s = frame[c]
+        if is_date(s) or (pd.api.types.is_float_dtype(s.dtype)
+                          and not (s.dropna() % 1 == 0).all()):
+            return 2
+        k = s.head(100_000).nunique(dropna=True)
+        return 1 if 2 <= k <= max(2, n // 2) else 2
+
+    return sorted(cols, key=rank)
+
+
 def guess_levels(frame: pd.DataFrame) -> list[str]:
     """A likely grouping column (class, school, ...) to start the builder with."""
     n = len(frame)
@@ -84,9 +106,12 @@ def split_levels(
     `structure` is the check to use (the session passes its cached one)."""
     if not levels:
         return None, [], []
-    if len(levels) == 2:
-        found = structure(frame, levels)
-        if not isinstance(found, str) and found.relations and found.relations[0].kind == "crossed":
+    found = structure(frame, levels) if len(levels) >= 2 else None
+    if not isinstance(found, (str, type(None))):
+        order = found.suggested_order()  # listed outer first: nest them the right way round
+        if order:
+            return order[0], order[1:], []
+        if len(levels) == 2 and found.relations and found.relations[0].kind == "crossed":
             return levels[0], [], [levels[1]]
     return levels[0], list(levels[1:]), []
 
@@ -99,14 +124,10 @@ def default_choices(
     first numeric column that is no grouping column or ID as the outcome."""
     levels = list(levels or guess_levels(frame))
     group, higher, crossed = split_levels(frame, levels, structure)
-    outcome = next(
-        (
-            c
-            for c in numeric_columns(frame)
-            if c not in levels and not any(h == str(c).lower() for h in ID_HINTS)
-        ),
-        None,
-    )
+    # a score-like column first; none while the score column is text (the Data page offers to
+    # fix it) rather than a predictor such as homework hours
+    outcome = guess_outcome(frame[[c for c in frame.columns if not is_date(frame[c])]],
+                            exclude=levels)
     return {
         "outcome": outcome,
         "predictors": [],
@@ -137,7 +158,7 @@ def builder_options(c: dict[str, Any], frame: pd.DataFrame) -> dict[str, list]:
         "outcome": outcome_opts,
         "predictors": pred_opts,
         "interactions": list(combinations(preds, 2)),
-        "group": [x for x in cols if x != c["outcome"] and x not in preds],
+        "group": grouping_first(frame, [x for x in cols if x != c["outcome"] and x not in preds]),
         "higher": [x for x in cols if x not in (c["outcome"], c["group"]) and x not in preds
                    and x not in c.get("crossed", [])],
         "crossed": [x for x in cols if x not in (c["outcome"], c["group"]) and x not in preds

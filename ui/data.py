@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from hlm_core.columns import stray_entries, treat_as_missing
 from hlm_core.design import is_factor, level_labels
 from hlm_core.errors import HLMError
 from hlm_core.examples import classroom, example_bytes, example_info
@@ -142,8 +143,13 @@ def working_frame() -> pd.DataFrame:
     if s.frame is not None and s.frame[0] == key:
         return s.frame[1]
     frame = s.table.frame
-    if s.missing or s.types:
+    if s.missing or s.types or s.stray:
         frame = frame.copy()
+    for col, values in s.stray.items():
+        try:
+            frame = treat_as_missing(frame, col, values)[0]
+        except HLMError as exc:
+            s.type_error = str(exc)
     for col, values in s.missing.items():
         frame[col] = frame[col].mask(frame[col].isin(list(values)))
     for col, kind in s.types.items():
@@ -188,6 +194,32 @@ def suspected_missing_codes() -> dict[str, list[float]]:
             found = {}
         s.codes = (table.fingerprint, found)
     return s.codes[1]
+
+
+def stray_text() -> dict[str, pd.Series]:
+    """Mostly numeric columns of the data as read that hold a few text entries ("absent"),
+    each with its entries and counts (hlm_core.columns.stray_entries; cached per file)."""
+    s = session()
+    key = s.table.fingerprint
+    cached = s.memo.get("stray_text")
+    if cached is None or cached[0] != key:
+        frame = s.table.frame
+        found = {c: stray_entries(frame[c]) for c in frame.columns}
+        cached = (key, {c: v for c, v in found.items() if v is not None})
+        s.memo["stray_text"] = cached
+    return cached[1]
+
+
+def set_stray(column: str, on: bool) -> None:
+    """Treat the text entries of a mostly numeric column as missing (on), or keep it as text."""
+    s = session()
+    stray = dict(s.stray)
+    if on:
+        stray[column] = [str(v) for v in stray_text()[column].index]
+    else:
+        stray.pop(column, None)
+    s.stray = stray
+    s.type_error = None
 
 
 def set_missing_codes(on: bool) -> None:

@@ -27,6 +27,20 @@ def need_data() -> bool:
     return True
 
 
+def _not_fitted_note(result: FitResult) -> None:
+    """Results pages show the fitted model; say so when the Model page holds another one."""
+    from hlm_core.formula import format_formula
+    from ui.widgets import md_code
+
+    st.warning(
+        f"These results are for the fitted model {md_code(format_formula(result.spec))} "
+        f"({result.method}). The model now on the Model page, "
+        f"{md_code(format_formula(session().spec))}, is **not fitted yet**: press Fit model "
+        "there to see its results.",
+        icon=":material/history:",
+    )
+
+
 def need_fit() -> FitResult | None:
     """The fitted model to show, or None after saying what to do next (never an error)."""
     if need_data():
@@ -34,6 +48,8 @@ def need_fit() -> FitResult | None:
     s = session()
     result = s.current_fit()
     if result is not None:
+        if s.spec is not None and s.spec != result.spec:
+            _not_fitted_note(result)
         return result
     if s.fit_key is not None:
         st.info(

@@ -67,6 +67,9 @@ class Session:
     types: dict[str, str] = field(default_factory=dict, metadata=USER)
     # {column: [codes]} the user chose to treat as missing
     missing: dict[str, list] = field(default_factory=dict, metadata=USER)
+    # {column: [text entries]} of mostly numeric columns the user chose to treat as missing
+    # (the column becomes numbers)
+    stray: dict[str, list[str]] = field(default_factory=dict, metadata=USER)
     # grouping columns chosen on the Data page, inner first
     levels: list[str] = field(default_factory=list, metadata=USER)
 
@@ -83,6 +86,9 @@ class Session:
     saved: list[tuple[str, ModelSpec]] = field(default_factory=list, metadata=USER)
     # (data key, spec) of the fit the results pages show (its spec is the model fitted)
     fit_key: tuple | None = field(default=None, metadata=USER)
+    # the Slopes page's pred.slope settings {fit_key, predictor, lo, hi, step, hold} (the
+    # generated R code's pred.slope uses them)
+    slopes: dict[str, Any] | None = field(default=None, metadata=USER)
 
     # ---- derived from the above, rebuilt when missing or out of date
     # (data key, DataFrame): the working frame, built once per change
@@ -138,6 +144,8 @@ class Session:
             return None
         types = tuple(sorted(self.types.items()))
         codes = tuple((c, tuple(v)) for c, v in sorted(self.missing.items()))
+        if self.stray:
+            codes += tuple(("text", c, tuple(v)) for c, v in sorted(self.stray.items()))
         return (self.table.fingerprint, types, codes)
 
     def current_fit(self) -> FitResult | None:

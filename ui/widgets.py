@@ -4,6 +4,7 @@ under results tables, and the "Save this model" controls."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -23,6 +24,31 @@ if TYPE_CHECKING:  # plotly loads when a chart is first drawn
     import plotly.graph_objects as go
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$:])")
+_MD_LINE_START = re.compile(r"^(\s*)([-+]|\d+[.)])", re.M)  # list markers
+
+
+def md_text(text: object) -> str:
+    """`text` for st.markdown/st.caption/st.error exactly as written: every Markdown character
+    escaped (names and values from a file are text, never Markdown; a message that says
+    "write it in backticks, as `Maths score`" shows its backticks)."""
+    text = _MD_SPECIAL.sub(r"\\\1", str(text))
+    text = _MD_LINE_START.sub(  # "- x" -> "\- x", "1. x" -> "1\. x"
+        lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) in "-+"
+                                else m.group(2)[:-1] + "\\" + m.group(2)[-1]), text)
+    return text.replace("\n", "  \n")
+
+
+def md_code(text: object) -> str:
+    """`text` as an inline code span, backticks included as typed: the fence is one backtick
+    longer than the longest run inside (`` y ~ `Maths score` ``), so nothing breaks."""
+    text = " ".join(str(text).split())
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def page_header(title: str, intro: str | None = None) -> None:
     """Title, a one-line intro and the sidebar status every page shows; in the sidebar also
     the workshop-mode and presenter-view toggles (the guided tour step shows under the intro)."""
@@ -33,20 +59,33 @@ def page_header(title: str, intro: str | None = None) -> None:
         st.caption(intro)
     guidance.tour_step(title)
     guidance.view_options()
-    s = session()
     with st.sidebar:
-        if s.table is None:
-            st.caption("No data loaded yet.")
-        else:
-            frame = working_frame()
-            st.caption(f"**Data:** {s.table.name}  \n{rows_cols(frame)}")
-            if s.spec is not None:
-                st.caption(f"**Model:** `{format_formula(s.spec)}`")
-                centred = centering_text(s.spec)
-                if centred:
-                    st.caption(f"**Centring:** {centred}")
-            if s.current_fit() is not None:
-                st.caption("**Fitted** — see Results.")
+        sidebar_status()
+
+
+def sidebar_status() -> None:
+    """The data, the fitted model's formula and, when the Model page now holds another model,
+    that one marked "not fitted yet": the sidebar never pairs a new formula with "Fitted".
+    Formulas are code blocks (12 px or more, backticks as typed)."""
+    s = session()
+    if s.table is None:
+        st.caption("No data loaded yet.")
+        return
+    st.caption(f"**Data:** {md_text(s.table.name)}  \n{rows_cols(working_frame())}")
+    fitted = s.current_fit()
+    if fitted is not None:
+        st.markdown(f"**Fitted model** ({fitted.method})")
+        st.code(format_formula(fitted.spec), language=None, wrap_lines=True)
+        centred = centering_text(fitted.spec, fitted)
+        if centred:
+            st.caption(f"**Centring:** {md_text(centred)}")
+        st.caption(":material/check_circle: Fitted — see Results.")
+    if s.spec is not None and (fitted is None or fitted.spec != s.spec):
+        st.markdown("**Model on the Model page** — :orange-badge[not fitted yet]")
+        st.code(format_formula(s.spec), language=None, wrap_lines=True)
+        st.caption("Press **Fit model** on the Model page to fit it.")
+    elif s.spec is None and fitted is None:
+        st.caption("No model chosen yet.")
 
 
 def rows_cols(frame: pd.DataFrame) -> str:
@@ -71,8 +110,9 @@ def note(text: str) -> None:
 
 
 def show_error(message: str) -> None:
-    """A problem the user can fix, in plain words (never a traceback)."""
-    st.error(message, icon=":material/error:")
+    """A problem the user can fix, in plain words (never a traceback), shown exactly as
+    written: backticks and names with symbols appear as typed, never as Markdown."""
+    st.error(md_text(message), icon=":material/error:")
 
 
 def download_csv(df: pd.DataFrame, file_name: str, label: str, key: str) -> None:

@@ -54,9 +54,10 @@ def no_traceback(at) -> None:
 
 
 def alerts(at, kind: str) -> str:
-    """The text of every `kind` element as a reader sees it (Markdown escapes removed)."""
+    """The text of every element of `kind`, as the page shows it (Markdown escapes removed:
+    messages are escaped so names and backticks show exactly as written)."""
     text = "\n".join(str(e.value) for e in getattr(at, kind))
-    return re.sub(r"\\([\\`*_\[\]<>~$:])", r"\1", text)
+    return re.sub(r"\\([\\`*_{}\[\]<>#|~$:.+\-])", r"\1", text)
 
 
 def contains_all(text: str, fragments, where: str) -> None:

@@ -82,7 +82,7 @@ def test_ladder_table_matches_lme4(exam_rs_app):
     assert "All models are fitted by ML" in t and "which the Model page estimates by REML" in t
     metrics = {m.label: m.value for m in at.metric}
     icc = null[0]["vcov"] / (null[0]["vcov"] + null[1]["vcov"])
-    assert float(metrics["ICC (null model)"]) == pytest.approx(icc, abs=1e-3)
+    assert float(metrics["ICC (null model, ML)"]) == pytest.approx(icc, abs=1e-3)
     deff = 1 + (4059 / 65 - 1) * icc
     assert float(metrics["Design effect"]) == pytest.approx(deff, abs=1e-2)
     assert [b.label for b in at.get("download_button")] == ["Download model comparison (CSV)"]
