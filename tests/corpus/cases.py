@@ -490,6 +490,8 @@ _CODES = [
          notes=("Some numbers look like codes for a missing answer (score: -999; age: 99)",)),
 ]
 
-CASES: list[Case] = _UPLOAD + _FIT + _DESCRIBE + _CODES
+from tests.corpus.hostile_cases import HOSTILE  # noqa: E402 (needs Case, defined above)
+
+CASES: list[Case] = _UPLOAD + _FIT + _DESCRIBE + _CODES + HOSTILE
 
 assert len({c.id for c in CASES}) == len(CASES), "case ids must be unique"

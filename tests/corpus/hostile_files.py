@@ -1,0 +1,163 @@
+"""Hostile and unusual uploads for the corpus (issues 12 and 17): small files that used to crash
+the reader, exhaust memory or time, or carry text meant to be run or rendered.
+
+Called by make_corpus.main; every file stays small on disk (the bombs are small compressed or
+declare far more than they hold). tests/corpus/hostile_cases.py says what the user must see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import io
+import zipfile
+
+import numpy as np
+import pandas as pd
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def _pupils(n: int = 60, seed: int = 41) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    klass = np.repeat([f"7{c}" for c in "ABCDEF"], n // 6)
+    hours = np.round(rng.normal(5, 2, n).clip(0, 12), 1)
+    effect = dict(zip([f"7{c}" for c in "ABCDEF"], rng.normal(0, 4, 6), strict=True))
+    score = 50 + 3 * hours + np.array([effect[k] for k in klass]) + rng.normal(0, 6, n)
+    return pd.DataFrame({"pupil": np.arange(1, n + 1), "class": klass, "hours": hours,
+                         "score": np.round(score, 1)})
+
+
+def _zip(parts: dict[str, bytes | str], level: int = 9) -> bytes:
+    """A zip with fixed timestamps (reproducible bytes)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, content in parts.items():
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, content, compresslevel=level)
+    return out.getvalue()
+
+
+_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+
+
+def xlsx(sheet_xml: str | bytes, shared: str | bytes | None = None) -> bytes:
+    """A minimal workbook around one worksheet's XML (and optional shared strings)."""
+    shared_ct = (f'<Override PartName="/xl/sharedStrings.xml" '
+                 f'ContentType="{_CT}.sharedStrings+xml"/>' if shared is not None else "")
+    shared_rel = (f'<Relationship Id="rId2" Type="{_REL}/sharedStrings" '
+                  'Target="sharedStrings.xml"/>' if shared is not None else "")
+    parts: dict[str, bytes | str] = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_CT}.worksheet+xml"/>'
+            f"{shared_ct}</Types>"
+        ),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/workbook.xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            f'<workbook {_NS} xmlns:r="{_REL}"><sheets>'
+            '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f"{shared_rel}</Relationships>"
+        ),
+        "xl/worksheets/sheet1.xml": sheet_xml,
+    }
+    if shared is not None:
+        parts["xl/sharedStrings.xml"] = shared
+    return _zip(parts)
+
+
+def _cell(ref: str, value) -> str:
+    if isinstance(value, str):
+        return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'
+    return f'<c r="{ref}"><v>{value}</v></c>'
+
+
+def _col(j: int) -> str:
+    name = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        name = chr(65 + r) + name
+    return name
+
+
+def sheet(rows: list[list], dimension: str | None = None) -> str:
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    body = "".join(
+        f'<row r="{i}">' + "".join(_cell(f"{_col(j)}{i}", v) for j, v in enumerate(r)
+                                   if v is not None) + "</row>"
+        for i, r in enumerate(rows, start=1)
+    )
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            f"<worksheet {_NS}>{dim}<sheetData>{body}</sheetData></worksheet>")
+
+
+# ------------------------------------------------------------------------------ 17.1, 12.5
+
+
+def mixed_ids_xlsx() -> bytes:
+    """Pupil IDs typed partly as numbers, partly as text with leading zeros (Excel keeps both)."""
+    base = _pupils()
+    rows: list[list] = [["pupil_id", "class", "hours", "score"]]
+    for i, r in enumerate(base.itertuples(index=False)):
+        pid = f"{r.pupil + 9:04d}" if i % 5 == 2 else r.pupil + 9
+        rows.append([pid, r[1], float(r.hours), float(r.score)])
+    return xlsx(sheet(rows))
+
+
+def parquet_types() -> bytes:
+    """A data platform's Parquet export: decimals, zoned timestamps, durations, times, dates,
+    dictionary text, bytes, lists, structs and maps."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    base = _pupils()
+    n = len(base)
+    start = dt.datetime(2024, 3, 4, 9, 0)
+    table = pa.table({
+        "pupil": pa.array(base["pupil"].to_numpy(), pa.int32()),
+        "class": pa.array(base["class"].tolist()).dictionary_encode(),
+        "hours": pa.array([decimal.Decimal(f"{h:.1f}") for h in base["hours"]],
+                          pa.decimal128(4, 1)),
+        "score": pa.array([decimal.Decimal(f"{s:.1f}") for s in base["score"]],
+                          pa.decimal128(5, 1)),
+        "tested_at": pa.array([start + dt.timedelta(minutes=7 * i) for i in range(n)],
+                              pa.timestamp("us", tz="Europe/London")),
+        "time_taken": pa.array([(20 + i % 15) * 60_000 for i in range(n)], pa.duration("ms")),
+        "start_time": pa.array([dt.time(9 + i % 3, 15) for i in range(n)], pa.time64("us")),
+        "test_date": pa.array([dt.date(2024, 3, 4 + i % 5) for i in range(n)], pa.date32()),
+        "note": pa.array([b"ok" for _ in range(n)], pa.binary()),
+        "answers": pa.array([[1, 2, 3] for _ in range(n)], pa.list_(pa.int8())),
+        "meta": pa.array([{"room": i % 4} for i in range(n)]),
+        "tags": pa.array([[("k", i)] for i in range(n)], pa.map_(pa.string(), pa.int64())),
+    })
+    out = io.BytesIO()
+    pq.write_table(table, out, compression="zstd")
+    return out.getvalue()
+
+
+def write_all(write) -> None:
+    """Write every hostile corpus file through `write(name, bytes)`."""
+    write("mixed_ids.xlsx", mixed_ids_xlsx())
+    write("parquet_types.parquet", parquet_types())
