@@ -27,4 +27,28 @@ HOSTILE: list[Case] = [
     Case("parquet-decimal-fit", "parquet_types.parquet", "fit", "decimal columns in a model",
          formula="score ~ hours + (1 | class)", nobs=60, groups={"class": 6},
          terms=("(Intercept)", "hours")),
+    # ---- 12.5: encodings and numbers that used to come out as garbage or numpy's warnings
+    Case("utf-32-bom", "utf32_bom.csv", "upload", "a CSV saved as UTF-32 with a byte-order mark",
+         notes=("Text encoding: UTF-32 with a byte-order mark",),
+         columns=("pupil", "class", "hours", "score"), values={"score": (67.9, 74.3)}),
+    Case("utf-32-no-bom", "utf32_no_bom.csv", "fit", "UTF-32 without a byte-order mark, fitted",
+         formula="score ~ hours + (1 | class)", nobs=60, groups={"class": 6}),
+    Case("huge-values", "huge_values.csv", "fit", "1e308 typed into a predictor",
+         formula="score ~ hours + (1 | class)",
+         error="'hours' has values too large to compute with (up to 1e+308). Check the column "
+               "for mistyped entries"),
+    # ---- 12.3: predictors that would build gigabyte design matrices
+    Case("nul-in-numbers", "nul_in_numbers.csv", "fit",
+         "a number column with one NUL byte after 64 KB, used as a predictor",
+         formula="score ~ x + (1 | class)",
+         error="If it should be a number, 1 entry is not a number: row 4,000 '-1.\\x00'"),
+    Case("many-levels", "many_levels.csv", "fit", "a text predictor with 2,000 values",
+         formula="score ~ item + (1 | class)",
+         error="'item' has 2,000 different text values, too many for a predictor (the limit is "
+               "200). If it identifies a group, use it as a grouping variable"),
+    Case("item-by-class", "item_by_class.csv", "fit",
+         "fifty items as uncorrelated random slopes over 250 classes",
+         formula="score ~ 1 + (item || class)",
+         error="This model would need about 1.3 GB of memory (2,500 rows, 1 fixed-effect "
+               "column, 12,500 random effects), more than the 1 GB allowed"),
 ]

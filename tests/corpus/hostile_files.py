@@ -157,7 +157,61 @@ def parquet_types() -> bytes:
     return out.getvalue()
 
 
+# ------------------------------------------------------------------------------ 12.3, 12.5
+
+
+def utf32(bom: bool) -> bytes:
+    text = _csv(_pupils()).decode()
+    return text.encode("utf-32" if bom else "utf-32-le")
+
+
+def huge_values() -> bytes:
+    """1e308 typed into a predictor (an export's 'no value' marker gone wrong)."""
+    frame = _pupils()
+    frame["hours"] = frame["hours"].astype(object)
+    frame.loc[7, "hours"] = "1e308"
+    return _csv(frame)
+
+
+def nul_in_numbers() -> bytes:
+    """A number column with one NUL byte after the first 64 KB: text with thousands of values."""
+    rng = np.random.default_rng(43)
+    n = 4400
+    x = np.round(rng.normal(0, 1, n), 4)
+    lines = ["class,x,score"] + [
+        f"c{i % 60:02d},{x[i]},{50 + 3 * x[i] + rng.normal(0, 2):.2f}" for i in range(n)
+    ]
+    assert len("\n".join(lines[:4000])) > 65_536
+    first, _, rest = lines[4000].partition(",")
+    lines[4000] = f"{first},-1.\x00,{rest.partition(',')[2]}"
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def many_levels() -> bytes:
+    """A text predictor with 2,000 different values (an item code used as a predictor)."""
+    rng = np.random.default_rng(44)
+    n = 4000
+    return _csv(pd.DataFrame({"class": [f"c{i % 50:02d}" for i in range(n)],
+                              "item": [f"i{i % 2000:04d}" for i in range(n)],
+                              "score": np.round(rng.normal(50, 10, n), 1)}))
+
+
+def item_by_class() -> bytes:
+    """Fifty test items as uncorrelated random slopes over 250 classes: 12,750 random effects."""
+    rng = np.random.default_rng(45)
+    n = 2500
+    return _csv(pd.DataFrame({"class": [f"c{i % 250:03d}" for i in range(n)],
+                              "item": [f"i{i % 50:02d}" for i in range(n)],
+                              "score": np.round(rng.normal(50, 10, n), 1)}))
+
+
 def write_all(write) -> None:
     """Write every hostile corpus file through `write(name, bytes)`."""
     write("mixed_ids.xlsx", mixed_ids_xlsx())
     write("parquet_types.parquet", parquet_types())
+    write("utf32_bom.csv", utf32(bom=True))
+    write("utf32_no_bom.csv", utf32(bom=False))
+    write("huge_values.csv", huge_values())
+    write("nul_in_numbers.csv", nul_in_numbers())
+    write("many_levels.csv", many_levels())
+    write("item_by_class.csv", item_by_class())
