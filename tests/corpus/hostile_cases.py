@@ -51,4 +51,37 @@ HOSTILE: list[Case] = [
          formula="score ~ 1 + (item || class)",
          error="This model would need about 1.3 GB of memory (2,500 rows, 1 fixed-effect "
                "column, 12,500 random effects), more than the 1 GB allowed"),
+    # ---- 12.2: limits checked before anything is expanded
+    Case("far-cell", "far_cell.xlsx", "upload",
+         "a small table and one stray cell at XFD1048576 (2 KB; used to take 6.5 GB)",
+         error="Sheet 'Sheet1' of far_cell.xlsx reaches column 16,384; this app reads at most "
+               "5,000 columns. Delete stray cells far to the right of the table"),
+    Case("wide-sheet", "wide_sheet.xlsx", "upload",
+         "a sheet declaring 200 rows over all 16,384 columns",
+         error="reaches column 16,384; this app reads at most 5,000 columns"),
+    Case("long-cell", "long_cell.xlsx", "upload",
+         "one cell of 20 million characters in a 20 KB workbook (a zip bomb)",
+         error="long_cell.xlsx holds a cell with more than 1,000,000 characters"),
+    Case("too-many-rows", "too_many_rows.xlsx", "upload",
+         "1.1 million rows in a 70 KB workbook, more than Excel allows",
+         error="beyond what Excel allows (1,048,576 x 16,384)"),
+    Case("columns-6000", "columns_6000.csv", "upload", "a whole item bank: 6,000 columns",
+         error="columns_6000.csv has 6,000 columns; this app reads at most 5,000. Export only "
+               "the columns you need"),
+    Case("duplicate-names-4000", "duplicate_names_4000.csv", "upload",
+         "4,000 columns all headed 'q' (used to take minutes: renaming was quadratic)",
+         notes=("The column name 'q' appears more than once; the repeats were renamed 'q.2', "
+                "'q.3', 'q.4', 'q.5', 'q.6', 'q.7', 'q.8', 'q.9' and 3,991 more.",),
+         shape=(6, 4002), columns=("class", "score", "q", "q.2")),
+    # ---- 17.8: a zip archive under a .csv name
+    Case("zipped-csv", "zipped.csv", "upload", "a zipped CSV saved under a .csv name",
+         error="zipped.csv is a zip archive (holding 'scores.csv'), not a table. Unzip it first"),
+    # ---- 17.6: look-alike and clashing names
+    Case("look-alike-names", "look_alike_names.csv", "upload",
+         "'score' and 'score' + zero-width space, the file's own 'score.2', a direction mark",
+         notes=("Removed invisible characters (such as zero-width spaces) from column names, "
+                "now 'score.3', 'hours.2'",
+                "The column name 'score' appears more than once; the repeats were renamed "
+                "'score.3'"),
+         columns=("pupil", "class", "hours", "score", "score.3", "score.2", "hours.2")),
 ]

@@ -205,6 +205,72 @@ def item_by_class() -> bytes:
                               "score": np.round(rng.normal(50, 10, n), 1)}))
 
 
+# ------------------------------------------------------------------------------ 12.2, 17.8
+
+
+def far_cell_xlsx() -> bytes:
+    """A small table plus one stray cell at XFD1048576: the declared area is 17 billion cells."""
+    rows: list[list] = [["class", "score"]] + [[f"7{c}", 50 + i] for i, c in enumerate("ABCD")]
+    xml = sheet(rows, dimension="A1:XFD1048576")
+    xml = xml.replace("</sheetData>",
+                      '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')
+    return xlsx(xml)
+
+
+def wide_xlsx() -> bytes:
+    """200 rows declared over all 16,384 columns (a sheet formatted to its last column)."""
+    rows: list[list] = [["class", "score"]] + [[f"7{c}", 50 + i] for i, c in enumerate("ABCD")]
+    return xlsx(sheet(rows, dimension="A1:XFD200"))
+
+
+def long_cell_xlsx(chars: int = 20_000_000) -> bytes:
+    """One shared-string cell of 20 million characters in a ~20 KB file (a 'zip bomb')."""
+    rows: list[list] = [["class", "score"], ["7A", 50], ["7B", 51]]
+    xml = sheet(rows).replace('<c r="A2" t="inlineStr"><is><t>7A</t></is></c>',
+                              '<c r="A2" t="s"><v>0</v></c>')
+    shared = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst {_NS} count="1" '
+              f'uniqueCount="1"><si><t>{"A" * chars}</t></si></sst>')
+    return xlsx(xml, shared=shared)
+
+
+def too_many_rows_xlsx(n: int = 1_100_000) -> bytes:
+    """More rows than Excel allows (1,048,576), each one cell, written without row numbers."""
+    body = "<row><c><v>1</v></c></row>" * n
+    xml = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {_NS}>'
+           f"<sheetData><row><c t=\"inlineStr\"><is><t>score</t></is></c></row>{body}"
+           "</sheetData></worksheet>")
+    return xlsx(xml)
+
+
+def many_duplicate_names() -> bytes:
+    """4,000 columns all headed 'q' (a survey export that lost its item numbers)."""
+    header = ",".join(["class", "score"] + ["q"] * 4000)
+    rows = [",".join([f"7{c}", str(50 + i)] + [str((i + j) % 5) for j in range(4000)])
+            for i, c in enumerate("ABCDEF")]
+    return ("\n".join([header, *rows]) + "\n").encode("utf-8")
+
+
+def too_many_columns() -> bytes:
+    """6,000 columns (a whole item bank exported at once)."""
+    header = ",".join(["class", "score"] + [f"i{j}" for j in range(5998)])
+    rows = [",".join([f"7{c}", str(50 + i)] + ["1"] * 5998) for i, c in enumerate("AB")]
+    return ("\n".join([header, *rows]) + "\n").encode("utf-8")
+
+
+def zipped_csv() -> bytes:
+    """A CSV zipped by the school's system and saved under a .csv name."""
+    return _zip({"scores.csv": _csv(_pupils())})
+
+
+def look_alike_names() -> bytes:
+    """'score' twice, once with a zero-width space; and the file's own 'score.2'."""
+    frame = _pupils()
+    frame["score\u200b"] = frame["score"] + 1
+    frame["score.2"] = frame["score"] + 2
+    frame["hours\u202e"] = frame["hours"]
+    return _csv(frame)
+
+
 def write_all(write) -> None:
     """Write every hostile corpus file through `write(name, bytes)`."""
     write("mixed_ids.xlsx", mixed_ids_xlsx())
@@ -215,3 +281,11 @@ def write_all(write) -> None:
     write("nul_in_numbers.csv", nul_in_numbers())
     write("many_levels.csv", many_levels())
     write("item_by_class.csv", item_by_class())
+    write("far_cell.xlsx", far_cell_xlsx())
+    write("wide_sheet.xlsx", wide_xlsx())
+    write("long_cell.xlsx", long_cell_xlsx())
+    write("too_many_rows.xlsx", too_many_rows_xlsx())
+    write("duplicate_names_4000.csv", many_duplicate_names())
+    write("columns_6000.csv", too_many_columns())
+    write("zipped.csv", zipped_csv())
+    write("look_alike_names.csv", look_alike_names())
