@@ -84,4 +84,23 @@ HOSTILE: list[Case] = [
                 "The column name 'score' appears more than once; the repeats were renamed "
                 "'score.3'"),
          columns=("pupil", "class", "hours", "score", "score.3", "score.2", "hours.2")),
+    # ---- 17.7: dates and times of day in a CSV
+    Case("csv-dates", "dates_and_times.csv", "upload",
+         "a test log: dates as day/month/year, start times of day, ISO timestamps",
+         notes=("Read 'test_date', 'logged_at' as dates (written day/month/year, "
+                "year-month-day). A date can't be a predictor or an outcome as it is: to use "
+                "one, add a column of numbers made from it, such as days since the start of "
+                "term",
+                "Read 'start_time' as times of day (or durations). To use one in a model, add a "
+                "column of numbers made from it, such as minutes since midnight"),
+         kinds={"test_date": "date", "logged_at": "date", "class": "text", "score": "number"},
+         values={"test_date": ("2024-03-04", "2024-03-05")}),
+    Case("csv-time-predictor", "dates_and_times.csv", "fit",
+         "the start time of day as a predictor (used to fail: 'the numbers did not work out')",
+         formula="score ~ start_time + (1 | class)",
+         error="'start_time' holds times of day or durations, which can't be used as a number "
+               "directly. Make a numeric column from it (for example minutes since midnight)"),
+    Case("csv-date-predictor", "dates_and_times.csv", "fit", "the test date as a predictor",
+         formula="score ~ test_date + (1 | class)",
+         error="'test_date' holds dates, which can't be used as a number directly"),
 ]

@@ -271,6 +271,20 @@ def look_alike_names() -> bytes:
     return _csv(frame)
 
 
+# ------------------------------------------------------------------------------ 17.7
+
+
+def dates_and_times_csv() -> bytes:
+    """A test log: test date (day/month/year), start time of day, ISO timestamps."""
+    frame = _pupils()
+    days = [4 + i % 5 for i in range(len(frame))]
+    frame["test_date"] = [f"{d:02d}/03/2024" for d in days]
+    frame["start_time"] = [f"{9 + i % 3:02d}:{(i * 7) % 60:02d}" for i in range(len(frame))]
+    frame["logged_at"] = [f"2024-03-{d:02d}T10:{i % 60:02d}:00" for i, d in enumerate(days)]
+    frame.loc[5, "start_time"] = ""
+    return _csv(frame)
+
+
 def write_all(write) -> None:
     """Write every hostile corpus file through `write(name, bytes)`."""
     write("mixed_ids.xlsx", mixed_ids_xlsx())
@@ -289,3 +303,4 @@ def write_all(write) -> None:
     write("columns_6000.csv", too_many_columns())
     write("zipped.csv", zipped_csv())
     write("look_alike_names.csv", look_alike_names())
+    write("dates_and_times.csv", dates_and_times_csv())
