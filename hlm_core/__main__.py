@@ -17,17 +17,42 @@ import json
 import os
 import sys
 import time
+import warnings
 from typing import Any
 
 from hlm_core.errors import HLMError
+from hlm_core.safe_text import visible
 
 EXIT_USER = 2
 
 
+class _Plain:
+    """A text stream that writes control characters in user text as visible escapes.
+
+    Names and values from a file reach the terminal in notes, tables and messages; an ESC or
+    OSC sequence in a class ID must not clear the screen or retitle the window. Our own line
+    breaks and tabs pass; JSON output does not go through here (the encoder escapes it).
+    """
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(visible(text, keep="\n\t"))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _say(text: str) -> None:
+    """A message for people on stderr, control characters made visible."""
+    _Plain(sys.stderr).write(text)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # plain words, exit 2, like every user error
-        sys.stderr.write(f"{message[0].upper()}{message[1:]}.\n")
-        sys.stderr.write(f"Run '{self.prog} --help' to see the options.\n")
+        _say(f"{message[0].upper()}{message[1:]}.\n")
+        _say(f"Run '{self.prog} --help' to see the options.\n")
         raise SystemExit(EXIT_USER)
 
 
@@ -168,6 +193,8 @@ def _slopes(args: argparse.Namespace, res, out) -> None:
 def run(argv: list[str] | None = None, out=None) -> int:
     out = out or sys.stdout
     args = _parser().parse_args(argv)
+    if not getattr(args, "json", False):
+        out = _Plain(out)
     table, read_s = _read(args)  # read first: an unreadable file is refused before slow imports
     frame = table.frame
     read_notes = _read_notes(table)
@@ -240,12 +267,16 @@ def run(argv: list[str] | None = None, out=None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        return run(argv)
+        # numpy's and pandas' own warnings ("overflow encountered in square") are no message
+        # for people: every problem a user can fix is an HLMError in plain words
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return run(argv)
     except HLMError as exc:
-        sys.stderr.write(f"{exc}\n")
+        _say(f"{exc}\n")
         return EXIT_USER
     except FileNotFoundError as exc:
-        sys.stderr.write(f"Can't find the file '{exc.filename}'. Check the path.\n")
+        _say(f"Can't find the file '{exc.filename}'. Check the path.\n")
         return EXIT_USER
     except KeyboardInterrupt:
         return 130

@@ -95,3 +95,34 @@ def test_user_errors_exit_2_with_plain_words_and_no_traceback(args, message):
     assert message in p.stderr
     assert "Traceback" not in p.stderr
     assert len(p.stderr.strip().splitlines()) <= 3
+
+
+# ---- issue 17.4: control characters in names and values never reach the terminal
+
+ESCAPE_FILE = ROOT / "tests" / "corpus" / "files" / "escape_codes.csv"
+ESCAPE_ID = "\x1b]0;PWNED\x07Z\x1b[2J"
+
+
+def test_escape_codes_in_ids_are_printed_as_visible_text():
+    p = cli("fit", str(ESCAPE_FILE), "--formula", "score ~ `hours[31m` + (1 | class)", "--ranef")
+    assert p.returncode == 0, p.stderr
+    assert "\x1b" not in p.stdout + p.stderr and "\x07" not in p.stdout
+    assert "\\x1b]0;PWNED\\x07Z\\x1b[2J" in p.stdout  # the ID is shown, harmlessly
+
+
+def test_json_output_keeps_ids_exactly():
+    p = cli("fit", str(ESCAPE_FILE), "--formula", "score ~ `hours[31m` + (1 | class)", "--ranef",
+            "--json")
+    assert p.returncode == 0, p.stderr
+    assert "\x1b" not in p.stdout  # escaped by the JSON encoder
+    levels = [r["level"] for r in json.loads(p.stdout)["random_effects"]["class"]]
+    assert ESCAPE_ID in levels
+
+
+def test_refusals_naming_user_text_are_made_visible(tmp_path):
+    data = tmp_path / "names.csv"
+    rows = "\n".join(f"c{i % 6},{i}" for i in range(200))
+    data.write_text(f"class,score\n{rows}\n")
+    p = cli("fit", str(data), "--formula", "score ~ `x\x1b[2J` + (1 | class)")
+    assert p.returncode == 2
+    assert "\x1b" not in p.stderr and "x\\x1b[2J" in p.stderr

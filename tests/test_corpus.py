@@ -169,6 +169,7 @@ def test_cli(case: Case, cli_runs, cli_workdir):
     p = cli_runs[case.id].result()
     output = p.stdout + p.stderr
     assert "Traceback" not in output
+    assert "\x1b" not in output and "\x07" not in output, "control characters reached the terminal"
     assert "Something went wrong inside hlm_core" not in output
     if case.error:
         assert p.returncode == 2, output

@@ -103,4 +103,10 @@ HOSTILE: list[Case] = [
     Case("csv-date-predictor", "dates_and_times.csv", "fit", "the test date as a predictor",
          formula="score ~ test_date + (1 | class)",
          error="'test_date' holds dates, which can't be used as a number directly"),
+    # ---- 17.4: terminal escape codes in names and IDs (the CLI must print them harmlessly)
+    Case("escape-codes", "escape_codes.csv", "fit",
+         "an OSC/ESC sequence in a class ID and in a column name",
+         formula="score ~ `hours[31m` + (1 | class)", nobs=300, groups={"class": 7},
+         terms=("(Intercept)", "`hours[31m`"),
+         values={"class": ("7A", "7A", "7A", "7A", "7A", "\x1b]0;PWNED\x07Z\x1b[2J")}),
 ]

@@ -285,6 +285,20 @@ def dates_and_times_csv() -> bytes:
     return _csv(frame)
 
 
+# ------------------------------------------------------------------------------ 17.4
+
+
+ESCAPE_ID = "\x1b]0;PWNED\x07Z\x1b[2J"  # sets the terminal's title, then clears the screen
+
+
+def escape_codes_csv() -> bytes:
+    """Terminal escape sequences in a class ID and a column name."""
+    frame = _pupils(n=300, seed=46)
+    frame["class"] = frame["class"].where(~frame.index.isin([5, 6, 7]), ESCAPE_ID)
+    frame = frame.rename(columns={"hours": "hours\x1b[31m"})
+    return _csv(frame)
+
+
 def write_all(write) -> None:
     """Write every hostile corpus file through `write(name, bytes)`."""
     write("mixed_ids.xlsx", mixed_ids_xlsx())
@@ -304,3 +318,4 @@ def write_all(write) -> None:
     write("zipped.csv", zipped_csv())
     write("look_alike_names.csv", look_alike_names())
     write("dates_and_times.csv", dates_and_times_csv())
+    write("escape_codes.csv", escape_codes_csv())
