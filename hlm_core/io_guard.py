@@ -66,7 +66,10 @@ def check_workbook_zip(data: bytes, name: str) -> None:
                 if longest > lim.max_cell_chars:
                     raise ReadError(_long_cell(name, longest, lim.max_cell_chars))
                 if part.startswith("xl/worksheets/"):
-                    _check_area(rows, 1, f"A sheet of {name}", declared=False)
+                    # cells per row on average: at least as wide as that (openpyxl would read
+                    # a whole sheet without a declared size once just to measure it)
+                    width = cells // rows if rows else 0
+                    _check_area(rows, width, f"A sheet of {name}", declared=False)
                     if cells > lim.max_cells:
                         raise ReadError(
                             f"A sheet of {name} holds {cells:,} cells; this app reads at most "
