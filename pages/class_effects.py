@@ -18,6 +18,7 @@ from hlm_core.figures import MODES, caterpillar, rank_plot, shrinkage_plot
 from hlm_core.wording import plural
 from ui import fits, guidance, nav, widgets
 from ui.state import session
+from ui.text import md
 
 widgets.page_header(
     "Class effects",
@@ -63,6 +64,7 @@ with c3:
     )
 
 full_table = ranef_table(result, group)
+g_md, gs_md = md(group), md(plural(group))  # the group's name as Markdown text
 hcol1, hcol2 = st.columns([3, 2], vertical_alignment="bottom")
 with hcol1:
     hide = st.checkbox(
@@ -90,14 +92,14 @@ hidden = group_sizes[group_sizes["n"] < min_size]
 table = hide_small_groups(full_table, min_size)
 if hide:
     st.caption(
-        f":material/visibility_off: {len(hidden):,} {plural(group) if len(hidden) != 1 else group}"
+        f":material/visibility_off: {len(hidden):,} {gs_md if len(hidden) != 1 else g_md}"
         f" with fewer than {min_size} students hidden (privacy) in the plots, tables and downloads "
         "below; the model still uses their data."
         if len(hidden)
-        else f":material/visibility: No {group} has fewer than {min_size} students: none hidden."
+        else f":material/visibility: No {g_md} has fewer than {min_size} students: none hidden."
     )
 if table.empty:
-    st.info(f"Every {group} has fewer than {min_size} students, so all are hidden. Lower k or "
+    st.info(f"Every {g_md} has fewer than {min_size} students, so all are hidden. Lower k or "
             "untick the box to see them.")
     st.stop()
 n_groups = int(table["level"].nunique())
@@ -129,11 +131,11 @@ if search.strip():
     matches = levels[levels.str.casefold().str.contains(needle, regex=False)].tolist()
     if matches:
         st.caption(
-            f"{len(matches):,} group(s) match '{search.strip()}'"
+            f"{len(matches):,} group(s) match '{md(search.strip())}'"
             + (": marked in the plots." if len(matches) <= 20 else "; the first 20 are marked.")
         )
     else:
-        st.caption(f"No group matches '{search.strip()}'.")
+        st.caption(f"No group matches '{md(search.strip())}'.")
 
 outcome = result.spec.outcome
 fixef = result.fixef()
@@ -155,7 +157,7 @@ for term in result.random_terms(group):
         )
     else:
         heading = f"Effect of {term} per {widgets.group_label(group)}"
-    st.subheader(heading)
+    st.subheader(md(heading, None))
     fig = caterpillar(
         t,
         term,
@@ -168,7 +170,7 @@ for term in result.random_terms(group):
     above = int((t["ranef_low"] > 0).sum())  # the same groups in either view
     below = int((t["ranef_high"] < 0).sum())
     st.caption(
-        f"{len(t):,} {plural(group)} shown. {above:,} clearly above the average, {below:,} clearly "
+        f"{len(t):,} {gs_md} shown. {above:,} clearly above the average, {below:,} clearly "
         "below; for the others the interval includes the average. Small groups have wide "
         "intervals: the model can say less about them."
     )
@@ -209,13 +211,13 @@ st.caption(
 # graphics card and hold back the caterpillar above: they wait for the user to ask.
 MAX_FAIR_AUTO = 2000
 if len(group_sizes) > MAX_FAIR_AUTO and not st.toggle(
-    f"Show the fair comparisons for all {len(group_sizes):,} {plural(group)}",
+    f"Show the fair comparisons for all {len(group_sizes):,} {gs_md}",
     key="w_fair_show",
     persist_state="session",
     help="Shrinkage, reliability and ranks. Slow to draw for this many groups.",
 ):
     st.caption(
-        f"With {len(group_sizes):,} {plural(group)} these views take several seconds to draw; "
+        f"With {len(group_sizes):,} {gs_md} these views take several seconds to draw; "
         "switch them on above when you need them."
     )
     st.stop()
@@ -251,7 +253,7 @@ if sh is not None:
     MAX_SHRINK = 1000
     sh_drawn = sh_shown
     if len(sh_shown) > MAX_SHRINK and not st.checkbox(
-        f"Draw all {len(sh_shown):,} {plural(group)}",
+        f"Draw all {len(sh_shown):,} {gs_md}",
         key="w_fair_shrink_all",
         persist_state="session",
         help="Slow in browsers without a graphics card.",
@@ -261,7 +263,7 @@ if sh is not None:
         pick = order[np.unique(np.linspace(0, len(order) - 1, MAX_SHRINK).round().astype(int))]
         sh_drawn = sh_shown.iloc[np.sort(pick)].reset_index(drop=True)
         st.caption(
-            f"Showing {len(sh_drawn):,} of {len(sh_shown):,} {plural(group)}, evenly spread from "
+            f"Showing {len(sh_drawn):,} of {len(sh_shown):,} {gs_md}, evenly spread from "
             "the lowest own estimate to the highest. The table below has all of them."
         )
     widgets.chart(  # built once per fit and view: a caterpillar option doesn't rebuild it
@@ -274,7 +276,7 @@ if sh is not None:
     st.caption(
         "Open circle: what the group's own students alone say (given the other predictors). "
         "Filled circle: the model's estimate, its size showing how many students the group has. "
-        f"Small {plural(group)} are pulled furthest toward the dashed average line, because "
+        f"Small {gs_md} are pulled furthest toward the dashed average line, because "
         "their own data say least"
         + (f" (largest pull: {moved.max():.3g})." if moved.notna().any() else ".")
     )
@@ -297,9 +299,9 @@ if "(Intercept)" in terms:
             "than noise.",
         )
         r2.caption(
-            f"Reliability (HLM's λ) of a {group}'s own average: 1 means its own data pin it "
+            f"Reliability (HLM's λ) of a {g_md}'s own average: 1 means its own data pin it "
             "down; near 0 means it is mostly noise, so the model relies on the overall average "
-            f"instead. The average is over all {n_all:,} {plural(group)}"
+            f"instead. The average is over all {n_all:,} {gs_md}"
             + (", hidden ones included" if len(hidden) else "")
             + f"; range {rel['reliability'].min():.2f} to {rel['reliability'].max():.2f}."
         )
@@ -343,8 +345,9 @@ if er is not None:
         key=f"ranks_{group}_{term}",
     )
     st.caption(
-        f"Each {group}'s expected rank by its {what} (1 = highest) with a 95% interval, from "
-        f"{draws:,} draws of all {G:,} {plural(group)}' effects from their uncertainty. "
+        f"Each {g_md}'s expected rank by its {md(what, None)} (1 = highest) with a 95% "
+        "interval, from "
+        f"{draws:,} draws of all {G:,} {gs_md}' effects from their uncertainty. "
         + (f"Ranks are among all {G:,}, hidden ones included. " if len(hidden) else "")
         + rank_uncertainty_text(er_shown, group, plural(group))
         + " Coloured: the whole interval lies in the top (blue) or bottom (orange) half of the "

@@ -13,6 +13,7 @@ from hlm_core.formula import format_formula
 from hlm_core.wording import plural
 from ui import data, fits, guidance, model, nav, widgets
 from ui.state import session
+from ui.text import md
 
 widgets.page_header(
     "Compare",
@@ -38,7 +39,8 @@ guidance.workshop_note("comparison")
 centred = model.centering_text(spec)
 if centred:
     st.caption(
-        f":material/align_horizontal_center: **Centring:** {centred} (in every model of the "
+        f":material/align_horizontal_center: **Centring:** {md(centred, None)} (in every model "
+        "of the "
         "ladder that uses the predictor)."
     )
 
@@ -114,20 +116,20 @@ m2.metric(
     help="1 + (average group size − 1) × ICC: how much the grouping inflates the variance of "
     "an average compared with the same number of independent students.",
 )
-m3.metric(f"Average {widgets.group_label(first_group)} size", f"{avg:,.1f}")
+m3.metric(f"Average {md(widgets.group_label(first_group))} size", f"{avg:,.1f}")
 m4.metric("Models compared", f"{len(lad.results)}")
 for note in lad.notes[:-2]:  # rows left out so that every model uses the same rows
     st.caption(f":material/info: {widgets.md_text(note)}")
 st.caption(
-    f"{100 * lad.icc:.1f}% of the variation in {spec.outcome} lies between "
-    f"{plural(first_group)}. With a design effect of {lad.design_effect:.2f}, an analysis that "
-    f"ignored the {plural(first_group)} would report standard errors about "
+    f"{100 * lad.icc:.1f}% of the variation in {md(spec.outcome)} lies between "
+    f"{md(plural(first_group))}. With a design effect of {lad.design_effect:.2f}, an analysis "
+    f"that ignored the {md(plural(first_group))} would report standard errors about "
     f"{np.sqrt(max(lad.design_effect, 0.0)):.1f} times too small for averages."
 )
 
 # ---------------------------------------------------------------- what the ladder says
 st.subheader("What each step adds")
-st.markdown("\n".join(f"- {s}" for s in ladder_sentences(lad)))
+st.markdown("\n".join(f"- {md(s, None)}" for s in ladder_sentences(lad)))
 
 t = lad.table
 
@@ -214,12 +216,12 @@ st.dataframe(
 )
 st.caption(
     "How much smaller the residual (student-level) variance and the "
-    f"{first_group}-level intercept variance are than in the null model. After random slopes "
+    f"{md(first_group)}-level intercept variance are than in the null model. After random slopes "
     "are added the intercept variance depends on where the predictors are 0, so that share can "
     "fall or turn negative."
 )
 if centred:
-    st.caption(f":material/align_horizontal_center: **Centring:** {centred}.")
+    st.caption(f":material/align_horizontal_center: **Centring:** {md(centred, None)}.")
 widgets.download_csv(t.assign(model=step_names), "model_ladder.csv",
                 "Download model comparison (CSV)", key="dl_ladder")
 

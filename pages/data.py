@@ -7,6 +7,7 @@ from hlm_core.examples import example_info, list_examples
 from hlm_core.io import SUPPORTED_FORMATS
 from ui import builder, data, guidance, model, nav, widgets
 from ui.state import session
+from ui.text import MAX_CELL_SHOWN, md, preview
 
 widgets.page_header(
     "Data",
@@ -62,9 +63,9 @@ if len(table.sheets) > 1 and session().raw is not None:
     )
 
 frame = data.working_frame()
-st.subheader(f"{table.name}: {widgets.rows_cols(frame)}")
+st.subheader(f"{md(table.name)}: {widgets.rows_cols(frame)}")
 if table.sheet:
-    st.caption(f"Sheet: {table.sheet}")
+    st.caption(f"Sheet: {md(table.sheet)}")
 for note in table.notes:  # what the reader decided: trimmed IDs, cells read as missing, codes
     widgets.note(note)
 
@@ -92,15 +93,21 @@ if loaded_example:
             "export page) can read it.",
         )
 
-st.dataframe(frame.head(200), hide_index=True, height=280)
+shown, cut = preview(frame.head(200))
+st.dataframe(shown, hide_index=True, height=280)
 if len(frame) > 200:
     st.caption(f"Showing the first 200 of {len(frame):,} rows.")
+if cut:
+    st.caption(
+        f":material/content_cut: {cut:,} long text value{'s' * (cut != 1)} shown cut to "
+        f"{MAX_CELL_SHOWN:,} characters here; the data keep them in full."
+    )
 
 # ---------------------------------------------------------------- missing-value codes
 codes = data.suspected_missing_codes()
 if codes:
     listing = "; ".join(
-        f"{col}: {', '.join(f'{v:g}' for v in vals)}" for col, vals in codes.items()
+        f"{md(col)}: {', '.join(f'{v:g}' for v in vals)}" for col, vals in codes.items()
     )
     st.warning(
         f"Some numbers look like codes for a missing answer ({listing}). Left in, they would "
@@ -183,13 +190,13 @@ if levels:
     if isinstance(structure, str):
         widgets.show_error(structure)
     else:
-        st.markdown("\n".join(f"- {line}" for line in structure.summary_lines()))
+        st.markdown("\n".join(f"- {md(line, None)}" for line in structure.summary_lines()))
         for w in structure.warnings:
-            st.warning(w, icon=":material/warning:")
+            st.warning(md(w, None), icon=":material/warning:")
         order = structure.suggested_order()
         if order:
             st.button(
-                f"Swap the order: {', '.join(order)}", icon=":material/swap_vert:",
+                f"Swap the order: {', '.join(md(o) for o in order)}", icon=":material/swap_vert:",
                 key="w_levels_swap", type="primary",
                 on_click=lambda o=order: model.set_levels(list(o)),
                 help="Lists the smallest group first, as the model needs it. The Model page "
@@ -203,11 +210,11 @@ if levels:
                 )
             elif rel.kind == "crossed":
                 st.info(
-                    f"**Crossed:** {rel.inner} and {rel.outer} cut across each other rather than "
-                    f"one containing the other. "
+                    f"**Crossed:** {md(rel.inner)} and {md(rel.outer)} cut across each other "
+                    "rather than one containing the other. "
                     + (
                         f"The Model page starts with them as crossed grouping variables, "
-                        f"(1 | {rel.inner}) + (1 | {rel.outer})."
+                        f"{md(f'(1 | {rel.inner}) + (1 | {rel.outer})')}."
                         if len(levels) == 2
                         else "On the Model page, choose one as the grouping variable and the "
                         "other under 'Crossed with'."
@@ -217,8 +224,9 @@ if levels:
             else:
                 how = "nested" if rel.kind == "nested" else "nested (IDs reused)"
                 st.caption(
-                    f":material/account_tree: **{how.capitalize()}:** each {rel.inner} sits in "
-                    f"one {rel.outer}; the model uses (1 | {rel.outer}/{rel.inner})."
+                    f":material/account_tree: **{how.capitalize()}:** each {md(rel.inner)} sits "
+                    f"in one {md(rel.outer)}; the model uses "
+                    f"{md(f'(1 | {rel.outer}/{rel.inner})')}."
                 )
 else:
     st.caption("Choose the grouping columns to check how many groups there are and how they nest.")

@@ -26,6 +26,7 @@ from hlm_core.report import num
 from hlm_core.wording import plural
 from ui import data, fits, guidance, model, nav, widgets
 from ui.state import log, session
+from ui.text import md
 
 widgets.page_header(
     "Diagnostics",
@@ -81,13 +82,13 @@ else:
             what = "the intercept" if term == "(Intercept)" else f"the slope of {term}"
             base = plural(re.sub(r"\.\d+$", "", g))  # `||` blocks are named g.1, g.2
             lines.append(
-                f"- The SD of **{what}** between **{base}** is about 0 ({num(sd)}): "
-                f"{base} hardly differ in it."
+                f"- The SD of **{md(what)}** between **{md(base)}** is about 0 ({num(sd)}): "
+                f"{md(base)} hardly differ in it."
             )
         for r in extreme_corr.itertuples():
             lines.append(
-                f"- The correlation of **{r.term1}** and **{r.term2}** between "
-                f"**{plural(r.group)}** is {r.sdcor:+.3f}: the two can't be told apart."
+                f"- The correlation of **{md(r.term1)}** and **{md(r.term2)}** between "
+                f"**{md(plural(r.group))}** is {r.sdcor:+.3f}: the two can't be told apart."
             )
         if lines:
             st.markdown("\n".join(lines))
@@ -106,7 +107,7 @@ else:
         if tried is not None:
             other, message = tried
             st.info(
-                f"{message} Log-likelihood: {result.loglik:,.3f} (original), "
+                f"{md(message, None)} Log-likelihood: {result.loglik:,.3f} (original), "
                 f"{other.loglik:,.3f} (other optimizer).",
                 icon=":material/autorenew:",
             )
@@ -121,7 +122,7 @@ else:
             for i, (label, simpler) in enumerate(options):
                 c1, c2 = st.columns([2, 3], vertical_alignment="center")
                 with c1:
-                    clicked = st.button(f"Fit: {label}", key=f"simpler_{i}",
+                    clicked = st.button(f"Fit: {md(label)}", key=f"simpler_{i}",
                                         icon=":material/play_arrow:")
                 c2.code(format_formula(simpler), language=None)
                 if clicked:
@@ -173,17 +174,20 @@ for start in range(0, len(panels), per_row):
 
 # ---------------------------------------------------------------- spread by group
 first = result.model_frame.blocks[0].group
-st.subheader(f"Residual spread per {widgets.group_label(first)}")
+first_md = md(widgets.group_label(first))
+st.subheader(f"Residual spread per {first_md}")
 spread = fits.memo("diag_spread", fit_key, lambda: residual_spread(result))
 widgets.chart(spread_plot(spread, result.sigma, group_title=widgets.group_label(first)),
          key="diag_spread")
 big = spread[spread["n"] >= 10].sort_values("sd", ascending=False).head(3)
 st.caption(
-    f"Each point is a {widgets.group_label(first)}: how widely its students' residuals vary, "
-    f"against its number of students. Small {plural(first)} scatter widely by chance; a large "
+    f"Each point is a {first_md}: how widely its students' residuals vary, "
+    f"against its number of students. Small {md(plural(first))} scatter widely by chance; a "
+    "large "
     "one far above the dashed line has unusually mixed results."
     + (" Widest among those with 10 or more students: "
-       + ", ".join(f"{r.group} (SD {num(r.sd)}, n = {r.n})" for r in big.itertuples()) + "."
+       + ", ".join(f"{md(r.group)} (SD {num(r.sd)}, n = {r.n})" for r in big.itertuples())
+       + "."
        if len(big) else "")
 )
 
@@ -191,7 +195,8 @@ st.caption(
 st.subheader("Influential groups")
 TOP = 5
 st.caption(
-    f"Refits the model without each of the {TOP} {plural(first)} most likely to matter (large, "
+    f"Refits the model without each of the {TOP} {md(plural(first))} most likely to matter "
+    "(large, "
     "clearly estimated effects in big groups) and shows how far each fixed effect moves, in "
     "standard errors. A move of more than 1 SE means that group alone changes the conclusion."
 )
@@ -221,14 +226,14 @@ if influence is not None:
         name = worst[widgets.group_label(first)]
         if worst["largest change (SE)"] > 1:
             st.warning(
-                f"Leaving out {widgets.group_label(first)} {name} moves an estimate by "
+                f"Leaving out {first_md} {md(name)} moves an estimate by "
                 f"{worst['largest change (SE)']:.2f} standard errors: check its data.",
                 icon=":material/warning:",
             )
         else:
             st.caption(
-                f":material/check_circle: No single {widgets.group_label(first)} moves any "
-                f"estimate by more than 1 SE (largest: {worst['largest change (SE)']:.2f}, {name})."
+                f":material/check_circle: No single {first_md} moves any estimate by more than "
+                f"1 SE (largest: {worst['largest change (SE)']:.2f}, {md(name)})."
             )
         widgets.download_csv(table, "influential_groups.csv", "Download influence table (CSV)",
                         key="dl_influence")
@@ -269,9 +274,9 @@ if checked is not None:
         widgets.show_error(cc)
     else:
         if cc.agrees:
-            st.success(verdict(cc), icon=":material/check_circle:")
+            st.success(md(verdict(cc), None), icon=":material/check_circle:")
         else:
-            st.warning(verdict(cc), icon=":material/warning:")
+            st.warning(md(verdict(cc), None), icon=":material/warning:")
         shown = cc.table.rename(columns={
             "quantity": "Quantity", "ours": "This app", "statsmodels": "statsmodels",
             "difference": "Difference", "difference_se": "Difference (SE)",
@@ -290,6 +295,6 @@ if checked is not None:
             },
         )
         for note in cc.notes:
-            st.caption(f":material/info: statsmodels: {note}")
+            st.caption(f":material/info: statsmodels: {md(note, None)}")
         widgets.download_csv(shown, "crosscheck.csv", "Download cross-check (CSV)",
                              key="dl_crosscheck")

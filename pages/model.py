@@ -8,6 +8,7 @@ from hlm_core.formula import format_formula
 from hlm_core.wording import plural
 from ui import builder, data, fits, guidance, model, nav, widgets
 from ui.state import session
+from ui.text import md
 
 widgets.page_header(
     "Model",
@@ -50,18 +51,19 @@ with col1:
     centrable = opts["centering"]
     if centrable:
         within = choices["group"] or "group"
+        w_md = md(within)
         st.markdown(
             "**Centring**",
             help="Grand mean: subtract the overall mean, so the intercept is the outcome of an "
-            f"average student. Group mean: subtract each {within}'s own mean (the effect within "
-            f"a {within}) and add the {within} mean as a predictor of its own (the contextual "
-            f"effect: how the {within}'s average matters).",
+            f"average student. Group mean: subtract each {w_md}'s own mean (the effect within "
+            f"a {w_md}) and add the {w_md} mean as a predictor of its own (the contextual "
+            f"effect: how the {w_md}'s average matters).",
         )
         ccols = st.columns(min(3, len(centrable)))
         for i, p in enumerate(centrable):
             with ccols[i % len(ccols)]:
                 st.selectbox(
-                    f"Centre {p}",
+                    f"Centre {md(p)}",
                     list(builder.CENTERING),
                     key=model.W_CENTER + p,
                     format_func=lambda h, w=within: (
@@ -172,7 +174,7 @@ if spec is not None:
     if centred:
         st.caption(
             f":material/align_horizontal_center: **Centring** (applied to the data, not part of "
-            f"lme4's formula): {centred}."
+            f"lme4's formula): {md(centred, None)}."
         )
 
 # ---------------------------------------------------------------- crossed: the structure check
@@ -180,11 +182,11 @@ if choices["group"] and choices.get("crossed"):
     for other in choices["crossed"]:
         kind, sentence = builder.crossing(frame, choices["group"], other)
         if kind == "crossed":
-            st.caption(f":material/grid_on: {sentence}")
+            st.caption(f":material/grid_on: {md(sentence, None)}")
         elif kind == "error":
             widgets.show_error(sentence)
         else:
-            st.warning(sentence, icon=":material/account_tree:")
+            st.warning(md(sentence, None), icon=":material/account_tree:")
 
 # ---------------------------------------------------------------- fit
 ready = spec is not None and bool(spec.random) and not error
@@ -216,15 +218,15 @@ if result is not None:
         took = f" in {fit_s:.1f} s" if fit_s is not None else ""
         st.success(
             f"Fitted{took}: {result.nobs:,} rows in "
-            + " and ".join(f"{n:,} {plural(g)}" for g, n in result.ngroups.items())
+            + " and ".join(f"{n:,} {md(plural(g))}" for g, n in result.ngroups.items())
             + ".",
             icon=":material/check_circle:",
         )
     dropped = fits.rows_dropped_text(result)
     if dropped:
-        st.info(dropped, icon=":material/filter_alt:")
+        st.info(md(dropped, None), icon=":material/filter_alt:")
     for w in result.warnings:
-        st.warning(w, icon=":material/warning:")
+        st.warning(md(w, None), icon=":material/warning:")
     st.page_link(nav.RESULTS_PAGE, label="See the results", icon=":material/arrow_forward:")
     if not fits.fit_is_stale():
         widgets.save_model_controls(result.spec, key="save_model_page")

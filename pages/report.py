@@ -22,6 +22,7 @@ from hlm_core.export import (
 from hlm_core.writeup import apa_paragraph, apa_table, level_equations
 from ui import data, fits, guidance, nav, widgets
 from ui.state import log, session
+from ui.text import md
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MIME = {"png": "image/png", "svg": "image/svg+xml"}
@@ -131,7 +132,7 @@ else:
             if not eq[key]:
                 continue
             unit = units[k] if k < len(units) else ""
-            st.markdown(f"**Level {k + 1}**" + (f" ({unit})" if unit else ""))
+            st.markdown(f"**Level {k + 1}**" + (f" ({md(unit)})" if unit else ""))
             for line in eq[key]:
                 st.latex(wrap_latex(line, widths[0]))
     with right:
@@ -144,7 +145,7 @@ else:
     st.markdown("**Mixed model** (the level equations combined into one)")
     st.latex(wrap_latex(eq["latex_mixed"], widths[1]))
     for note in eq["notes"]:
-        st.caption(f":material/info: {note}")
+        st.caption(f":material/info: {md(note, None)}")
     if any(info.center != "none" for info in result.model_frame.variables.values()):
         guidance.workshop_note("centring")
 
@@ -157,8 +158,13 @@ st.code(paragraph, language=None, wrap_lines=True)
 
 table = apa_table(result)
 note = table.attrs.get("note", "")
-st.table(table, hide_index=True, border="horizontal")
-st.caption(note)
+# st.table renders Markdown in every cell and header: term names are user text
+st.table(
+    table.rename(columns=lambda c: md(c, None)).map(
+        lambda v: md(v, None) if isinstance(v, str) else v),
+    hide_index=True, border="horizontal",
+)
+st.caption(md(note, None))
 tsv = "\n".join(["\t".join(table.columns)] + ["\t".join(map(str, r)) for r in table.to_numpy()])
 with st.expander("The table as text (pastes into Word or Excel as a table)"):
     st.code(tsv + "\n\n" + note, language=None, wrap_lines=True)
@@ -301,14 +307,14 @@ else:
 # ---------------------------------------------------------------- reproducible code
 st.subheader("Reproducible code")
 st.caption(
-    f"The code reads **{file_name}** and does what the app did: the same missing-value codes "
+    f"The code reads **{md(file_name)}** and does what the app did: the same missing-value codes "
     "and column types, the same rows, centring and model. Put the file next to the script or "
     "change the path at the top."
 )
 example = session().example
 if example:
     st.download_button(
-        f"Download {file_name} (the example data)",
+        f"Download {md(file_name)} (the example data)",
         data=lambda: data.example_file(example),
         file_name=file_name,
         mime="text/csv",

@@ -5,6 +5,7 @@ import streamlit as st
 
 from hlm_core.report import describe_results
 from ui import fits, guidance, nav, widgets
+from ui.text import md
 
 widgets.page_header("Results")
 result = nav.need_fit()
@@ -22,22 +23,22 @@ if fits.fit_is_stale():
 
 with st.container(border=True):
     st.markdown("**What the model found**")
-    st.write(describe_results(result))
+    st.markdown(md(describe_results(result), None))
 
 dropped = fits.rows_dropped_text(result)
 if dropped:
-    st.info(dropped, icon=":material/filter_alt:")
+    st.info(md(dropped, None), icon=":material/filter_alt:")
 for w in result.warnings:
-    st.warning(w, icon=":material/warning:")
+    st.warning(md(w, None), icon=":material/warning:")
 for note in result.notes:
     if note != dropped:
-        st.caption(f":material/info: {note}")
+        st.caption(f":material/info: {md(note, None)}")
 
 # ---------------------------------------------------------------- headline numbers
 cols = st.columns(4 + len(result.ngroups))
 cols[0].metric("Observations", f"{result.nobs:,}")
 for i, (g, n) in enumerate(result.ngroups.items(), start=1):
-    cols[i].metric(f"Groups: {widgets.group_label(g)}", f"{n:,}")
+    cols[i].metric(f"Groups: {md(widgets.group_label(g))}", f"{n:,}")
 k = 1 + len(result.ngroups)
 icc_name = "ICC (adjusted)" if result.icc_adjusted else "ICC"
 cols[k].metric(

@@ -14,9 +14,11 @@ from hlm_core.effects import (
 )
 from hlm_core.errors import HLMError
 from hlm_core.figures import group_lines, spread_groups
+from hlm_core.plot_text import plot_escape
 from hlm_core.wording import plural
 from ui import data, fits, guidance, nav, widgets
 from ui.state import session
+from ui.text import md
 
 widgets.page_header(
     "Slopes",
@@ -84,7 +86,7 @@ whole = bool(np.all(np.mod(values[np.isfinite(values)], 1) == 0)) and hi_data - 
 # default
 lo_min = min(lo_data, 0.0) if info.center == "none" and lo_data >= 0 else lo_data
 lo, hi = st.slider(
-    f"Range of {predictor}" + (" (centred)" if info.center != "none" else ""),
+    f"Range of {md(predictor)}" + (" (centred)" if info.center != "none" else ""),
     min_value=lo_min,
     max_value=hi_data,
     value=(lo_data, hi_data),
@@ -181,7 +183,7 @@ if n_groups > MAX_LINES:
         drawn_pred = predicted[predicted["group"].astype(str).isin(keep)]
         drawn_own = own_lines[own_lines["group"].astype(str).isin(keep)]
         st.caption(
-            f"Showing {MAX_LINES:,} of {n_groups:,} {plural(group)}, evenly spread from the "
+            f"Showing {MAX_LINES:,} of {n_groups:,} {md(plural(group))}, evenly spread from the "
             "lowest line to the highest. The table below and its CSV have all of them."
         )
 
@@ -197,22 +199,23 @@ with left:
     fig = group_lines(
         drawn_pred, predictor, outcome, model_title, y_range=y_range, order=block.levels
     )
-    fig.update_xaxes(range=[lo, hi], title_text=x_title)
+    fig.update_xaxes(range=[lo, hi], title_text=plot_escape(x_title))
     widgets.chart(fig, key="slopes_model")
     st.caption(
         f"{widgets.md_text(held_text)} Lines are pulled towards the overall line, most for "
-        f"small {plural(group)}."
+        f"small {md(plural(group))}."
     )
 with right:
     fig2 = group_lines(
         drawn_own, predictor, outcome, own_title, y_range=y_range, order=block.levels
     )
-    fig2.update_xaxes(range=[lo, hi], title_text=x_title)
+    fig2.update_xaxes(range=[lo, hi], title_text=plot_escape(x_title))
     widgets.chart(fig2, key="slopes_raw")
     skipped = n_groups - int(own_lines["group"].nunique())
     st.caption(
         "An ordinary straight line through each group's own points, without the model."
-        + (f" {skipped:,} group(s) have too few different values of {predictor} for a line."
+        + (f" {skipped:,} group(s) have too few different values of {md(predictor)} for a "
+           "line."
            if skipped > 0 else "")
     )
 
@@ -223,8 +226,9 @@ widgets.show_centering(result)
 if info.center != "none":
     within = centring_group(result.spec)
     st.caption(
-        f"Both panels put {predictor} on the centred scale the model used"
-        + (f": 0 is each {within}'s own mean, so the lines show the effect within a {within}."
+        f"Both panels put {md(predictor)} on the centred scale the model used"
+        + (f": 0 is each {md(within)}'s own mean, so the lines show the effect within a "
+           f"{md(within)}."
            if info.center == "group" else ".")
     )
 

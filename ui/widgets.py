@@ -19,34 +19,16 @@ from ui.data import working_frame
 from ui.fits import save_model, saved_models
 from ui.model import centering_text
 from ui.state import session
+from ui.text import md, md_code  # noqa: F401 (md_code: pages call widgets.md_code)
 
 if TYPE_CHECKING:  # plotly loads when a chart is first drawn
     import plotly.graph_objects as go
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$:])")
-_MD_LINE_START = re.compile(r"^(\s*)([-+]|\d+[.)])", re.M)  # list markers
-
-
 def md_text(text: object) -> str:
-    """`text` for st.markdown/st.caption/st.error exactly as written: every Markdown character
-    escaped (names and values from a file are text, never Markdown; a message that says
-    "write it in backticks, as `Maths score`" shows its backticks)."""
-    text = _MD_SPECIAL.sub(r"\\\1", str(text))
-    text = _MD_LINE_START.sub(  # "- x" -> "\- x", "1. x" -> "1\. x"
-        lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) in "-+"
-                                else m.group(2)[:-1] + "\\" + m.group(2)[-1]), text)
-    return text.replace("\n", "  \n")
-
-
-def md_code(text: object) -> str:
-    """`text` as an inline code span, backticks included as typed: the fence is one backtick
-    longer than the longest run inside (`` y ~ `Maths score` ``), so nothing breaks."""
-    text = " ".join(str(text).split())
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+    """`text` for st.markdown/st.caption/st.error exactly as written (names and values from a
+    file are text, never Markdown): ui.text.md, the one escaping helper, keeping line breaks."""
+    return md(text, None, breaks=True)
 
 
 def page_header(title: str, intro: str | None = None) -> None:
@@ -61,6 +43,30 @@ def page_header(title: str, intro: str | None = None) -> None:
     guidance.view_options()
     with st.sidebar:
         sidebar_status()
+    warn_before_leaving(session().current_fit() is not None)
+
+
+_LEAVE_JS = """<script>
+(() => {
+  const w = window;
+  w.__hlmFitted = %s;
+  if (!w.__hlmLeaveWarning) {
+    w.__hlmLeaveWarning = true;
+    w.addEventListener("beforeunload", (event) => {
+      if (w.__hlmFitted) { event.preventDefault(); event.returnValue = ""; }
+    });
+  }
+})();
+</script>"""
+
+
+def warn_before_leaving(fitted: bool) -> None:
+    """Ask the browser to warn before a reload or closing the tab once a model is fitted:
+    the session's data and fits live only in the server's memory and are lost with the tab
+    (until saving an analysis exists). Moving between the app's pages is no page load, so it
+    never warns. A fixed script (no user text), in the sidebar so the page layout stays."""
+    with st.sidebar:
+        st.html(_LEAVE_JS % ("true" if fitted else "false"), unsafe_allow_javascript=True)
 
 
 def sidebar_status() -> None:
@@ -94,13 +100,9 @@ def rows_cols(frame: pd.DataFrame) -> str:
     return f"{r:,} row{'s' * (r != 1)}, {c:,} column{'s' * (c != 1)}"
 
 
-_MARKDOWN = set("\\`*_[]<>~$:")  # inline Markdown (a note is never at a line's start)
-
-
 def plain(text: str) -> str:
-    """`text` with every Markdown character escaped, so names and values from a file show as
-    typed (a column called `**x**` stays `**x**`) in captions and other Markdown elements."""
-    return "".join("\\" + ch if ch in _MARKDOWN else ch for ch in str(text))
+    """`text` escaped for a Markdown element in running text (ui.text.md)."""
+    return md(text, None)
 
 
 def note(text: str) -> None:
@@ -122,12 +124,20 @@ def download_csv(df: pd.DataFrame, file_name: str, label: str, key: str) -> None
     st.download_button(
         label,
         data=lambda: safe_csv(df),
-        file_name=file_name,
+        file_name=safe_file_name(file_name),
         mime="text/csv",
         key=key,
         icon=":material/download:",
         on_click="ignore",
     )
+
+
+def safe_file_name(name: str) -> str:
+    """A download's file name made from user text (a column name): letters, digits, . - _ only,
+    at most 120 characters, so no path, control character or markup reaches the browser."""
+    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
+    clean = re.sub(r"[^\w.-]+", "_", stem, flags=re.ASCII).strip("._")[:120] or "download"
+    return f"{clean}{dot}{re.sub(r'[^A-Za-z0-9]', '', ext)}"
 
 
 def group_label(group: str) -> str:
@@ -142,7 +152,7 @@ def show_centering(result: FitResult) -> None:
     """The centring line every results table carries, so no one reads a centred slope as raw."""
     text = centering_text(result.spec, result)
     if text:
-        st.caption(f":material/align_horizontal_center: **Centring:** {text}.")
+        st.caption(f":material/align_horizontal_center: **Centring:** {md(text, None)}.")
 
 
 def figure_style(fig: go.Figure) -> go.Figure:
@@ -181,6 +191,6 @@ def save_model_controls(spec: ModelSpec, key: str) -> None:
     done = [n for n, s in saved_models() if s == spec]
     said = notes.get(key)
     if said and said[0] == spec and done:
-        st.caption(f":material/bookmark: {said[1]}")
+        st.caption(f":material/bookmark: {md(said[1], None)}")
     elif done:
-        st.caption(f":material/bookmark: Saved as '{done[0]}'.")
+        st.caption(f":material/bookmark: Saved as '{md(done[0])}'.")
