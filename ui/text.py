@@ -6,10 +6,11 @@ HTML, KaTeX between dollar signs, emoji and `:material/…:` shortcodes, `:red[�
 column named `![p](http://host/x.png)` made the browser fetch from that host on every page. So
 every piece of user text that goes into Markdown passes through ONE helper:
 
-- `md(text)`: every ASCII punctuation character backslash-escaped (Markdown shows it as the
-  character), control and zero-width characters made visible, an invisible word joiner after
-  `http`, `www` and `@` (autolinks ignore backslashes), line breaks as spaces, long text cut
-  short with "…" (`limit`).
+- `md(text)`: every character Markdown could read as syntax backslash-escaped (Markdown shows
+  it as the character; ordinary words, dots, quotes and snake_case stay as they are), control
+  and zero-width characters made visible, an invisible word joiner after `http`, `www` and `@`
+  (autolinks ignore backslashes), line breaks as spaces, long text cut short with "…"
+  (`limit`). `plain` gives back what the reader sees.
 - `md_code(text)`: text shown in a code span (formulas), with a fence longer than any run of
   backticks inside it, so nothing in it can end the span.
 
@@ -20,15 +21,21 @@ options, file names of downloads, plotly figures via hlm_core.plot_text) get the
 from __future__ import annotations
 
 import re
-import string
 
 from hlm_core.safe_text import visible
 
-__all__ = ["MAX_CELL_SHOWN", "MAX_SHOWN", "md", "md_code", "preview"]
+__all__ = ["MAX_CELL_SHOWN", "MAX_SHOWN", "md", "md_code", "plain", "preview"]
 
 MAX_SHOWN = 200  # characters of one name or value shown in running text
 _AUTOLINK = re.compile(r"(?i)(?:https?|ftp|mailto|xmpp|www)(?=[:.])|@")
-_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
+# what Markdown (GitHub's, Streamlit's) can read as syntax anywhere in a line: escapes, code,
+# emphasis and strike-through, links and images ([), HTML and autolinks (<), entities (&),
+# KaTeX ($), tables (|); an underscore only outside a word (snake_case stays as it is)
+_SYNTAX = re.compile(r"[\\`*~\[\]<>&$|]|(?<!\w)_|_(?!\w)")
+# emoji and icon shortcodes (:smile:, :material/home:)
+_SHORTCODE = re.compile(r":(?=[\w/+-]+:)")
+# block syntax at the start of the text: headings, lists, quotes
+_LINE_START = re.compile(r"^(\s*\d*)([#+-]|(?<=\d)[.)])")
 
 
 def md(text: object, limit: int | None = MAX_SHOWN, breaks: bool = False) -> str:
@@ -40,7 +47,14 @@ def md(text: object, limit: int | None = MAX_SHOWN, breaks: bool = False) -> str
     # GitHub's autolinks (http://…, www.…, name@host) are found in the text after escapes are
     # resolved, so backslashes can't stop them: an invisible word joiner breaks each one
     s = _AUTOLINK.sub("\\g<0>\u2060", s)
-    return _PUNCTUATION.sub(r"\\\1", s)
+    s = _SYNTAX.sub(lambda m: "\\" + m.group(0), s)
+    s = _SHORTCODE.sub(r"\\:", s)
+    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
+
+
+def plain(markdown: str) -> str:
+    """What a reader sees of text made by `md` (for tests and for plain-text copies)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
 
 
 def md_code(text: object, limit: int | None = None) -> str:

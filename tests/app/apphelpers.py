@@ -19,6 +19,7 @@ if str(ROOT) not in sys.path:
 
 from hlm_core.figures import decode_array, groups_in_figure  # noqa: E402
 from ui.state import KEY, Session  # noqa: E402
+from ui.text import plain  # noqa: E402
 
 TIMEOUT = 60
 
@@ -99,7 +100,7 @@ def texts(at: AppTest) -> str:
     parts = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning",
                  "success", "error"):
-        parts.extend(str(e.value) for e in getattr(at, kind))
+        parts.extend(plain(str(e.value)) for e in getattr(at, kind))  # as the reader sees it
     return "\n".join(parts)
 
 

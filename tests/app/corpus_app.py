@@ -12,12 +12,12 @@ same session then loads the example data, fits it and opens the results pages.
 from __future__ import annotations
 
 import mimetypes
-import re
 
 from apphelpers import button, frame_by_key, go, new_app, state, upload, widget
 
 import ui.widgets
 from tests.corpus.cases import Case, kind_of, same
+from ui.text import plain
 
 LEVELS = "Grouping columns (smallest group first)"
 EXAMPLE_FORMULA = "score ~ exam.prep.days + (1 | class)"
@@ -44,7 +44,7 @@ def page_text(at) -> str:
     parts = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "text", "code", "info",
                  "warning", "success", "error"):
-        parts.extend(str(e.value) for e in getattr(at, kind))
+        parts.extend(plain(str(e.value)) for e in getattr(at, kind))
     return "\n".join(parts)
 
 
@@ -54,10 +54,9 @@ def no_traceback(at) -> None:
 
 
 def alerts(at, kind: str) -> str:
-    """The text of every element of `kind`, as the page shows it (Markdown escapes removed:
-    messages are escaped so names and backticks show exactly as written)."""
-    text = "\n".join(str(e.value) for e in getattr(at, kind))
-    return re.sub(r"\\([\\`*_{}\[\]<>#|~$:.+\-])", r"\1", text)
+    """The text of every element of `kind`, as the page shows it (user text in it is
+    escaped Markdown)."""
+    return "\n".join(plain(str(e.value)) for e in getattr(at, kind))
 
 
 def contains_all(text: str, fragments, where: str) -> None:
@@ -165,7 +164,7 @@ def fit_case(at, case: Case) -> None:
     if case.does == "fit":  # (a missing_codes case's notes are the Data page's warning)
         contains_all(alerts(at, "caption") + "\n" + alerts(at, "info"), case.notes,
                      "notes on the Results page")
-    metrics = {m.label: m.value for m in at.metric}
+    metrics = {plain(m.label): m.value for m in at.metric}  # labels are escaped Markdown
     if case.nobs is not None:
         assert metrics["Observations"] == f"{case.nobs:,}"
         assert result.nobs == case.nobs

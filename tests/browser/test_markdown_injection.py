@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.server
 import socket
 import threading
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -25,9 +26,9 @@ PAGES = ["Data", "Model", "Results", "Class effects", "Slopes", "Compare", "Diag
 
 
 class _Canary(http.server.BaseHTTPRequestHandler):
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):
         _Canary.hits.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "image/png")
