@@ -1,21 +1,14 @@
-"""The multilevel-model dashboard for schools: `streamlit run app.py`."""
+"""The multilevel-model dashboard for schools: `streamlit run app.py`.
+
+This file is the server: Streamlit's own ASGI app (`st.App`) running dashboard.py (the pages),
+with security headers on every response (ui/headers.py: a Content-Security-Policy that refuses
+anything from other hosts, and no framing by other sites). `streamlit run app.py` finds `app`
+below and serves it; options such as `--server.port` work as before.
+"""
 
 import streamlit as st
+from starlette.middleware import Middleware
 
-st.set_page_config(
-    page_title="Multilevel models for schools",
-    page_icon="assets/icon.png",  # a local file: a material icon is fetched from Google
-    layout="wide",
-)
-st.navigation(
-    [
-        st.Page("pages/data.py", title="Data", icon=":material/upload_file:", default=True),
-        st.Page("pages/model.py", title="Model", icon=":material/tune:"),
-        st.Page("pages/results.py", title="Results", icon=":material/table_chart:"),
-        st.Page("pages/class_effects.py", title="Class effects", icon=":material/leaderboard:"),
-        st.Page("pages/slopes.py", title="Slopes", icon=":material/show_chart:"),
-        st.Page("pages/compare.py", title="Compare", icon=":material/stacked_line_chart:"),
-        st.Page("pages/diagnostics.py", title="Diagnostics", icon=":material/troubleshoot:"),
-        st.Page("pages/report.py", title="Report & export", icon=":material/description:"),
-    ]
-).run()
+from ui.headers import SecurityHeaders
+
+app = st.App("dashboard.py", middleware=[Middleware(SecurityHeaders)])

@@ -8,13 +8,16 @@ test-artifacts/screens); the folder is printed at the start of the session.
 from __future__ import annotations
 
 import contextlib
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -153,3 +156,39 @@ def exam_xlsx_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def exam_csv_path() -> Path:
     return ROOT / "tests" / "fixtures" / "exam.csv"
+
+
+# ---- a loopback "outside host": records every request that reaches it
+
+
+class _Canary(http.server.BaseHTTPRequestHandler):
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self):
+        _Canary.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+
+    do_POST = do_GET
+
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+
+@pytest.fixture(scope="session")
+def canary():
+    """"127.0.0.1:PORT" of a server standing in for an outside host (another origin than the
+    app's); `canary_hits` lists the paths requested from it."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", _free_port()), _Canary)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture
+def canary_hits(canary) -> list[str]:
+    _Canary.hits.clear()
+    return _Canary.hits
+

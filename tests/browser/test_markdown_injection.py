@@ -5,52 +5,18 @@ and class IDs are Markdown images, links, autolinks, raw HTML, KaTeX `\\href` an
 URLs pointing at it. The test uploads the file, fits a model that uses every hostile column,
 and opens every page; the canary must record zero requests, and no page may hold a link, image,
 iframe or script made from user text (no `href`/`src` naming the canary, no `javascript:` link,
-no KaTeX output). Screenshots of each page go to the artifacts folder.
+no KaTeX macro). Screenshots of each page go to the artifacts folder.
 """
 
 from __future__ import annotations
 
-import http.server
-import socket
-import threading
-from typing import ClassVar
-
 import numpy as np
 import pandas as pd
-import pytest
 
 from tests.browser.test_walkthrough import open_page, screenshot, settle
 
 PAGES = ["Data", "Model", "Results", "Class effects", "Slopes", "Compare", "Diagnostics",
          "Report & export"]
-
-
-class _Canary(http.server.BaseHTTPRequestHandler):
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self):
-        _Canary.hits.append(self.path)
-        self.send_response(200)
-        self.send_header("Content-Type", "image/png")
-        self.end_headers()
-
-    do_POST = do_GET
-
-    def log_message(self, *args):  # keep the test output clean
-        pass
-
-
-@pytest.fixture(scope="module")
-def canary():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Canary)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    _Canary.hits.clear()
-    yield f"127.0.0.1:{port}"
-    server.shutdown()
 
 
 def hostile_upload(host: str) -> tuple[str, bytes, dict[str, str]]:
@@ -102,7 +68,7 @@ LEAKS_JS = """(host) => {
 }"""
 
 
-def test_user_text_never_becomes_markup(browser, app_url, canary, artifacts):
+def test_user_text_never_becomes_markup(browser, app_url, canary, canary_hits, artifacts):
     file_name, data, names = hostile_upload(canary)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
@@ -139,4 +105,4 @@ def test_user_text_never_becomes_markup(browser, app_url, canary, artifacts):
     for where, bad in problems.items():
         print(where, bad)
     assert not problems, problems
-    assert _Canary.hits == [], f"requests reached the outside host: {_Canary.hits}"
+    assert canary_hits == [], f"requests reached the outside host: {canary_hits}"
