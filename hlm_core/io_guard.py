@@ -18,6 +18,7 @@ from hlm_core import limits
 from hlm_core.errors import ReadError
 
 __all__ = [
+    "check_cell_lengths",
     "check_sheet_area",
     "check_sheet_row",
     "check_table_shape",
@@ -194,10 +195,11 @@ def check_table_shape(rows: int | None, cols: int, name: str) -> None:
 # ------------------------------------------------------------------------------ delimited text
 
 
-def check_text_shape(data: bytes, header: str, delim: str, name: str, width: int = 1) -> None:
+def check_text_shape(data: bytes, header: str, delim: str, name: str, width: int = 1) -> int:
     """Refuse delimited text with a line, a column count or a cell count past the limits,
     before the parser allocates for it. `header` is the first line (decoded); `width` the
-    bytes per character of the encoding (2 or 4 for UTF-16/32)."""
+    bytes per character of the encoding (2 or 4 for UTF-16/32). Returns the longest line's
+    length (for `check_cell_lengths`)."""
     lim = limits.current()
     longest = _longest_line(data) // width
     if longest > lim.max_line_bytes:
@@ -219,6 +221,23 @@ def check_text_shape(data: bytes, header: str, delim: str, name: str, width: int
             f"this app reads at most {lim.max_cells:,}. Export fewer rows or only the columns "
             "you need."
         )
+    return longest
+
+
+def check_cell_lengths(raw: Any, longest_line: int, name: str) -> None:
+    """Refuse a parsed text table with a cell past the cell limit. Only looked at when some
+    line is longer than the limit (no cell is longer than its line), so ordinary files pay
+    nothing."""
+    limit = limits.current().max_cell_chars
+    if longest_line <= limit:
+        return
+    for col in raw.columns:
+        values = raw[col]
+        if values.dtype == object or str(values.dtype) in ("str", "string"):
+            lengths = values.astype("str").str.len()
+            top = int(lengths.max()) if len(lengths) else 0
+            if top > limit:
+                raise ReadError(_long_cell(name, top, limit))
 
 
 def _wide_codec(width: int) -> str:

@@ -147,7 +147,7 @@ for col, entries in data.stray_text().items():
 st.subheader("Columns")
 summary = data.column_summary(frame)
 st.dataframe(
-    summary,
+    preview(summary)[0],  # an example value can be a long text
     hide_index=True,
     column_config={
         "Missing %": st.column_config.NumberColumn(format="%.1f%%"),

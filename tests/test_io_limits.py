@@ -162,3 +162,12 @@ def test_level_limit_follows_the_environment(monkeypatch):
     with pytest.raises(ModelError, match="'class' has 6 different text values, too many for a "
                                          r"predictor \(the limit is 5\)"):
         fit(df, parse_formula("score ~ class + (1 | x)"))
+
+
+def test_a_csv_cell_longer_than_the_limit(monkeypatch):
+    monkeypatch.setenv("HLM_MAX_CELL_CHARS", "5000")
+    ok = b"id,comment\n1," + b"x" * 4_000 + b"\n2,short\n"
+    assert read_table(ok, name="c.csv").frame["comment"].str.len().max() == 4_000
+    with pytest.raises(ReadError, match=r"holds a cell with more than 5,000 characters \(at "
+                                        r"least 9,000\)"):
+        read_table(b"id,comment\n1," + b"x" * 9_000 + b"\n2,short\n", name="c.csv")
