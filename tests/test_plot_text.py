@@ -97,3 +97,15 @@ def test_escape_figure_leaves_plain_figures_alone():
                                             "BIC": [11.0, 10.0]}))
     before = fig.to_json()
     assert escape_figure(fig).to_json() == before
+
+
+def test_the_html_report_shows_names_as_text(hostile):
+    from hlm_core.export import html_report, report_figures
+
+    frame, res = hostile
+    page = html_report(res, "0" * 64, report_figures(res), {}, data_name=NAMES[0], frame=frame)
+    for raw in ('<a href="http://127.0.0.1:9/x">', "<img src=x", "<b>bold</b>", "<i>score</i>"):
+        assert raw not in page, raw
+        assert json.dumps(raw)[1:-1] not in page, raw  # nor inside the figures' JSON
+        assert json.dumps(raw).replace("<", "\\u003c")[1:-1] not in page, raw
+    assert "&lt;a href=" in page  # shown, as text
