@@ -136,11 +136,13 @@ def test_sanitize_drops_what_is_no_longer_possible(exam):
 
 
 def test_builder_options_follow_the_other_choices(exam):
-    frame = exam.assign(when=pd.Timestamp("2024-01-01"))
+    frame = exam.assign(when=pd.Timestamp("2024-01-01"),
+                        start=pd.to_timedelta("08:30:00"))  # a time of day read from a CSV
     opts = builder.builder_options(choices(predictors=["standLRT", "sex", "vr"]), frame)
-    # numbers, not dates or categories
+    # numbers, not dates, times or categories
     assert opts["outcome"] == ["school", "normexam", "schavg", "standLRT", "student"]
     assert "when" not in opts["predictors"] and "school" not in opts["predictors"]
+    assert "start" not in opts["predictors"] and builder.column_type(frame["start"]) == "time"
     assert "normexam" not in opts["predictors"]
     assert opts["interactions"] == [("standLRT", "sex"), ("standLRT", "vr"), ("sex", "vr")]
     assert opts["centering"] == ["standLRT"]

@@ -44,12 +44,16 @@ def check_structure(frame: pd.DataFrame, levels: list[str]) -> Structure | str:
 
 
 def is_date(s: pd.Series) -> bool:
-    """Dates (and times): neither numbers nor categories for the model, which refuses them."""
-    return pd.api.types.is_datetime64_any_dtype(s.dtype)
+    """Dates, and times of day or durations (read as time since midnight): neither numbers
+    nor categories for the model, which refuses them and says how to make a number."""
+    return pd.api.types.is_datetime64_any_dtype(s.dtype) or pd.api.types.is_timedelta64_dtype(
+        s.dtype)
 
 
 def column_type(s: pd.Series) -> str:
     """How the Data page's column summary names a column's type."""
+    if pd.api.types.is_timedelta64_dtype(s.dtype):
+        return "time"
     if is_date(s):
         return "date"
     return "category" if is_factor(s) else "number"
