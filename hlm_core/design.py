@@ -20,10 +20,12 @@ from hlm_core.checks import (
     qr_keep,
 )
 from hlm_core.coding import TermCoding, VariableInfo, _term_codings, _term_columns
+from hlm_core.design_limits import check_design_size, check_magnitude, random_sizes
 from hlm_core.errors import ModelError
 from hlm_core.factors import combine_factors, factorize, is_factor, level_labels, sorted_levels
 from hlm_core.frame_checks import (
     _check_columns,
+    _date_words,
     _is_date,
     _text_outcome_message,
     formula_name_hint,
@@ -166,7 +168,7 @@ def model_frame(frame: pd.DataFrame, spec: ModelSpec) -> ModelFrame:
     blocks_spec, group_codes = grouping_codes(data, spec)
     variables, fixed_spec = code_predictors(data, frame, spec, group_codes, blocks_spec, notes)
     fixed_terms, X, fixed_names, dropped_fixed = fixed_part(
-        data, spec, fixed_spec, variables, notes
+        data, spec, fixed_spec, variables, notes, random_sizes(blocks_spec, group_codes, variables)
     )
     blocks = random_blocks(data, blocks_spec, group_codes, variables)
     sizes = check_groups(group_codes, blocks, len(data))
@@ -236,14 +238,15 @@ def outcome_values(data: pd.DataFrame, frame: pd.DataFrame, spec: ModelSpec) -> 
     y_raw = data[spec.outcome]
     if _is_date(y_raw):
         raise ModelError(
-            f"The outcome '{spec.outcome}' holds dates, not numbers. Choose a numeric outcome "
-            "such as a test score."
+            f"The outcome '{spec.outcome}' holds {_date_words(y_raw)}, not numbers. Choose a "
+            "numeric outcome such as a test score."
         )
     if is_factor(y_raw) or not pd.api.types.is_numeric_dtype(y_raw.dtype):
         raise ModelError(_text_outcome_message(spec.outcome, frame[spec.outcome]))
     y = y_raw.to_numpy(dtype=float)
     if not np.all(np.isfinite(y)):
         raise ModelError(f"The outcome '{spec.outcome}' has infinite values; remove them first.")
+    check_magnitude(f"The outcome '{spec.outcome}'", y)
     if np.ptp(y) == 0:
         raise ModelError(
             f"The outcome '{spec.outcome}' has the same value ({y[0]:g}) in every row, "
@@ -278,10 +281,12 @@ def fixed_part(
     fixed_spec: list[Term],
     variables: dict[str, VariableInfo],
     notes: list[str],
+    random_part: list[tuple[int, int]] = (),
 ) -> tuple[list[TermCoding], np.ndarray, list[str], list[str]]:
     """The fixed-effect terms, the columns lme4 would keep (a column that is constant or an
     exact combination of earlier ones is dropped, with a note), their names, and the dropped
-    names."""
+    names. `random_part` (groups, columns per group of each random term) joins the memory
+    check."""
     kinds = {v: i.kind for v, i in variables.items()}
     levels = {v: i.levels for v, i in variables.items()}
 
@@ -290,6 +295,10 @@ def fixed_part(
     fixed_terms = _term_codings(
         _order_terms(tuple(fixed_spec), list(dict.fromkeys(fixed_order))),
         spec.intercept, kinds, levels,
+    )
+    # refused before any column exists when the matrices would pass the memory budget
+    check_design_size(
+        len(data), int(spec.intercept) + sum(len(t.names) for t in fixed_terms), random_part
     )
     cols = [np.ones(len(data))] if spec.intercept else []
     names = [INTERCEPT] if spec.intercept else []

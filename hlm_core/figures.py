@@ -47,6 +47,7 @@ from hlm_core.figure_style import (
 from hlm_core.figures_checks import ladder_plot, qq_plot, residuals_vs_fitted, spread_plot
 from hlm_core.figures_fair import rank_plot, shrinkage_plot
 from hlm_core.figures_groups import caterpillar, group_lines, spread_groups
+from hlm_core.plot_text import plot_unescape
 
 # The figures live in figure_style (look), figures_groups (one point or line per group),
 # figures_fair (shrinkage, ranks) and figures_checks (diagnostics, ladder); callers import
@@ -105,7 +106,8 @@ def groups_in_figure(fig: go.Figure | dict) -> list[str]:
         text = trace.get("text")
         if text is None or isinstance(text, str):
             continue
-        out.extend(dict.fromkeys(str(v) for v in decode_array(text) if v is not None))
+        out.extend(dict.fromkeys(plot_unescape(str(v)) for v in decode_array(text)
+                                 if v is not None))
     return out
 
 

@@ -18,6 +18,7 @@ from hlm_core.figure_style import (
     category_axis,
     ink,
 )
+from hlm_core.plot_text import escape_figure
 from hlm_core.report import num
 
 # ----------------------------------------------------------------------------- diagnostics
@@ -69,7 +70,7 @@ def residuals_vs_fitted(
     fig.update_xaxes(title=f"Fitted {outcome} (fixed part + group effects)", zeroline=False)
     fig.update_yaxes(title="Residual", zeroline=False)
     _standard_layout(fig, 420)
-    return fig
+    return escape_figure(fig)
 
 
 def qq_plot(
@@ -125,7 +126,7 @@ def qq_plot(
         font=FONT,
     )
     ink(fig)
-    return fig
+    return escape_figure(fig)
 
 
 def spread_plot(spread: pd.DataFrame, sigma: float, *, group_title: str = "Group") -> go.Figure:
@@ -162,7 +163,7 @@ def spread_plot(spread: pd.DataFrame, sigma: float, *, group_title: str = "Group
     fig.update_xaxes(title=f"Students in the {group_title}")
     fig.update_yaxes(title="Residual SD in the group", rangemode="tozero")
     _standard_layout(fig, 380)
-    return fig
+    return escape_figure(fig)
 
 
 # ----------------------------------------------------------------------------- model ladder
@@ -191,4 +192,4 @@ def ladder_plot(table: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title=None, **category_axis(names))
     fig.update_yaxes(title="Information criterion (lower is better)", tickformat=",.0f")
     _standard_layout(fig, 340)
-    return fig
+    return escape_figure(fig)

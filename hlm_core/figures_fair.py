@@ -15,6 +15,7 @@ from hlm_core.figure_style import (
     _standard_layout,
     category_axis,
 )
+from hlm_core.plot_text import escape_figure
 from hlm_core.report import num
 
 # ----------------------------------------------------------------------------- fair comparisons
@@ -122,7 +123,7 @@ def shrinkage_plot(
     )
     height = _shrinkage_axes(fig, names, average, by_name, value_title, group_title)
     _standard_layout(fig, height)
-    return fig
+    return escape_figure(fig)
 
 
 def _shrinkage_axes(
@@ -227,7 +228,7 @@ def rank_plot(
             fig.add_trace(scatter(x=pos[mask], y=er[mask], error_y=err, **common))
     height = _rank_axes(fig, names, total, by_name, group_title)
     _standard_layout(fig, height)
-    return fig
+    return escape_figure(fig)
 
 
 def _rank_axes(

@@ -23,6 +23,7 @@ from hlm_core.figure_style import (
     ink,
     line_style,
 )
+from hlm_core.plot_text import escape_figure, plot_escape
 from hlm_core.report import num
 
 
@@ -70,7 +71,7 @@ def caterpillar(
         uirevision=f"{term}-{mode}",
     )
     ink(fig)
-    return fig
+    return escape_figure(fig)
 
 
 @dataclass
@@ -232,7 +233,8 @@ def _mark_groups(fig: go.Figure, c: CaterpillarData, search: Iterable[str], by_n
             fig.add_annotation(
                 x=val[i] if by_name else rank[i],
                 y=names[i] if by_name else val[i],
-                text=f"<b>{names[i]}</b>",
+                text=str(names[i]),
+                font={"weight": "bold"},
                 showarrow=True,
                 arrowhead=2,
                 arrowcolor="#111827",
@@ -269,7 +271,8 @@ def group_lines(
     n_groups = len(np.unique(codes))
     hover = (
         "<b>%{text}</b><br>"
-        f"{predictor} %{{x:.4g}}<br>{outcome} %{{y:.4g}}<extra></extra>"
+        f"{plot_escape(predictor)} %{{x:.4g}}<br>{plot_escape(outcome)} %{{y:.4g}}"
+        "<extra></extra>"
     )
     fig = go.Figure()
     coloured = n_groups <= legend_max
@@ -291,7 +294,7 @@ def group_lines(
         legend={"title": None, "orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
     )
     ink(fig)
-    return fig
+    return escape_figure(fig)
 
 
 def group_codes(group_col: pd.Series, order: Sequence[str] | None) -> np.ndarray:

@@ -26,6 +26,12 @@ def _is_date(series: pd.Series) -> bool:
     return pd.api.types.is_datetime64_any_dtype(dt) or pd.api.types.is_timedelta64_dtype(dt)
 
 
+def _date_words(series: pd.Series) -> str:
+    if pd.api.types.is_timedelta64_dtype(series.dtype):
+        return "times of day or durations"
+    return "dates"
+
+
 def _text_outcome_message(outcome: str, values: pd.Series) -> str:
     """Why a text outcome can't be modelled, quoting a value (in any row) that is not a
     number."""

@@ -5,7 +5,7 @@ types (numbers, decimal commas, zero-padded codes, text among numbers). Part of 
 from __future__ import annotations
 
 import datetime as dt
-import re
+import decimal
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,17 +20,20 @@ from hlm_core.io_common import (
     _listing,
     _looks_numeric,
 )
+from hlm_core.io_dates import date_notes, parse_dates
+from hlm_core.io_names import _clean_names, _duplicate_notes
 from hlm_core.reading_notes import decision_notes
+from hlm_core.safe_text import visible
 
 
 def _finish(
     header: list[str], body: pd.DataFrame, where: str, notes: list[str], decimal_comma: bool
 ) -> pd.DataFrame:
     """Name the columns, drop empty rows/columns, and give each column a sensible type."""
-    names, spaced, dups = _clean_names(header)
+    names, spaced, invisible, dups = _clean_names(header)
     body, n_empty = _drop_empty_rows(body)
     frame, typed = _type_columns(header, names, body, decimal_comma)
-    _name_notes(header, names, spaced, dups, typed, notes)
+    _name_notes(header, names, (spaced, invisible), dups, typed, notes)
 
     no_rows = ReadError(
         f"{where} has a header row but no data rows. Add the data below the header, or pick "
@@ -98,8 +101,7 @@ def _type_columns(
                 continue
             typed.blanks.append(col_name)
         columns[col_name] = series
-        if kind in typed.kinds:
-            typed.kinds[kind].append(col_name)
+        typed.kinds.setdefault(kind, []).append(col_name)
     frame = pd.DataFrame(columns, index=body.index)
     return frame, typed
 
@@ -107,33 +109,35 @@ def _type_columns(
 def _name_notes(
     header: list[str],
     names: list[str],
-    spaced: list[str],
+    changed: tuple[list[int], list[int]],
     dups: dict[str, list[str]],
     typed: _Typed,
     notes: list[str],
 ) -> None:
-    """Say how column names were changed: backticks, spaces, blanks, repeats, empty columns."""
+    """Say how column names were changed: backticks, invisible characters, spaces, blanks,
+    repeats, empty columns. `changed` = positions of names with extra spaces, with invisible
+    characters."""
+    spaced, invisible = changed
     ticked = [n for h, n in zip(header, names, strict=True) if "`" in str(h)]
     if ticked:
         notes.append(
             "Backticks (`) in column names were replaced by ' (formulas use backticks around "
             f"names): {_listing(ticked)}."
         )
+    if invisible:
+        notes.append(
+            "Removed invisible characters (such as zero-width spaces) from column names, now "
+            f"{_listing(names[i] for i in invisible)}."
+        )
     if spaced:
-        breaks = any("\n" in h or "\r" in h for h in spaced)
+        breaks = any("\n" in str(header[i]) or "\r" in str(header[i]) for i in spaced)
         what = "line breaks and extra spaces" if breaks else "extra spaces"
-        renamed = [n for h, n in zip(header, names, strict=True) if h in spaced]
-        notes.append(f"Removed {what} from column names, now {_listing(renamed)}.")
+        notes.append(f"Removed {what} from column names, now {_listing(names[i] for i in spaced)}.")
     if typed.blanks:
         notes.append(
             f"Blank column names were replaced by their position: {_listing(typed.blanks)}."
         )
-    for orig, new in dups.items():
-        notes.append(
-            f"The column name '{orig}' appears more than once; the repeats were renamed "
-            + ", ".join(f"'{n}'" for n in new)
-            + "."
-        )
+    notes.extend(_duplicate_notes(dups))
     if typed.unnamed_empty:
         notes.append(f"Dropped {typed.unnamed_empty} empty column(s) that had no name.")
 
@@ -164,9 +168,9 @@ def _content_notes(
     for col, (n_text, example) in mostly_numbers.items():
         notes.append(
             f"'{col}' holds numbers except for {n_text:,} entr{'y' if n_text == 1 else 'ies'} "
-            f"such as '{example}', so it was read as text. To use it as numbers, replace those "
-            "entries with empty cells and upload again, or choose 'Treat these values as "
-            "missing' on the Data page."
+            f"such as '{visible(example, 40)}', so it was read as text. To use it as numbers, "
+            "replace those entries with empty cells and upload again, or choose 'Treat these "
+            "values as missing' on the Data page."
         )
     if kinds["decimal"]:
         notes.append(f"Read decimal commas as numbers (3,5 = 3.5) in {_listing(kinds['decimal'])}.")
@@ -177,6 +181,7 @@ def _content_notes(
             "category ('01' and '1' are different groups). If they are amounts, treat them as "
             "numbers: remove the column from 'Categorical columns' on the Data page."
         )
+    notes.extend(date_notes(kinds))
     text_cols = kinds["text"] + kinds["zeros"]
     if text_cols:
         notes.append(f"Text columns, treated as categories: {_listing(text_cols)}.")
@@ -205,31 +210,6 @@ def _numbers_below_first(series: pd.Series) -> bool:
     # the next values decide for ordinary text columns without touching the whole column
     head = series.iloc[1:1000].dropna()
     return len(head) >= 2 and numbers(head.iloc[:100]) and numbers(series.iloc[1:])
-
-
-def _clean_names(header: list[str]) -> tuple[list[str], list[str], dict[str, list[str]]]:
-    """Strip names, name blanks by position (column_3) and number duplicates (score.2).
-
-    Returns (names, original names that had extra spaces, {duplicated name: new names}).
-    """
-    stripped = [re.sub(r"\s+", " ", str(h)).strip() for h in header]
-    spaced = [h for h, s in zip(header, stripped, strict=True) if s and h != s]
-    # a formula can hold any column name in backticks, except one containing a backtick
-    stripped = [s.replace("`", "'") for s in stripped]
-    taken = {s for s in stripped if s}
-    names: list[str] = []
-    dups: dict[str, list[str]] = {}
-    for pos, s in enumerate(stripped, start=1):
-        base = s or f"column_{pos}"
-        new, k = base, 2
-        while new in names or (not s and new in taken):
-            new = f"{base}.{k}"
-            k += 1
-        if s and new != s:
-            dups.setdefault(s, []).append(new)
-        names.append(new)
-        taken.add(new)
-    return names, spaced, dups
 
 
 def _coerce(values: pd.Series, decimal_comma: bool) -> tuple[pd.Series, str, set[str]]:
@@ -272,6 +252,9 @@ def _coerce_strings(values: pd.Series, decimal_comma: bool) -> tuple[pd.Series, 
         number = pd.to_numeric(clean.str.replace(",", ".", regex=False), errors="coerce")
         if number[~na].notna().all():
             return number, "decimal", tokens
+    dated = parse_dates(present, clean)
+    if dated is not None:
+        return dated[0], dated[1], tokens
     return clean.astype("str"), "text", tokens
 
 
@@ -286,16 +269,36 @@ def _coerce_objects(values: pd.Series, decimal_comma: bool) -> tuple[pd.Series, 
         return pd.Series(np.nan, index=index, dtype=float), "number", tokens
     if all(isinstance(v, (dt.datetime, dt.date)) for v in present):
         return pd.Series(pd.to_datetime(cells), index=index), "date", tokens
+    if all(isinstance(v, (dt.time, dt.timedelta)) for v in present):  # Excel times, durations
+        return _as_durations(cells, index), "time", tokens
     if all(isinstance(v, str) for v in present):
         return _coerce_strings(pd.Series(cells, index=index, dtype="str"), decimal_comma)
     if all(
-        isinstance(v, (int, float, np.number, str)) and not isinstance(v, bool) for v in present
+        isinstance(v, (int, float, np.number, decimal.Decimal, str)) and not isinstance(v, bool)
+        for v in present
     ):
         number = pd.to_numeric(pd.Series(cells, index=index, dtype=object), errors="coerce")
-        texts = [v for v in present if isinstance(v, str)]
-        if number.notna().sum() == len(present) and not any(_LEADING_ZERO.match(t) for t in texts):
-            return number, "number", tokens
+        if number.notna().sum() == len(present):
+            texts = [v for v in present if isinstance(v, str)]
+            if not any(_LEADING_ZERO.match(t) for t in texts):
+                return number, "number", tokens
+            # IDs typed partly as numbers, partly as text with leading zeros ("0020"): codes,
+            # kept exactly as typed
+            return _as_text(cells, index), "zeros", tokens
     return _as_text(cells, index), "text", tokens
+
+
+def _as_durations(cells: list[Any], index: pd.Index) -> pd.Series:
+    """Times of day (as time since midnight) and durations as timedeltas."""
+
+    def seconds(v: Any) -> float:
+        if isinstance(v, dt.timedelta):
+            return v.total_seconds()
+        if isinstance(v, dt.time):
+            return v.hour * 3600 + v.minute * 60 + v.second + v.microsecond / 1e6
+        return float("nan")
+
+    return pd.to_timedelta(pd.Series([seconds(v) for v in cells], index=index), unit="s")
 
 
 def _empty_cells(values: pd.Series) -> pd.Series:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from hlm_core import io_guard
 from hlm_core.errors import ReadError
 from hlm_core.io_columns import _finish
 from hlm_core.io_common import _listing
@@ -19,6 +20,7 @@ from hlm_core.io_common import _listing
 def _read_excel(
     data: bytes, name: str, sheet: str | None, notes: list[str]
 ) -> tuple[pd.DataFrame, list[str], str]:
+    io_guard.check_workbook_zip(data, name)  # zipped CSVs, zip bombs: before openpyxl unpacks
     try:
         wb = _open_workbook(data, data_only=True)
     # A damaged or mislabelled file can fail anywhere inside the parser (BadZipFile, KeyError,
@@ -36,12 +38,12 @@ def _read_excel(
                 raise ReadError(
                     f"There is no sheet called '{sheet}' in {name}. Its sheets are: {listed}."
                 )
-            rows = _sheet_rows(wb[sheet])
+            rows = _sheet_rows(wb[sheet], name=name)
             if not rows:
                 raise ReadError(f"Sheet '{sheet}' of {name} is empty. Pick another sheet.")
             chosen = sheet
         else:
-            chosen, rows = _first_table_sheet(wb, sheets)
+            chosen, rows = _first_table_sheet(wb, sheets, name)
             if chosen is None:
                 raise ReadError(
                     f"Every sheet in {name} is empty. Open the workbook, check that the data is "
@@ -84,14 +86,22 @@ def _open_workbook(data: bytes, data_only: bool) -> Any:
         return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
 
 
-def _sheet_rows(ws: Any, limit: int | None = None) -> list[tuple]:
-    """Values of a sheet's rows with trailing blank cells and trailing blank rows removed."""
+def _sheet_rows(ws: Any, limit: int | None = None, name: str = "the workbook") -> list[tuple]:
+    """Values of a sheet's rows with trailing blank cells and trailing blank rows removed.
+
+    A full read (no `limit`) first checks the sheet's declared size; every read watches rows x
+    columns as the rows stream in, so a stray cell at XFD1048576 is refused, not expanded.
+    """
     if not hasattr(ws, "iter_rows"):  # a chartsheet
         return []
+    io_guard.declared_size(ws)  # remembered before the reset below
+    if limit is None:
+        io_guard.check_sheet_area(ws, ws.title, name)
     if hasattr(ws, "reset_dimensions"):
         ws.reset_dimensions()  # read-only mode trusts the stored size, which can be wrong
     out: list[tuple] = []
     last_filled = -1
+    width = 0
     for row in ws.iter_rows(values_only=True):
         row = tuple(row)
         end = len(row)
@@ -100,8 +110,13 @@ def _sheet_rows(ws: Any, limit: int | None = None) -> list[tuple]:
         out.append(row[:end])
         if end:
             last_filled = len(out) - 1
+            if end > width or not len(out) % 4096:
+                width = max(width, end)
+                io_guard.check_sheet_row(len(out), width, ws.title, name)
         if limit is not None and last_filled >= 0 and len(out) >= limit:
             break
+    if limit is None:
+        io_guard.check_sheet_row(last_filled + 1, width, ws.title, name)
     return out[: last_filled + 1]
 
 
@@ -117,19 +132,21 @@ def _is_table(rows: list[tuple]) -> bool:
     return False
 
 
-def _first_table_sheet(wb: Any, sheets: list[str]) -> tuple[str | None, list[tuple]]:
+def _first_table_sheet(
+    wb: Any, sheets: list[str], name: str
+) -> tuple[str | None, list[tuple]]:
     """The first sheet that holds a table; failing that, the first sheet with anything in it."""
     fallback: str | None = None
     for s in sheets:
-        head = _sheet_rows(wb[s], limit=50)
+        head = _sheet_rows(wb[s], limit=50, name=name)
         if not head:
             continue
         if _is_table(head):
-            return s, _sheet_rows(wb[s])
+            return s, _sheet_rows(wb[s], name=name)
         fallback = fallback or s
     if fallback is None:
         return None, []
-    return fallback, _sheet_rows(wb[fallback])
+    return fallback, _sheet_rows(wb[fallback], name=name)
 
 
 def _header_row_index(rows: list[tuple]) -> int:

@@ -5,11 +5,13 @@ Part of `hlm_core.io`.
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from hlm_core import io_guard
 from hlm_core.errors import ReadError
 from hlm_core.io_columns import _finish
 from hlm_core.io_common import _MAX_LISTED, _listing
@@ -19,6 +21,7 @@ def _read_spss(data: bytes, name: str, notes: list[str]) -> pd.DataFrame:
     # pyreadstat (>= 1.3) reads any object with read() and seek(), so the upload stays in memory.
     import pyreadstat
 
+    _check_readstat_shape(pyreadstat.read_sav, data, name)
     try:
         frame, meta = pyreadstat.read_sav(io.BytesIO(data), dates_as_pandas_datetime=True)
     except Exception as exc:  # any parser failure: not a readable .sav
@@ -52,11 +55,23 @@ def _note_user_missing(data: bytes, notes: list[str]) -> None:
         notes.append(f"Values that SPSS marks as user-missing were read as missing ({shown}).")
 
 
+def _check_readstat_shape(reader: Any, data: bytes, name: str) -> None:
+    """The row and column counts in an SPSS/Stata header, checked before the data are read
+    (an unreadable header is left to the reader's own message)."""
+    try:
+        _, meta = reader(io.BytesIO(data), metadataonly=True)
+    except Exception:  # the full read below says what is wrong with the file
+        return
+    rows = getattr(meta, "number_rows", None)
+    io_guard.check_table_shape(rows if rows and rows > 0 else None, meta.number_columns, name)
+
+
 def _read_stata(data: bytes, name: str, notes: list[str]) -> pd.DataFrame:
     # pyreadstat first (in memory, same label handling as SPSS); pandas' own reader as a fallback
     # for Stata versions pyreadstat cannot read. Both work from a BytesIO.
     import pyreadstat
 
+    _check_readstat_shape(pyreadstat.read_dta, data, name)
     try:
         frame, meta = pyreadstat.read_dta(io.BytesIO(data), dates_as_pandas_datetime=True)
         frame = _apply_value_labels(frame, meta.variable_value_labels, notes)
@@ -79,19 +94,28 @@ def _read_stata(data: bytes, name: str, notes: list[str]) -> pd.DataFrame:
 def _read_parquet(data: bytes, name: str, notes: list[str]) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
+    from hlm_core.arrow_types import arrow_to_frame
+
     try:
-        frame = pq.read_table(io.BytesIO(data)).to_pandas()
+        meta = pq.ParquetFile(io.BytesIO(data)).metadata
+        io_guard.check_table_shape(meta.num_rows, meta.num_columns, name)
+        table = pq.read_table(io.BytesIO(data))
+    except ReadError:
+        raise
     except Exception as exc:  # any parser failure: not a readable Parquet file
         raise ReadError(
             f"{name} could not be read as a Parquet file ({_short(exc)}). Export it again, or "
             "export the data as CSV."
         ) from None
-    frame = frame.reset_index(drop=not _has_named_index(frame))
+    # pandas stores an unnamed index as "__index_level_0__": not the user's data
+    keep = [c for c in table.column_names if not re.fullmatch(r"__index_level_\d+__", str(c))]
+    frame = arrow_to_frame(table.select(keep), notes)
+    if frame.shape[1] == 0:
+        raise ReadError(
+            f"{name} has no column of numbers, text or dates that this app can use. Export the "
+            "data with plain columns, or as CSV."
+        )
     return _finish(list(map(str, frame.columns)), _positional(frame), name, notes, False)
-
-
-def _has_named_index(frame: pd.DataFrame) -> bool:
-    return any(n is not None for n in frame.index.names)
 
 
 def _positional(frame: pd.DataFrame) -> pd.DataFrame:

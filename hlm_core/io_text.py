@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hlm_core import io_guard
 from hlm_core.errors import ReadError
 from hlm_core.io_columns import _finish
 from hlm_core.io_common import (
@@ -28,17 +29,10 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         return data[3:].decode("utf-8", errors="replace"), (
             "Text encoding: UTF-8 with a byte-order mark (as Excel's 'CSV UTF-8' saves)."
         )
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _decode_utf16(data, "utf-16", name), (
-            "Text encoding: UTF-16 (as Excel's 'Unicode text' export saves)."
-        )
-    sample = data[:4000]
-    if len(sample) >= 4:  # UTF-16 without a byte-order mark: every other byte is zero
-        even, odd = sample[0::2], sample[1::2]
-        if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
-            return _decode_utf16(data, "utf-16-le", name), "Text encoding: UTF-16."
-        if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
-            return _decode_utf16(data, "utf-16-be", name), "Text encoding: UTF-16."
+    wide = _wide_encoding(data)
+    if wide is not None:
+        codec, words = wide
+        return _decode_wide(data, codec, name), f"Text encoding: {words}."
     if _looks_binary(data):
         raise _not_text(name)
     try:
@@ -57,7 +51,41 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         )
 
 
-def _decode_utf16(data: bytes, encoding: str, name: str) -> str:
+_WIDE_BOMS = (  # UTF-32 first: its little-endian mark starts with UTF-16's
+    (b"\xff\xfe\x00\x00", "utf-32", "UTF-32 with a byte-order mark"),
+    (b"\x00\x00\xfe\xff", "utf-32", "UTF-32 with a byte-order mark"),
+    (b"\xff\xfe", "utf-16", "UTF-16 (as Excel's 'Unicode text' export saves)"),
+    (b"\xfe\xff", "utf-16", "UTF-16 (as Excel's 'Unicode text' export saves)"),
+)
+
+
+def _wide_encoding(data: bytes) -> tuple[str, str] | None:
+    """(codec, words) for UTF-16 or UTF-32 text, with or without a byte-order mark.
+
+    Without a mark, mostly-ASCII text shows itself by where its zero bytes fall: every other
+    byte (UTF-16) or three bytes in four (UTF-32).
+    """
+    for bom, codec, words in _WIDE_BOMS:
+        if data.startswith(bom):
+            return codec, words
+    sample = data[: 4000 - 4000 % 4]
+    if len(sample) < 4:
+        return None
+    lanes = [sample[i::4] for i in range(4)]
+    zero = [lane.count(0) / len(lane) for lane in lanes]
+    if min(zero[1:]) > 0.9 and zero[0] < 0.05:
+        return "utf-32-le", "UTF-32"
+    if min(zero[:3]) > 0.9 and zero[3] < 0.05:
+        return "utf-32-be", "UTF-32"
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le", "UTF-16"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be", "UTF-16"
+    return None
+
+
+def _decode_wide(data: bytes, encoding: str, name: str) -> str:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError:
@@ -67,7 +95,7 @@ def _decode_utf16(data: bytes, encoding: str, name: str) -> str:
 
 def _looks_binary(data: bytes) -> bool:
     """NUL bytes or many control bytes: an image, archive or other non-text file."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text has NULs too
+    if _wide_encoding(data) is not None:  # UTF-16/32 text has NULs too
         return False
     sample = data[:65536]
     return b"\x00" in sample or _control_share(sample) > 0.01
@@ -156,6 +184,8 @@ def _read_text(data: bytes, name: str, notes: list[str], unknown_extension: bool
         delim = "\t" if ext in {".tsv", ".tab"} else ","
     else:
         notes.append(f"Columns are separated by {_DELIMITERS[delim]}.")
+    wide = 4 if "UTF-32" in enc_note else 2 if "UTF-16" in enc_note else 1
+    longest = io_guard.check_text_shape(data, text[: text.find("\n")], delim, name, wide)
 
     try:
         raw = pd.read_csv(
@@ -169,12 +199,13 @@ def _read_text(data: bytes, name: str, notes: list[str], unknown_extension: bool
             engine="c",
         )
     except pd.errors.ParserError:
-        raw = _read_text_ragged(text, delim, notes)
+        raw = _read_text_ragged(text, delim, notes, name)
     except pd.errors.EmptyDataError:
         raise ReadError(f"{name} holds no rows. Check that the file has data in it.") from None
 
     if raw.empty:
         raise ReadError(f"{name} holds no rows. Check that the file has data in it.")
+    io_guard.check_cell_lengths(raw, longest, name)
     header = [str(v) if isinstance(v, str) else "" for v in raw.iloc[0].tolist()]
     _note_multiline_cells(text, raw, header, notes)
     body = raw.iloc[1:].reset_index(drop=True)
@@ -214,11 +245,12 @@ def _note_multiline_cells(text: str, raw: pd.DataFrame, header: list[str], notes
         )
 
 
-def _read_text_ragged(text: str, delim: str, notes: list[str]) -> pd.DataFrame:
+def _read_text_ragged(text: str, delim: str, notes: list[str], name: str) -> pd.DataFrame:
     """Slow path for rows with more values than the header (pandas' fast parser refuses them)."""
     _allow_fields(len(text))
     rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if r]
     width = max(len(r) for r in rows)
+    io_guard.check_table_shape(len(rows), width, name)
     longer = sum(len(r) > len(rows[0]) for r in rows[1:])
     extra_filled = any(any(c.strip() for c in r[len(rows[0]) :]) for r in rows[1:])
     if longer and extra_filled:

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from hlm_core.coding import VariableInfo
+from hlm_core.design_limits import check_levels, check_magnitude
 from hlm_core.errors import ModelError
 from hlm_core.factors import factorize, is_factor
-from hlm_core.frame_checks import _is_date
+from hlm_core.frame_checks import _date_words, _is_date
 from hlm_core.spec import ModelSpec, RandomEffect, Term
 
 _BlockSpec = tuple[RandomEffect, tuple[str, ...], str]
@@ -49,6 +50,7 @@ def code_predictors(
             continue
         s = data[v]
         if is_factor(s):
+            check_levels(v, int(s.nunique()), frame[v])  # before any dummy column exists
             variables[v] = factor_variable(v, s, centering.get(v, "none"), notes)
             continue
         how = centering.get(v, "none")
@@ -85,14 +87,17 @@ def numeric_variable(
     """A numeric predictor's values, centred at the overall mean when `how` is "grand"
     (group centring is `centre_within_groups`)."""
     if _is_date(s):
+        words = _date_words(s)
+        example = "age in months, or the year" if words == "dates" else "minutes since midnight"
         raise ModelError(
-            f"'{v}' holds dates, which can't be used as a number directly. Make a "
-            "numeric column from it (for example age in months, or the year) and use "
-            "that, or remove it from the predictors."
+            f"'{v}' holds {words}, which can't be used as a number directly. Make a numeric "
+            f"column from it (for example {example}) and use that, or remove it from the "
+            "predictors."
         )
     x = s.to_numpy(dtype=float)
     if not np.all(np.isfinite(x)):
         raise ModelError(f"'{v}' has infinite values; remove them first.")
+    check_magnitude(f"'{v}'", x)
     info = VariableInfo(v, "numeric", raw_mean=float(x.mean()))
     if how == "grand":
         x = x - x.mean()
