@@ -89,19 +89,11 @@ def _nul_predictor() -> bytes:
 
 
 def _levels_2000() -> bytes:
-    rng = np.random.default_rng(2)
-    n = 20_000
-    return pd.DataFrame({"class": [f"c{i % 100}" for i in range(n)],
-                         "item": [f"i{i % 2000}" for i in range(n)],
-                         "score": np.round(rng.normal(50, 5, n), 2)}).to_csv(index=False).encode()
+    return hf.items_in_classes(20_000, 100, 2000, seed=2)
 
 
 def _item_by_class() -> bytes:
-    rng = np.random.default_rng(3)
-    n = 20_000
-    return pd.DataFrame({"class": [f"c{i % 400}" for i in range(n)],
-                         "item": [f"i{i % 50:02d}" for i in range(n)],
-                         "score": np.round(rng.normal(50, 5, n), 2)}).to_csv(index=False).encode()
+    return hf.items_in_classes(20_000, 400, 50, seed=3)
 
 
 def _values_1e308() -> bytes:

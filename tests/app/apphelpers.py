@@ -42,8 +42,9 @@ def go(at: AppTest, page: str) -> AppTest:
 
 
 def widget(at: AppTest, kind: str, label: str):
-    """The widget of type `kind` (e.g. "selectbox") with exactly this label."""
-    found = [w for w in getattr(at, kind) if w.label == label]
+    """The widget of type `kind` (e.g. "selectbox") with exactly this label, as shown (labels
+    are Markdown: user text in them is escaped)."""
+    found = [w for w in getattr(at, kind) if plain(w.label) == label]
     assert found, f"no {kind} labelled {label!r}; have {[w.label for w in getattr(at, kind)]}"
     return found[0]
 

@@ -23,6 +23,7 @@ from hlm_core.diagnostics import fitted_and_residuals
 from hlm_core.fit import fit
 from hlm_core.formula import parse_formula
 from hlm_core.io import read_table
+from ui.text import plain
 
 BDF = (FIXTURES / "bdf.csv").read_bytes()
 SINGULAR = "langPOST ~ IQ.verb + Minority + (Minority | schoolNR)"
@@ -96,7 +97,7 @@ def test_singular_fit_triage_offers_the_uncorrelated_model():
     t = texts(at)
     assert "The fit is singular" in t
     assert "The correlation of **(Intercept)** and **MinorityY**" in t
-    labels = [b.label for b in at.button]
+    labels = [plain(b.label) for b in at.button]  # labels are Markdown (escaped user text)
     assert "Try the other optimizer" in labels
     assert "Fit: Uncorrelated random slopes (||)" in labels
     assert "Fit: Random intercepts only" in labels

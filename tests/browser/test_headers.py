@@ -71,35 +71,32 @@ def test_the_browser_blocks_other_origins(page, canary, canary_hits):
     assert {"img-src", "script-src-elem", "frame-src", "connect-src"} <= set(got["violations"])
 
 
-def _dialogs(page) -> list[str]:
+def example_page(context, app_url: str):
+    """A new tab with the example data loaded, and the list of dialogs it raises (each is
+    dismissed: the user stays on the page)."""
+    page = context.new_page()
+    page.set_default_timeout(60_000)
     seen: list[str] = []
 
     def on_dialog(dialog):
         seen.append(dialog.type)
-        dialog.dismiss()  # stay on the page
+        dialog.dismiss()
 
     page.on("dialog", on_dialog)
-    return seen
+    page.goto(app_url)
+    page.get_by_role("button", name="Use example data").click()
+    settle(page)
+    return page, seen
 
 
 def test_leaving_after_a_fit_asks_first(browser, app_url):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    seen = _dialogs(page)
-    page.goto(app_url)
-    page.get_by_role("button", name="Use example data").click()
-    settle(page)
+    page, seen = example_page(context, app_url)
     page.close(run_before_unload=True)  # no fit yet: closes without asking
     page.wait_for_event("close", timeout=5_000) if not page.is_closed() else None
     assert seen == [] and page.is_closed()
 
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    seen = _dialogs(page)
-    page.goto(app_url)
-    page.get_by_role("button", name="Use example data").click()
-    settle(page)
+    page, seen = example_page(context, app_url)
     open_page(page, "Model")
     page.get_by_role("button", name="Fit model").click()
     page.get_by_text("Fitted in").wait_for()

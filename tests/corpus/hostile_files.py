@@ -187,22 +187,22 @@ def nul_in_numbers() -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def items_in_classes(n: int, classes: int, items: int, seed: int) -> bytes:
+    """Test items answered in classes: `n` rows, a text item code with `items` values."""
+    rng = np.random.default_rng(seed)
+    return _csv(pd.DataFrame({"class": [f"c{i % classes:03d}" for i in range(n)],
+                              "item": [f"i{i % items:04d}" for i in range(n)],
+                              "score": np.round(rng.normal(50, 10, n), 1)}))
+
+
 def many_levels() -> bytes:
     """A text predictor with 2,000 different values (an item code used as a predictor)."""
-    rng = np.random.default_rng(44)
-    n = 4000
-    return _csv(pd.DataFrame({"class": [f"c{i % 50:02d}" for i in range(n)],
-                              "item": [f"i{i % 2000:04d}" for i in range(n)],
-                              "score": np.round(rng.normal(50, 10, n), 1)}))
+    return items_in_classes(4000, 50, 2000, seed=44)
 
 
 def item_by_class() -> bytes:
-    """Fifty test items as uncorrelated random slopes over 250 classes: 12,750 random effects."""
-    rng = np.random.default_rng(45)
-    n = 2500
-    return _csv(pd.DataFrame({"class": [f"c{i % 250:03d}" for i in range(n)],
-                              "item": [f"i{i % 50:02d}" for i in range(n)],
-                              "score": np.round(rng.normal(50, 10, n), 1)}))
+    """Fifty test items as uncorrelated random slopes over 250 classes: 12,500 random effects."""
+    return items_in_classes(2500, 250, 50, seed=45)
 
 
 # ------------------------------------------------------------------------------ 12.2, 17.8
