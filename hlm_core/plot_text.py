@@ -87,6 +87,8 @@ def escape_figure(fig: Any) -> Any:
                 axis.categoryarray = list(_escape_array(list(axis.categoryarray)))
             if axis.ticktext is not None:
                 axis.ticktext = list(_escape_array(list(axis.ticktext)))
+            if axis.tickvals is not None:  # on a category axis: categories, now escaped
+                axis.tickvals = list(_escape_array(list(axis.tickvals)))
     for ann in layout.annotations or ():
         if ann.text:
             ann.text = plot_escape(ann.text)
