@@ -118,7 +118,13 @@ def r_tutorial_steps(spec: ModelSpec, formula_r, ps: PredSlope | None = None) ->
     if null is not None:
         lines += [
             "# The null model (no predictors) and the likelihood-ratio test against it;",
-            "# anova() refits both by ML, as the app's Compare page does",
+            "# anova() refits both by ML, as the app's Compare page does. It compares models",
+            "# of the same rows of the same data: keep the rows the model used (if any were",
+            "# left out for missing values) and refit it on them",
+            "if (nobs(fit) < nrow(d)) {",
+            "  d <- d[rownames(model.frame(fit)), , drop = FALSE]",
+            "  fit <- update(fit, data = d)",
+            "}",
             f"null <- lmer({formula_r(null)}, data = d, REML = {reml})",
             "summary(null)",
             "lrt <- anova(null, fit)",
