@@ -10,6 +10,7 @@ import pandas as pd
 
 from tests.app.apphelpers import go, new_app, state, texts, upload, widget
 from tests.star_like import star_like
+from ui.text import md_code
 
 
 def teacher_csv() -> bytes:
@@ -31,7 +32,8 @@ def star_csv() -> bytes:
 def test_text_in_scores_listed_and_fixed_in_place():
     at = upload(new_app(), "class.csv", teacher_csv())
     shown = texts(at)
-    assert "`absent` (1)" in shown and "`ill` (2)" in shown and "`` Maths score ``" not in shown
+    # each entry as code, with its count
+    assert f"{md_code('absent')} (1)" in shown and f"{md_code('ill')} (2)" in shown
     # the outcome never defaults to a predictor-like column while the score is text
     go(at, "model")
     assert widget(at, "selectbox", "Outcome").value is None
