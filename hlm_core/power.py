@@ -196,7 +196,7 @@ def validate(plan: Plan, solve: Solve = "power") -> None:
                 f"With {count:g} {TOP_NAME[plan.design]} and {plan.g} "
                 f"covariate{'' if plan.g == 1 else 's'} there are no "
                 f"degrees of freedom left for the test (df = {df:g}). Use at least "
-                f"{_min_clusters(plan)} {TOP_NAME[plan.design]} or fewer covariates."
+                f"{min_clusters(plan)} {TOP_NAME[plan.design]} or fewer covariates."
             )
     if solve in ("power", "clusters"):
         es = _need(plan.es, "es", "the effect size")
@@ -215,7 +215,7 @@ def degrees_of_freedom(plan: Plan, clusters: float | None = None) -> float:
     return c - plan.g - 2
 
 
-def _min_clusters(plan: Plan) -> int:
+def min_clusters(plan: Plan) -> int:
     """The fewest top-level units that leave one degree of freedom."""
     return plan.g + (2 if plan.design == "bira2" else 3)
 
@@ -295,7 +295,7 @@ def clusters_needed(plan: Plan) -> int:
 
     Power rises with the number of clusters (the standard error falls and df grows), so a
     doubling search and then bisection on whole numbers give the exact answer."""
-    lo = _min_clusters(plan)  # first count with df >= 1
+    lo = min_clusters(plan)  # first count with df >= 1
     if power_at(plan, clusters=lo) >= plan.power:
         return lo
     hi = lo
@@ -331,7 +331,7 @@ def solve(plan: Plan, what: Solve = "power") -> PlanResult:
         notes.append(
             f"Power is {power_at(plan, clusters=count):.4f} with {count} "
             f"{TOP_NAME[plan.design]} and {power_at(plan, clusters=count - 1):.4f} with one fewer."
-            if count > _min_clusters(plan)
+            if count > min_clusters(plan)
             else f"The fewest {TOP_NAME[plan.design]} that leave a degree of freedom already "
             "reach the target power."
         )

@@ -1,0 +1,73 @@
+"""Plotly figures for a planning answer: power against the number of clusters and against the
+effect size, each with the target power as a dashed line and the answer marked.
+
+Built from hlm_core.plan_views' tables; the number of clusters is a count (whole numbers on
+the axis), the effect size is in standard deviations of the outcome.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from hlm_core.figures import LINE, _standard_layout
+from hlm_core.plan_views import power_by_clusters, power_by_effect
+from hlm_core.power import TOP_LEVEL, TOP_NAME, PlanResult, power_at
+
+TARGET = "#b91c1c"  # dark red: 6.5:1 on white
+ANSWER = "#111827"
+
+
+def _target_line(fig: go.Figure, target: float) -> None:
+    fig.add_hline(
+        y=target, line={"color": TARGET, "dash": "dash", "width": 1.5},
+        annotation_text=f"target power {target:.0%}", annotation_position="bottom right",
+        annotation_font={"color": TARGET},
+    )
+
+
+def power_clusters_figure(res: PlanResult, top_label: str | None = None) -> go.Figure:
+    """Power to detect res.es against the number of top-level units (J or K)."""
+    table = power_by_clusters(res)
+    label = top_label or f"Number of {TOP_NAME[res.plan.design]} ({TOP_LEVEL[res.plan.design]})"
+    fig = go.Figure(go.Scatter(
+        x=table["clusters"], y=table["power"], mode="lines", name="power",
+        line={"color": LINE, "width": 2.5},
+        hovertemplate="%{x} units: power %{y:.1%}<extra></extra>",
+    ))
+    _target_line(fig, res.plan.power)
+    answer_power = power_at(res.plan, es=res.es, clusters=res.clusters)
+    fig.add_trace(go.Scatter(
+        x=[res.clusters], y=[answer_power], mode="markers+text", name="your answer",
+        marker={"color": ANSWER, "size": 11, "symbol": "diamond"},
+        text=[f"{res.clusters:g} → {answer_power:.0%}"], textposition="middle right",
+        hovertemplate="%{x} units: power %{y:.1%}<extra>your answer</extra>",
+    ))
+    fig.update_xaxes(title_text=label, rangemode="tozero", tickformat="d")
+    fig.update_yaxes(title_text=f"Power to detect {res.es:.2f} SD", range=[0, 1.02],
+                     tickformat=".0%")
+    _standard_layout(fig, 360)
+    return fig
+
+
+def power_effect_figure(res: PlanResult) -> go.Figure:
+    """Power against the effect size at the answer's number of clusters, MDES marked."""
+    table = power_by_effect(res)
+    top = TOP_LEVEL[res.plan.design]
+    fig = go.Figure(go.Scatter(
+        x=table["es"], y=table["power"], mode="lines", name="power",
+        line={"color": LINE, "width": 2.5},
+        hovertemplate="effect %{x:.2f} SD: power %{y:.1%}<extra></extra>",
+    ))
+    _target_line(fig, res.plan.power)
+    p_mdes = power_at(res.plan, es=res.mdes, clusters=res.clusters)
+    fig.add_trace(go.Scatter(
+        x=[res.mdes], y=[p_mdes], mode="markers+text", name="smallest detectable effect",
+        marker={"color": ANSWER, "size": 11, "symbol": "diamond"},
+        text=[f"MDES {res.mdes:.2f} SD"], textposition="middle right",
+        hovertemplate="effect %{x:.3f} SD: power %{y:.1%}<extra>MDES</extra>",
+    ))
+    fig.update_xaxes(title_text=f"Effect size (SD of the outcome), with {top} = {res.clusters:g}",
+                     rangemode="tozero")
+    fig.update_yaxes(title_text="Power", range=[0, 1.02], tickformat=".0%")
+    _standard_layout(fig, 360)
+    return fig

@@ -1,0 +1,141 @@
+"""Views of a planning answer: power curves, the "what if" table and the equivalent PowerUpR
+call. Plain tables and text (figures are drawn from these by hlm_core.plan_figures)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hlm_core.power import (
+    TOP_LEVEL,
+    Plan,
+    PlanError,
+    PlanResult,
+    min_clusters,
+    power_at,
+    solve,
+)
+
+ICC_STEP = 0.05
+N_STEP = 5
+
+
+def power_by_clusters(res: PlanResult, points: int = 60) -> pd.DataFrame:
+    """Power to detect res.es against the number of top-level units, from the fewest that leave
+    one degree of freedom to well past the answer."""
+    plan = res.plan
+    lo = min_clusters(plan)
+    hi = max(int(np.ceil(res.clusters)) * 2, lo + 10)
+    counts = np.unique(np.linspace(lo, hi, points).round().astype(int))
+    return pd.DataFrame({
+        "clusters": counts,
+        "power": [power_at(plan, es=res.es, clusters=int(c)) for c in counts],
+    })
+
+
+def power_by_effect(res: PlanResult, points: int = 60) -> pd.DataFrame:
+    """Power against the effect size (SD units) at the answer's number of clusters."""
+    top = max(2 * res.mdes, 2 * abs(res.es), 0.1)
+    es = np.linspace(0, top, points)
+    return pd.DataFrame({
+        "es": es,
+        "power": [power_at(res.plan, es=float(e), clusters=res.clusters) for e in es],
+    })
+
+
+def _variants(plan: Plan) -> list[tuple[str, Plan]]:
+    rows = [("As planned", plan)]
+    icc_names = [("rho2", "ICC")] if plan.design != "cra3" else [("rho3", "School ICC"),
+                                                                    ("rho2", "Class ICC")]
+    for name, label in icc_names:
+        v = float(getattr(plan, name))
+        if v - ICC_STEP > 0:
+            rows.append((f"{label} {ICC_STEP:g} lower", plan.with_(**{name: v - ICC_STEP})))
+        rows.append((f"{label} {ICC_STEP:g} higher", plan.with_(**{name: v + ICC_STEP})))
+    if plan.n - N_STEP >= 1:
+        rows.append((f"{N_STEP} fewer pupils per cluster", plan.with_(n=plan.n - N_STEP)))
+    rows.append((f"{N_STEP} more pupils per cluster", plan.with_(n=plan.n + N_STEP)))
+    return rows
+
+
+def what_if(res: PlanResult) -> pd.DataFrame:
+    """The same question answered again with the ICC(s) and the pupils per cluster moved a
+    little: how sensitive the answer is to inputs that are only estimates."""
+    out = []
+    for label, plan in _variants(res.plan):
+        if res.solve != "clusters":
+            plan = plan.with_clusters(res.clusters)
+        row: dict[str, Any] = {"change": label, "rho2": plan.rho2, "n": plan.n}
+        if plan.design == "cra3":
+            row["rho3"] = plan.rho3
+        try:
+            ans = solve(plan, res.solve)
+        except PlanError as exc:
+            row.update(answer=None, note=str(exc))
+        else:
+            row.update(answer={"power": ans.power, "mdes": ans.mdes,
+                               "clusters": ans.clusters}[res.solve], note="")
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    return f"{float(v):.6g}"
+
+
+def powerupr_call(res: PlanResult) -> str:
+    """The equivalent R call(s) with PowerUpR 1.1.0, to check the answer in R."""
+    plan = res.plan
+    d = plan.design
+    args: dict[str, Any] = {}
+    if res.solve != "mdes":
+        args["es"] = plan.es
+    if res.solve != "power":
+        args["power"] = plan.power
+    args.update(alpha=plan.alpha, two_tailed=plan.two_tailed, rho2=plan.rho2)
+    if d == "cra3":
+        args["rho3"] = plan.rho3
+    if d == "bira2":
+        args["omega2"] = plan.omega2
+    g = "g3" if d == "cra3" else "g2"
+    args.update({g: plan.g, "p": plan.p, "r21": plan.r21})
+    if d == "bira2":
+        args["r2t2"] = plan.r2t2
+    else:
+        args["r22"] = plan.r22
+    if d == "cra3":
+        args["r23"] = plan.r23
+    args["n"] = plan.n
+    if d == "cra3":
+        args["J"] = plan.J
+    top = TOP_LEVEL[d]
+
+    def call(fun: str, extra: dict[str, Any]) -> str:
+        parts = [f"{k.replace('_', '.')} = {_num(v)}" for k, v in {**args, **extra}.items()]
+        return f"{fun}.{d}({', '.join(parts)})"
+
+    lines = ["library(PowerUpR)  # version 1.1.0"]
+    if res.solve == "clusters":
+        lines.append(call("mrss", {}))
+        lines.append(
+            f"# mrss.{d} iterates to a tolerance and can stop one short; the exact answer is "
+            f"{top} = {res.clusters}: check power at {res.clusters} and one fewer"
+        )
+        check = {k: v for k, v in args.items() if k != "power"}
+        for c in (res.clusters, res.clusters - 1):
+            parts = [f"{k.replace('_', '.')} = {_num(v)}" for k, v in {**check, top: c}.items()]
+            lines.append(f"power.{d}({', '.join(parts)})")
+    elif res.solve == "mdes":
+        lines.append(call("mdes", {top: res.clusters}))
+    else:
+        lines.append(call("power", {top: res.clusters}))
+    return "\n".join(lines)
+
+
+def mdes_interval_text(res: PlanResult) -> str:
+    lo, hi = res.mdes_ci
+    return f"{res.mdes:.3f} SD ({100 * (1 - res.plan.alpha):g}% interval {lo:.3f} to {hi:.3f})"
