@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 
 from hlm_core.power import (
+    DESIGN_LABELS,
     TOP_LEVEL,
+    TOP_NAME,
     Plan,
     PlanError,
     PlanResult,
@@ -139,3 +141,44 @@ def powerupr_call(res: PlanResult) -> str:
 def mdes_interval_text(res: PlanResult) -> str:
     lo, hi = res.mdes_ci
     return f"{res.mdes:.3f} SD ({100 * (1 - res.plan.alpha):g}% interval {lo:.3f} to {hi:.3f})"
+
+
+INPUT_LABELS = {
+    "es": "Effect size to detect (SD)", "rho2": "ICC, level 2 (rho2)",
+    "rho3": "ICC, schools (rho3)", "omega2": "Effect heterogeneity across sites (omega2)",
+    "n": "Pupils per cluster (n)", "J": "Level-2 units (J)", "K": "Schools (K)",
+    "p": "Share treated (p)", "r21": "R² of covariates, pupils (r21)",
+    "r22": "R² of covariates, level 2 (r22)", "r23": "R² of covariates, schools (r23)",
+    "r2t2": "R² of covariates, site-by-treatment (r2t2)", "g2": "Level-2 covariates (g2)",
+    "g3": "School covariates (g3)", "alpha": "Significance level (alpha)",
+    "power": "Target power", "two_tailed": "Two-tailed test",
+}
+
+
+def plan_table(res: PlanResult, sources: dict[str, str] | None = None) -> pd.DataFrame:
+    """The planning inputs and answers as Item / Value / Source rows (report and workbook)."""
+    plan = res.plan
+    used = {"es", "rho2", "n", "p", "r21", "alpha", "power", "two_tailed"}
+    used |= {"cra2": {"J", "r22", "g2"}, "cra3": {"rho3", "J", "K", "r22", "r23", "g3"},
+             "bira2": {"J", "omega2", "r2t2", "g2"}}[plan.design]
+    if res.solve == "clusters":
+        used.discard(TOP_LEVEL[plan.design])
+    if res.solve == "mdes":
+        used.discard("es")
+    sources = sources or {}
+    rows = [("Design", plan.design, DESIGN_LABELS[plan.design]),
+            ("Solved for", res.solve, "")]
+    for name, label in INPUT_LABELS.items():
+        if name in used:
+            rows.append((label, getattr(plan, name), sources.get(name, "entered")))
+    top = TOP_LEVEL[plan.design]
+    rows += [
+        (f"Answer: number of {TOP_NAME[plan.design]} ({top})", res.clusters,
+         "smallest whole number reaching the target power" if res.solve == "clusters"
+         else "as entered"),
+        (f"Answer: power to detect {res.es:.3f} SD", round(res.power, 4), "noncentral t"),
+        ("Answer: minimum detectable effect size (SD)", round(res.mdes, 4),
+         mdes_interval_text(res)),
+        ("Degrees of freedom", res.df, "as PowerUpR"),
+    ]
+    return pd.DataFrame(rows, columns=["Item", "Value", "Source"]).astype({"Value": object})

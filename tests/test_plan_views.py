@@ -104,3 +104,32 @@ def test_figures_mark_the_answer_and_the_target():
     eff = power_effect_figure(res)
     assert eff.data[1].x[0] == pytest.approx(res.mdes)
     assert "MDES" in eff.data[1].text[0]
+
+
+def test_plan_goes_into_the_workbook_report_and_r_code():
+    import io
+
+    from openpyxl import load_workbook
+
+    from hlm_core.codegen import r_code
+    from hlm_core.export import html_report, workbook
+    from hlm_core.fit import fit
+    from hlm_core.formula import parse_formula
+    from hlm_core.plan_views import plan_table
+    from tests.refdata import FIXTURES
+
+    res = solve(Plan("cra2", rho2=0.17, n=15, es=0.4), "clusters")
+    table = plan_table(res, {"rho2": "ICC of the null model"})
+    assert table.set_index("Item").loc["Answer: number of clusters (classes or schools) (J)",
+                                       "Value"] == res.clusters == 47
+    result = fit(pd.read_csv(FIXTURES / "exam.csv"), parse_formula("normexam ~ 1 + (1 | school)"))
+    wb = load_workbook(io.BytesIO(workbook(result, {"Study plan": table})))
+    rows = list(wb["Study plan"].iter_rows(values_only=True))
+    assert ("ICC, level 2 (rho2)", 0.17, "ICC of the null model") in rows
+    page = html_report(result, "abc", None, {}, extra_tables={"Study plan": table},
+                       code={"R": r_code(result.spec, "exam.csv",
+                                         plan_call=powerupr_call(res))})
+    assert "<h2>Study plan</h2>" in page and "ICC of the null model" in page
+    assert "mrss.cra2(es = 0.4, power = 0.8" in page
+    code = r_code(result.spec, "exam.csv", plan_call=powerupr_call(res))
+    assert code.rstrip().endswith("J = 46)") and "library(PowerUpR)" in code
