@@ -25,27 +25,34 @@ def _target_line(fig: go.Figure, target: float) -> None:
     )
 
 
+def _curve(x, y, hover: str, target: float, mark: tuple[float, float, str, str]) -> go.Figure:
+    """A power curve, the target as a dashed line, and one marked point (x, y, label, name)."""
+    fig = go.Figure(go.Scatter(
+        x=x, y=y, mode="lines", name="power", line={"color": LINE, "width": 2.5},
+        hovertemplate=hover + "<extra></extra>",
+    ))
+    _target_line(fig, target)
+    mx, my, label, name = mark
+    fig.add_trace(go.Scatter(
+        x=[mx], y=[my], mode="markers+text", name=name,
+        marker={"color": ANSWER, "size": 11, "symbol": "diamond"},
+        text=[label], textposition="middle right",
+        hovertemplate=hover + f"<extra>{name}</extra>",
+    ))
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    _standard_layout(fig, 360)
+    return fig
+
+
 def power_clusters_figure(res: PlanResult, top_label: str | None = None) -> go.Figure:
     """Power to detect res.es against the number of top-level units (J or K)."""
     table = power_by_clusters(res)
     label = top_label or f"Number of {TOP_NAME[res.plan.design]} ({TOP_LEVEL[res.plan.design]})"
-    fig = go.Figure(go.Scatter(
-        x=table["clusters"], y=table["power"], mode="lines", name="power",
-        line={"color": LINE, "width": 2.5},
-        hovertemplate="%{x} units: power %{y:.1%}<extra></extra>",
-    ))
-    _target_line(fig, res.plan.power)
-    answer_power = power_at(res.plan, es=res.es, clusters=res.clusters)
-    fig.add_trace(go.Scatter(
-        x=[res.clusters], y=[answer_power], mode="markers+text", name="your answer",
-        marker={"color": ANSWER, "size": 11, "symbol": "diamond"},
-        text=[f"{res.clusters:g} → {answer_power:.0%}"], textposition="middle right",
-        hovertemplate="%{x} units: power %{y:.1%}<extra>your answer</extra>",
-    ))
+    p = power_at(res.plan, es=res.es, clusters=res.clusters)
+    fig = _curve(table["clusters"], table["power"], "%{x} units: power %{y:.1%}",
+                 res.plan.power, (res.clusters, p, f"{res.clusters:g} → {p:.0%}", "your answer"))
     fig.update_xaxes(title_text=label, rangemode="tozero", tickformat="d")
-    fig.update_yaxes(title_text=f"Power to detect {res.es:.2f} SD", range=[0, 1.02],
-                     tickformat=".0%")
-    _standard_layout(fig, 360)
+    fig.update_yaxes(title_text=f"Power to detect {res.es:.2f} SD")
     return fig
 
 
@@ -53,21 +60,11 @@ def power_effect_figure(res: PlanResult) -> go.Figure:
     """Power against the effect size at the answer's number of clusters, MDES marked."""
     table = power_by_effect(res)
     top = TOP_LEVEL[res.plan.design]
-    fig = go.Figure(go.Scatter(
-        x=table["es"], y=table["power"], mode="lines", name="power",
-        line={"color": LINE, "width": 2.5},
-        hovertemplate="effect %{x:.2f} SD: power %{y:.1%}<extra></extra>",
-    ))
-    _target_line(fig, res.plan.power)
-    p_mdes = power_at(res.plan, es=res.mdes, clusters=res.clusters)
-    fig.add_trace(go.Scatter(
-        x=[res.mdes], y=[p_mdes], mode="markers+text", name="smallest detectable effect",
-        marker={"color": ANSWER, "size": 11, "symbol": "diamond"},
-        text=[f"MDES {res.mdes:.2f} SD"], textposition="middle right",
-        hovertemplate="effect %{x:.3f} SD: power %{y:.1%}<extra>MDES</extra>",
-    ))
+    p = power_at(res.plan, es=res.mdes, clusters=res.clusters)
+    fig = _curve(table["es"], table["power"], "effect %{x:.2f} SD: power %{y:.1%}",
+                 res.plan.power,
+                 (res.mdes, p, f"MDES {res.mdes:.2f} SD", "smallest detectable effect"))
     fig.update_xaxes(title_text=f"Effect size (SD of the outcome), with {top} = {res.clusters:g}",
                      rangemode="tozero")
-    fig.update_yaxes(title_text="Power", range=[0, 1.02], tickformat=".0%")
-    _standard_layout(fig, 360)
+    fig.update_yaxes(title_text="Power")
     return fig
