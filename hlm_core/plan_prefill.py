@@ -88,6 +88,20 @@ def from_null_model(null: FitResult, design: str = "cra2") -> list[Prefill]:
                     f"between '{top}' groups) in {what}")]
 
 
+def omega_from_slope(result: FitResult, term: str) -> Prefill | None:
+    """omega2 for a multisite plan: the variance of `term`'s effect across sites over the
+    variance of the site intercepts, from a model with a random slope for `term`."""
+    vc = result.varcorr
+    for group in _levels_by_size(result)[::-1]:  # the top level (sites) first
+        rows = vc[(vc["group"] == group) & (vc["term2"] == "")]
+        var = dict(zip(rows["term1"], rows["vcov"], strict=True))
+        if term in var and var.get("(Intercept)", 0) > 0:
+            return Prefill("omega2", float(var[term] / var["(Intercept)"]),
+                           f"variance of the effect of {term} between '{group}' groups over the "
+                           f"variance of their averages, in the model {result.formula}")
+    return None
+
+
 def from_structure(structure: Structure, design: str = "cra2") -> list[Prefill]:
     """n (rows per innermost group), J and K from the structure check (levels inner → outer)."""
     levels = structure.levels

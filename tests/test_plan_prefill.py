@@ -69,3 +69,16 @@ def test_r2_per_level_from_the_ladder(exam_ladder):
     assert "Compare ladder" in got["r22"].source
     # the null model of the ladder (ML) fills the ICC and the sizes too
     assert {"rho2", "n", "J", "r21", "r22"} <= set(got)
+
+
+def test_omega2_from_a_random_slope_model(exam):
+    from hlm_core.plan_prefill import omega_from_slope
+    from tests.refdata import load_reference
+
+    ref = load_reference("exam_rs")  # normexam ~ standLRT + (standLRT | school), lme4 REML
+    res = fit(exam, parse_formula(ref["formula"]))
+    vc = {(r["group"], r["term1"], r["term2"]): r["vcov"] for r in ref["reml"]["varcorr"]}
+    want = vc[("school", "standLRT", "")] / vc[("school", "(Intercept)", "")]
+    got = omega_from_slope(res, "standLRT")
+    assert got.name == "omega2" and got.value == pytest.approx(want, rel=5e-3)
+    assert omega_from_slope(res, "sexM") is None
