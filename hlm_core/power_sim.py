@@ -202,6 +202,90 @@ def _p_value(sim: ModelFrame, k: int, test: Test, reml: bool) -> tuple[float, bo
     return float(stats.chi2.sf(chisq, 1)), full.converged and null.converged, singular
 
 
+def _single_blas_thread():
+    """Many small refits: BLAS threads only fight each other (10x slower on a busy server)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional speed-up
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return threadpool_limits(1)
+
+
+class PowerSimulation:
+    """A simulation run that can be done in pieces (the app runs a few refits per page run,
+    so the progress bar moves and Cancel is honoured between pieces). Simulation i draws from
+    its own seed (settings.seed, i), so the answer does not depend on how it was split up."""
+
+    def __init__(self, result: FitResult, settings: SimSettings):
+        self.result = result
+        self.settings = settings
+        self.sim, self.beta = simulated_frame(result, settings)
+        self.k = self.sim.fixed_names.index(settings.term)
+        self.records: list[tuple[float, bool, bool]] = []  # (p, usable, singular) per refit
+        self.cancelled = False
+
+    @property
+    def done(self) -> int:
+        return len(self.records)
+
+    @property
+    def finished(self) -> bool:
+        return self.cancelled or self.done >= self.settings.nsim
+
+    def run(
+        self,
+        count: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> None:
+        """Run up to `count` more simulations (all that are left by default)."""
+        total = self.settings.nsim
+        stop = total if count is None else min(total, self.done + count)
+        with _single_blas_thread():
+            while self.done < stop:
+                if cancel is not None and cancel():
+                    self.cancelled = True
+                    return
+                self.records.append(self._one(self.done))
+                if progress is not None:
+                    progress(self.done, total)
+
+    def _one(self, i: int) -> tuple[float, bool, bool]:
+        rng = np.random.default_rng([self.settings.seed, i])
+        y = _draw_y(self.sim, self.beta, self.result, rng)
+        try:
+            p, ok, sing = _p_value(replace(self.sim, y=y), self.k, self.settings.test,
+                                   self.result.reml)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError, RuntimeError):
+            return float("nan"), False, False
+        return p, ok and math.isfinite(p), sing
+
+    def summary(self) -> SimResult:
+        """The power so far with its Monte-Carlo interval."""
+        pvals = [p for p, ok, _ in self.records if ok]
+        done = self.done
+        failed = done - len(pvals)
+        singular = sum(s for _, _, s in self.records)
+        hits = sum(p < self.settings.alpha for p in pvals)
+        top, inner = _top_and_inner(self.sim)
+        notes = []
+        if failed:
+            notes.append(f"{failed} of {done} refits failed or did not converge and are left "
+                         "out of the power.")
+        if singular:
+            notes.append(f"{singular} of {done} refits estimated a variance as zero (singular "
+                         "fit), as happens with few groups.")
+        return SimResult(
+            settings=self.settings, power=hits / len(pvals) if pvals else float("nan"),
+            ci=mc_interval(hits, len(pvals)), n_done=done, n_significant=hits, n_failed=failed,
+            n_singular=singular, cancelled=self.cancelled, p_values=pvals,
+            top_group=top.group, inner_group=inner.group, n_top=top.n_levels,
+            n_rows=self.sim.nobs, notes=notes,
+        )
+
+
 def simulate_power(
     result: FitResult,
     settings: SimSettings,
@@ -213,64 +297,6 @@ def simulate_power(
     ``progress(done, total)`` is called after each simulation; when ``cancel()`` turns True the
     run stops and the result holds what was done so far (``cancelled=True``). The same seed
     gives the same answer."""
-    sim, beta = simulated_frame(result, settings)
-    try:  # many small refits: BLAS threads only fight each other (10x slower on a busy server)
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional speed-up
-        from contextlib import nullcontext as threadpool_limits  # type: ignore[assignment]
-    with threadpool_limits(1):
-        return _run(result, settings, sim, beta, progress, cancel)
-
-
-def _run(result, settings, sim, beta, progress, cancel) -> SimResult:
-    k = sim.fixed_names.index(settings.term)
-    rng = np.random.default_rng([settings.seed, 1])
-    pvals: list[float] = []
-    failed = singular = done = 0
-    cancelled = False
-    for _ in range(settings.nsim):
-        if cancel is not None and cancel():
-            cancelled = True
-            break
-        y = _draw_y(sim, beta, result, rng)
-        try:
-            p, ok, sing = _p_value(replace(sim, y=y), k, settings.test, result.reml)
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError, RuntimeError):
-            p, ok, sing = float("nan"), False, False
-        done += 1
-        singular += sing
-        if ok and math.isfinite(p):
-            pvals.append(p)
-        else:
-            failed += 1
-        if progress is not None:
-            progress(done, settings.nsim)
-    hits = sum(p < settings.alpha for p in pvals)
-    n_ok = len(pvals)
-    top, inner = _top_and_inner(sim)
-    notes = []
-    if failed:
-        notes.append(
-            f"{failed} of {done} refits failed or did not converge and are left out of the power."
-        )
-    if singular:
-        notes.append(
-            f"{singular} of {done} refits estimated a variance as zero (singular fit), "
-            "as happens with few groups."
-        )
-    return SimResult(
-        settings=settings,
-        power=hits / n_ok if n_ok else float("nan"),
-        ci=mc_interval(hits, n_ok),
-        n_done=done,
-        n_significant=hits,
-        n_failed=failed,
-        n_singular=singular,
-        cancelled=cancelled,
-        p_values=pvals,
-        top_group=top.group,
-        inner_group=inner.group,
-        n_top=top.n_levels,
-        n_rows=sim.nobs,
-        notes=notes,
-    )
+    run = PowerSimulation(result, settings)
+    run.run(progress=progress, cancel=cancel)
+    return run.summary()

@@ -101,3 +101,14 @@ def test_unknown_term_is_refused_in_words(cra2_fit):
         simulate_power(cra2_fit, SimSettings(term="age"))
     with pytest.raises(ModelError, match="at least 3"):
         simulate_power(cra2_fit, SimSettings(term="treat", clusters=2))
+
+
+def test_a_run_split_into_pieces_gives_the_same_answer(cra2_fit):
+    from hlm_core.power_sim import PowerSimulation
+
+    settings = SimSettings(term="treat", nsim=12, seed=9)
+    whole = simulate_power(cra2_fit, settings)
+    run = PowerSimulation(cra2_fit, settings)
+    while not run.finished:
+        run.run(5)
+    assert run.summary().p_values == whole.p_values and run.done == 12
