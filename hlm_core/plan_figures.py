@@ -36,7 +36,7 @@ def _curve(x, y, hover: str, target: float, mark: tuple[float, float, str, str])
     fig.add_trace(go.Scatter(
         x=[mx], y=[my], mode="markers+text", name=name,
         marker={"color": ANSWER, "size": 11, "symbol": "diamond"},
-        text=[label], textposition="middle right",
+        text=[label], textposition="top left",
         hovertemplate=hover + f"<extra>{name}</extra>",
     ))
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")

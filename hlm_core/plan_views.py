@@ -182,3 +182,46 @@ def plan_table(res: PlanResult, sources: dict[str, str] | None = None) -> pd.Dat
         ("Degrees of freedom", res.df, "as PowerUpR"),
     ]
     return pd.DataFrame(rows, columns=["Item", "Value", "Source"]).astype({"Value": object})
+
+
+INPUT_HELP = {
+    "es": "The difference between pupils in the programme and the others that you want to be "
+          "able to detect, in standard deviations (SD) of the outcome. 0.2 SD is a small "
+          "effect; many school trials aim for 0.2 to 0.3.",
+    "power": "How sure you want to be of detecting the effect if it is real. 80% is the usual "
+             "choice: a 1-in-5 chance of missing a real effect.",
+    "rho2": "The ICC: the share of the differences in the outcome that lies between classes "
+            "(or schools), as the null model measures it. The bigger it is, the more clusters "
+            "you need.",
+    "rho3": "The share of the differences in the outcome that lies between schools.",
+    "omega2": "How much the programme's effect varies from school to school, relative to how "
+              "much schools' averages vary (0 = the same effect everywhere).",
+    "n": "Pupils tested in each class (or cluster). More pupils help, but far less than more "
+         "clusters once the ICC is above about 0.05.",
+    "J_clusters": "How many clusters (classes or schools) take part, programme and comparison "
+                  "together.",
+    "J_sites": "How many schools take part; each school has pupils in both groups.",
+    "J_classes": "Classes taking part in each school.",
+    "K": "How many schools take part, programme and comparison together.",
+    "p": "The share of clusters (or pupils, in a multisite trial) given the programme. Half "
+         "(0.5) gives the most power.",
+    "r21": "How much of the differences between pupils your covariates (e.g. last year's test "
+           "score) explain. A pre-test typically explains 0.3 to 0.6.",
+    "r22": "How much of the differences between classes (clusters) your covariates explain.",
+    "r23": "How much of the differences between schools your covariates explain.",
+    "r2t2": "How much of the school-to-school variation in the effect your school-level "
+            "covariates explain.",
+    "g2": "How many covariates are measured at the cluster level (each costs one degree of "
+          "freedom).",
+    "g3": "How many covariates are measured at the school level (each costs one degree of "
+          "freedom).",
+    "alpha": "The significance level of the test: 0.05 is usual.",
+    "one_tailed": "Test in one direction only (the programme helps). Gives more power, but a "
+                  "harmful effect then goes untested; two-tailed is the usual choice.",
+}
+
+TYPICAL = {  # starting values when the data can't give one (the user should replace them)
+    "es": 0.25, "power": 0.80, "rho2": 0.15, "rho3": 0.10, "omega2": 0.20, "n": 25.0,
+    "J": 20.0, "K": 20.0, "p": 0.5, "r21": 0.0, "r22": 0.0, "r23": 0.0, "r2t2": 0.0,
+    "g2": 0, "g3": 0, "alpha": 0.05,
+}

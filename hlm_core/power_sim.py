@@ -80,7 +80,7 @@ def mc_interval(successes: int, trials: int, level: float = 0.95) -> tuple[float
 # --------------------------------------------------------------------------- the design
 
 
-def _top_and_inner(mf: ModelFrame) -> tuple[RandomBlock, RandomBlock]:
+def top_and_inner(mf: ModelFrame) -> tuple[RandomBlock, RandomBlock]:
     """Top level = the grouping with the fewest groups; innermost = the one with the most."""
     if not mf.blocks:
         raise ModelError("Simulation needs a model with at least one grouping level.")
@@ -99,7 +99,7 @@ def simulation_rows(
     mf: ModelFrame, clusters: int | None, group_size: int | None, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the model frame the simulated design uses, and each row's copy number."""
-    top, inner = _top_and_inner(mf)
+    top, inner = top_and_inner(mf)
     n_top = top.n_levels if clusters is None else int(clusters)
     picked, copy_of_top = _cycle(rng.permutation(top.n_levels), n_top)
     rows_out: list[np.ndarray] = []
@@ -269,7 +269,7 @@ class PowerSimulation:
         failed = done - len(pvals)
         singular = sum(s for _, _, s in self.records)
         hits = sum(p < self.settings.alpha for p in pvals)
-        top, inner = _top_and_inner(self.sim)
+        top, inner = top_and_inner(self.sim)
         notes = []
         if failed:
             notes.append(f"{failed} of {done} refits failed or did not converge and are left "
