@@ -86,8 +86,9 @@ sources: dict[str, str] = {}
 def number(name: str) -> None:
     help_key = {"J": "J_classes" if design == "cra3" else (
         "J_sites" if design == "bira2" else "J_clusters")}.get(name, name)
-    label = INPUT_LABELS[name] if not (name == "J" and design == "cra3") else \
-        "Classes per school (J)"
+    label = {"J": "Classes per school (J)", "rho2": "ICC, classes within schools (rho2)",
+             "r22": "R² of covariates, classes (r22)"}.get(name, INPUT_LABELS[name]) \
+        if design == "cra3" else INPUT_LABELS[name]
     integer = name in ui_plan.INTEGER
     values[name] = st.number_input(
         label, key=ui_plan.key(name, design), help=INPUT_HELP[help_key],

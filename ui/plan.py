@@ -31,9 +31,15 @@ def md(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])", r"\\\1", text)
 
 
+OWN_IN_CRA3 = {"J", "rho2", "r22"}  # classes within schools in cra3; clusters in cra2/bira2
+
+
 def key(name: str, design: str) -> str:
-    """The widget key of an input; J means classes per school in cra3, so it has its own."""
-    return f"{PREFIX}{name}_cra3" if (name == "J" and design == "cra3") else f"{PREFIX}{name}"
+    """The widget key of an input. J, rho2 and r22 mean classes within schools in the 3-level
+    design, so there they have their own inputs."""
+    if name in OWN_IN_CRA3 and design == "cra3":
+        return f"{PREFIX}{name}_cra3"
+    return f"{PREFIX}{name}"
 
 
 # ---------------------------------------------------------------------------- from the data
