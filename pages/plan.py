@@ -10,7 +10,7 @@ from hlm_core.plan_figures import power_clusters_figure, power_effect_figure
 from hlm_core.plan_views import INPUT_HELP, INPUT_LABELS, powerupr_call, what_if
 from hlm_core.power import DESIGN_LABELS, TOP_LEVEL, TOP_NAME, Plan, solve
 from hlm_core.power_sim import MAX_SIMS, SimSettings
-from ui import nav, widgets
+from ui import guidance, nav, widgets
 from ui import plan as ui_plan
 from ui.state import session
 
@@ -21,6 +21,7 @@ widgets.page_header(
     "can detect, with the ICC and group sizes taken from your data.",
 )
 s = session()
+guidance.workshop_note("planning")
 
 # ---------------------------------------------------------------- the question
 c1, c2 = st.columns(2)
