@@ -12,7 +12,7 @@ import streamlit as st
 from hlm_core.compare import Ladder, ladder_specs
 from hlm_core.errors import HLMError
 from hlm_core.fit import fit
-from hlm_core.plan_prefill import Prefill, prefill
+from hlm_core.plan_prefill import Prefill, omega_from_slope, prefill
 from hlm_core.plan_views import TYPICAL
 from hlm_core.power import PlanResult
 from hlm_core.power_sim import PowerSimulation, SimSettings, top_and_inner
@@ -112,11 +112,17 @@ def found_values(design: str) -> dict[str, Prefill]:
         out = data.structure(data.working_frame(), list(s.levels))
         structure = out if not isinstance(out, str) else None
     null = null_model()
+    shown = s.current_fit()
     try:
-        return prefill(design, null=null, structure=structure, ladder=ladder(),
-                       result=s.current_fit())
+        found = prefill(design, null=null, structure=structure, ladder=ladder(), result=shown)
     except (HLMError, KeyError, ValueError, IndexError):
         return {}
+    if design == "bira2" and shown is not None:  # omega2 from the first random slope
+        slopes = [t for g in shown.ranef for t in shown.random_terms(g) if t != "(Intercept)"]
+        omega = omega_from_slope(shown, slopes[0]) if slopes else None
+        if omega is not None:
+            found["omega2"] = omega
+    return found
 
 
 # ---------------------------------------------------------------------------- input widgets

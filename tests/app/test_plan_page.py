@@ -145,3 +145,17 @@ def test_the_plan_goes_into_the_workbook_report_and_r_code(exam_plan, downloads)
     assert f"{res.clusters}" in {str(v) for v in rows[1]}
     html = download_bytes(at, "dl_report", downloads).decode("utf-8")
     assert "<h2>Study plan</h2>" in html and "mrss.cra2(" in html
+
+
+def test_multisite_plan_reads_omega2_from_a_random_slope(exam_csv):
+    at = upload(new_app(), "exam.csv", exam_csv)
+    fit_by_formula(at, "normexam ~ standLRT + (standLRT | school)")
+    go(at, "plan")
+    widget(at, "radio", "How will the programme be assigned?").set_value("bira2").run()
+    assert not at.exception, [e.value for e in at.exception]
+    vc = {(r["group"], r["term1"], r["term2"]): r["vcov"]
+          for r in json.loads((FIXTURES / "exam_rs.json").read_text())["reml"]["varcorr"]}
+    want = vc[("school", "standLRT", "")] / vc[("school", "(Intercept)", "")]
+    omega = number(at, "Effect heterogeneity across sites (omega2)").value
+    assert omega == pytest.approx(want, abs=1e-3)
+    assert "variance of the effect of standLRT" in texts(at).replace("\\", "")
