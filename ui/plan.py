@@ -5,6 +5,7 @@ so its progress bar moves and Cancel works."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import streamlit as st
@@ -21,7 +22,7 @@ from ui import data, fits
 from ui.state import log, session
 
 PREFIX = "w_plan_"
-SIM_PIECE = 10  # refits per page run: the bar moves and Cancel is seen about every second
+SIM_PIECE_S = 1.0  # seconds of refits per page run: the bar moves and Cancel is seen that often
 INTEGER = {"g2", "g3"}
 
 
@@ -217,4 +218,6 @@ def step_sim(bar: Any) -> None:
     def progress(done: int, total: int = total) -> None:
         bar.progress(done / total, text=f"Simulation {done:,} of {total:,}")
 
-    run.run(SIM_PIECE, progress=lambda d, t: progress(d))
+    start = time.monotonic()
+    while not run.finished and time.monotonic() - start < SIM_PIECE_S:
+        run.run(1, progress=lambda d, t: progress(d))
