@@ -198,7 +198,7 @@ with st.form("plan_sim"):
                     help="The t-test with Satterthwaite df is honest with few clusters; the "
                     "likelihood-ratio test rejects too often then.")
     b1, b2, b3, b4 = st.columns(4)
-    n_top = b1.number_input(f"Number of {ui_plan.md(widgets.group_label(top_group))} groups",
+    n_top = b1.number_input(f"Number of {ui_plan.group_text(result, top_group)} groups",
                             min_value=3, step=1, key=f"w_plan_sim_top_{res.clusters}",
                             value=int(res.clusters) if float(res.clusters).is_integer() else
                             int(result.ngroups[top_group]),
@@ -206,7 +206,7 @@ with st.form("plan_sim"):
                             "the groups inside them) until it has this many. Starts at the "
                             "answer above (and follows it until you change this number).")
     size = b2.number_input(
-        f"Rows per {ui_plan.md(widgets.group_label(inner_group))} group", min_value=1, step=1,
+        f"Rows per {ui_plan.group_text(result, inner_group)} group", min_value=1, step=1,
         key="w_plan_sim_size",
         value=max(1, round(result.nobs / result.ngroups[inner_group])))
     nsim = b3.number_input("Simulations", min_value=10, max_value=MAX_SIMS, step=50,

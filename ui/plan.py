@@ -20,6 +20,7 @@ from hlm_core.power_sim import PowerSimulation, SimSettings, top_and_inner
 from hlm_core.result import FitResult
 from ui import data, fits
 from ui.state import log, session
+from ui.widgets import group_label
 
 PREFIX = "w_plan_"
 SIM_PIECE_S = 1.0  # seconds of refits per page run: the bar moves and Cancel is seen that often
@@ -187,6 +188,13 @@ def sim_levels(result: FitResult) -> tuple[str, str]:
     """The grouping the simulation copies (fewest groups) and the one it fills with rows."""
     top, inner = top_and_inner(result.model_frame)
     return top.group, inner.group
+
+
+def group_text(result: FitResult, group: str) -> str:
+    """A grouping's name for a label, as Markdown-safe text: a column name as it is (it may
+    hold ':'), lme4's 'class:school' as 'class (within school)'."""
+    plain = group if group in result.spec.variables() else group_label(group)
+    return md(plain)
 
 
 def sim_run() -> PowerSimulation | None:

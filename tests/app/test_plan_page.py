@@ -159,3 +159,21 @@ def test_multisite_plan_reads_omega2_from_a_random_slope(exam_csv):
     omega = number(at, "Effect heterogeneity across sites (omega2)").value
     assert omega == pytest.approx(want, abs=1e-3)
     assert "variance of the effect of standLRT" in texts(at).replace("\\", "")
+
+
+def test_names_from_the_file_are_shown_as_text():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    g = np.repeat(np.arange(12), 8)
+    group = "[s](javascript:alert(1)) :material/home:"
+    frame = pd.DataFrame({"**y**": rng.normal(size=96) + rng.normal(size=12)[g],
+                          group: [f"<b>{k}</b>" for k in g], "t": g % 2})
+    at = upload(new_app(), "h.csv", frame.to_csv(index=False).encode())
+    fit_by_formula(at, f"`**y**` ~ t + (1 | `{group}`)")
+    go(at, "plan")
+    button(at, "Fit the null model").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    escaped = r"\[s\]\(javascript\:alert\(1\)\) \:material/home\:"
+    assert f"Number of {escaped} groups" in [n.label for n in at.number_input]
+    assert f"share of the variance between '{escaped}' groups" in texts(at)
