@@ -9,7 +9,7 @@ import re
 import pytest
 
 from hlm_core.power import Plan, solve
-from tests.browser.test_walkthrough import open_page, screenshot, settle, upload
+from tests.browser.test_walkthrough import fit_formula, open_page, screenshot, settle, upload
 
 
 def number_value(page, label: str) -> float:
@@ -18,16 +18,7 @@ def number_value(page, label: str) -> float:
 
 def test_plan_a_study_from_the_pilot_data(page, artifacts, exam_csv_path):
     upload(page, exam_csv_path)
-    open_page(page, "Model")
-    settle(page, 1.0)  # the builder's first run sets its defaults
-    box = page.get_by_role("textbox", name="Formula")
-    box.fill("normexam ~ schgend + (1 | school)")
-    box.press("Enter")
-    page.get_by_test_id("stSidebar").get_by_text("normexam ~ schgend + (1 | school)").wait_for()
-    settle(page)
-    page.get_by_role("button", name="Fit model").click()
-    page.get_by_text("Fitted in").wait_for(timeout=60_000)
-    settle(page)
+    fit_formula(page, "normexam ~ schgend + (1 | school)")
 
     open_page(page, "Plan a study")
     page.get_by_role("button", name="Fit the null model").click()
