@@ -19,6 +19,7 @@ from hlm_core.power import (
     power_at,
     solve,
 )
+from hlm_core.power_sim import SimResult
 
 ICC_STEP = 0.05
 N_STEP = 5
@@ -155,8 +156,10 @@ INPUT_LABELS = {
 }
 
 
-def plan_table(res: PlanResult, sources: dict[str, str] | None = None) -> pd.DataFrame:
-    """The planning inputs and answers as Item / Value / Source rows (report and workbook)."""
+def plan_table(res: PlanResult, sources: dict[str, str] | None = None,
+               sim: SimResult | None = None) -> pd.DataFrame:
+    """The planning inputs and answers as Item / Value / Source rows (report and workbook),
+    with the simulation from the fitted model when one was run."""
     plan = res.plan
     used = {"es", "rho2", "n", "p", "r21", "alpha", "power", "two_tailed"}
     used |= {"cra2": {"J", "r22", "g2"}, "cra3": {"rho3", "J", "K", "r22", "r23", "g3"},
@@ -181,6 +184,16 @@ def plan_table(res: PlanResult, sources: dict[str, str] | None = None) -> pd.Dat
          mdes_interval_text(res)),
         ("Degrees of freedom", res.df, "as PowerUpR"),
     ]
+    if sim is not None and sim.n_done:
+        st = sim.settings
+        test = {"t": "Satterthwaite t-test", "lrt": "likelihood-ratio test"}[st.test]
+        rows.append((
+            f"Simulated power ({sim.n_done:,} simulations{', cancelled' if sim.cancelled else ''})",
+            round(sim.power, 4),
+            f"95% Monte-Carlo interval {sim.ci[0]:.3f} to {sim.ci[1]:.3f}; effect of {st.term} "
+            f"set to {st.effect:g}; {sim.n_top:,} groups, {sim.n_rows:,} rows; {test}; "
+            f"seed {st.seed}",
+        ))
     return pd.DataFrame(rows, columns=["Item", "Value", "Source"]).astype({"Value": object})
 
 

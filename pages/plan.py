@@ -227,6 +227,7 @@ if go_sim:
 run = ui_plan.sim_run()
 if run is not None and run.result is result:
     summary = run.summary()
+    ui_plan.store(res, sources, summary)
     if not run.finished:
         bar = st.progress(run.done / run.settings.nsim,
                           text=f"Simulation {run.done:,} of {run.settings.nsim:,}")

@@ -16,7 +16,7 @@ from hlm_core.fit import fit
 from hlm_core.plan_prefill import Prefill, omega_from_slope, prefill
 from hlm_core.plan_views import TYPICAL
 from hlm_core.power import PlanResult
-from hlm_core.power_sim import PowerSimulation, SimSettings, top_and_inner
+from hlm_core.power_sim import PowerSimulation, SimResult, SimSettings, top_and_inner
 from hlm_core.result import FitResult
 from ui import data, fits
 from ui.state import log, session
@@ -176,9 +176,9 @@ def source_note(name: str, value: float, found: dict[str, Prefill]) -> str:
     return f"entered by you (your data say {p.value:.3g}: {p.source}{ci})"
 
 
-def store(res: PlanResult, sources: dict[str, str]) -> None:
-    """Keep the answer for the report and the workbook."""
-    session().plan = (res, sources)
+def store(res: PlanResult, sources: dict[str, str], sim: SimResult | None = None) -> None:
+    """Keep the answer (and the simulation shown with it) for the report and the workbook."""
+    session().plan = (res, sources, sim)
 
 
 # ---------------------------------------------------------------------------- simulation

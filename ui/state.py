@@ -90,8 +90,9 @@ class Session:
     # generated R code's pred.slope uses them)
     slopes: dict[str, Any] | None = field(default=None, metadata=USER)
 
-    # (PlanResult, {input: source note}): the Plan a study page's last answer (report, export)
-    plan: tuple[Any, dict[str, str]] | None = field(default=None, metadata=USER)
+    # (PlanResult, {input: source note}, SimResult | None): the Plan a study page's last answer
+    # and simulation (report, export)
+    plan: tuple[Any, dict[str, str], Any] | None = field(default=None, metadata=USER)
 
     # ---- derived from the above, rebuilt when missing or out of date
     # (data key, DataFrame): the working frame, built once per change

@@ -138,13 +138,18 @@ def test_simulation_runs_to_the_end_and_the_seed_repeats_it(exam_plan):
 
 def test_the_plan_goes_into_the_workbook_report_and_r_code(exam_plan, downloads):
     at = exam_plan
-    res = state(at).plan[0]
+    number(at, "Simulations").set_value(10)
+    button(at, "Run the simulation").click().run()
+    res, _, sim = state(at).plan
+    assert sim is not None and sim.n_done == 10
     go(at, "report")
     book = load_workbook(io.BytesIO(download_bytes(at, "dl_workbook", downloads)))
     rows = pd.DataFrame(book["Study plan"].iter_rows(min_row=2, values_only=True))
     assert f"{res.clusters}" in {str(v) for v in rows[1]}
+    assert "Simulated power (10 simulations)" in set(rows[0])
     html = download_bytes(at, "dl_report", downloads).decode("utf-8")
     assert "<h2>Study plan</h2>" in html and "mrss.cra2(" in html
+    assert "95% Monte-Carlo interval" in html
 
 
 def test_multisite_plan_reads_omega2_from_a_random_slope(exam_csv):
