@@ -1,5 +1,5 @@
 """Views of a planning answer: power curves, the "what if" table and the equivalent PowerUpR
-call. Plain tables and text (figures are drawn from these by hlm_core.plan_figures)."""
+call. Plain tables and text (figures are drawn from these by hlm_core.figures_plan)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ and a simulation from the fitted model with a progress bar, Cancel and a seed.""
 import streamlit as st
 
 from hlm_core.errors import HLMError
-from hlm_core.plan_figures import power_clusters_figure, power_effect_figure
+from hlm_core.figures import power_clusters_figure, power_effect_figure
 from hlm_core.plan_views import INPUT_HELP, INPUT_LABELS, powerupr_call, what_if
 from hlm_core.power import DESIGN_LABELS, TOP_LEVEL, TOP_NAME, Plan, solve
 from hlm_core.power_sim import MAX_SIMS, SimSettings

@@ -93,7 +93,7 @@ def test_what_if_row_that_cannot_be_answered_says_why():
 
 
 def test_figures_mark_the_answer_and_the_target():
-    from hlm_core.plan_figures import power_clusters_figure, power_effect_figure
+    from hlm_core.figures import power_clusters_figure, power_effect_figure
 
     res = solve(Plan("cra2", rho2=0.15, n=20, es=0.3), "clusters")
     fig = power_clusters_figure(res)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from hlm_core.figures import LINE, _standard_layout
+from hlm_core.figure_style import LINE, _standard_layout
 from hlm_core.plan_views import power_by_clusters, power_by_effect
 from hlm_core.power import TOP_LEVEL, TOP_NAME, PlanResult, power_at
 
