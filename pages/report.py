@@ -189,7 +189,7 @@ try:  # pred.slope in the R code: the range, step and held values the Slopes pag
                          lo=slopes.get("lo"), hi=slopes.get("hi"), step=slopes.get("step"))
 except HLMError:
     ps = None
-study_plan = session().plan  # (PlanResult, sources) from the Plan a study page
+study_plan = session().plan  # (PlanResult, sources, SimResult) from the Plan a study page
 code_r = r_code(result.spec, file_name, **args, pred_slope=ps,
                 plan_call=powerupr_call(study_plan[0]) if study_plan else None)
 code_py = python_code(result.spec, file_name, **args)
