@@ -13,6 +13,7 @@ from hlm_core.power_sim import MAX_SIMS, SimSettings
 from ui import guidance, nav, widgets
 from ui import plan as ui_plan
 from ui.state import session
+from ui.text import md
 
 widgets.page_header(
     "Plan a study",
@@ -50,7 +51,7 @@ with st.container(border=True):
         st.page_link(nav.DATA_PAGE, label="Go to Data", icon=":material/upload_file:")
     else:
         have = ", ".join(INPUT_LABELS[n] for n in found if n in INPUT_LABELS) or "none yet"
-        st.markdown(f"**Values from your data:** {ui_plan.md(have)}")
+        st.markdown(f"**Values from your data:** {md(have)}")
         b1, b2 = st.columns(2)
         if ui_plan.null_model() is None:
             if b1.button("Fit the null model", icon=":material/functions:",
@@ -98,7 +99,7 @@ def number(name: str) -> None:
         format=ui_plan.input_format(name),
     )
     sources[name] = ui_plan.source_note(name, values[name], found)
-    st.caption(ui_plan.md(sources[name]))
+    st.caption(md(sources[name]))
 
 
 st.subheader("Your study")
@@ -242,7 +243,7 @@ if run is not None and run.result is result:
         "the power with endless simulations.",
     )
     test_name = {"t": "Satterthwaite t-test", "lrt": "likelihood-ratio test"}[run.settings.test]
-    st.caption(ui_plan.md(
+    st.caption(md(
         f"95% Monte-Carlo interval {summary.ci[0]:.1%} to {summary.ci[1]:.1%}. Effect of "
         f"{run.settings.term} set to {run.settings.effect:g}; {summary.n_top:,} groups and "
         f"{summary.n_rows:,} rows per simulated study; {test_name}; seed {run.settings.seed}."))

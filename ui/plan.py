@@ -4,7 +4,6 @@ so its progress bar moves and Cancel works."""
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -20,17 +19,12 @@ from hlm_core.power_sim import PowerSimulation, SimResult, SimSettings, top_and_
 from hlm_core.result import FitResult
 from ui import data, fits
 from ui.state import log, session
+from ui.text import md
 from ui.widgets import group_label
 
 PREFIX = "w_plan_"
 SIM_PIECE_S = 1.0  # seconds of refits per page run: the bar moves and Cancel is seen that often
 INTEGER = {"g2", "g3"}
-
-
-def md(text: str) -> str:
-    """Text (which may hold column names and group labels from the file) shown literally in
-    Markdown: every punctuation mark Markdown or Streamlit could read is escaped."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])", r"\\\1", text)
 
 
 OWN_IN_CRA3 = {"J", "rho2", "r22"}  # classes within schools in cra3; clusters in cra2/bira2

@@ -26,6 +26,7 @@ from openpyxl import load_workbook
 from hlm_core.plan_views import TYPICAL
 from hlm_core.power import Plan, solve
 from hlm_core.power_sim import SimSettings, simulate_power
+from ui.text import md
 
 PREFILL = json.loads((FIXTURES / "power" / "prefill_reference.json").read_text())
 
@@ -179,6 +180,9 @@ def test_names_from_the_file_are_shown_as_text():
     go(at, "plan")
     button(at, "Fit the null model").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    escaped = r"\[s\]\(javascript\:alert\(1\)\) \:material/home\:"
+    escaped = md(group)  # every punctuation mark backslash-escaped: shown, never rendered
     assert f"Number of {escaped} groups" in [n.label for n in at.number_input]
-    assert f"share of the variance between '{escaped}' groups" in texts(at)
+    assert widget(at, "number_input", f"Number of {group} groups")  # as the user reads it
+    assert f"share of the variance between '{group}' groups" in texts(at)  # as shown
+    raw = [c.value for c in at.caption]
+    assert any(md(group) in c for c in raw) and not any("[s](" in c for c in raw)
