@@ -16,6 +16,7 @@ st.navigation(
         st.Page("pages/slopes.py", title="Slopes", icon=":material/show_chart:"),
         st.Page("pages/compare.py", title="Compare", icon=":material/stacked_line_chart:"),
         st.Page("pages/diagnostics.py", title="Diagnostics", icon=":material/troubleshoot:"),
+        st.Page("pages/plan.py", title="Plan a study", icon=":material/calculate:"),
         st.Page("pages/report.py", title="Report & export", icon=":material/description:"),
     ]
 ).run()

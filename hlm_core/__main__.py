@@ -6,6 +6,8 @@
     python -m hlm_core describe FILE --levels class school [--json]
     python -m hlm_core slopes FILE --formula F --predictor X --from A --to B [--step S]
                               [--hold mean|zero] [--json]
+    python -m hlm_core power --design cra2|cra3|bira2 --solve power|mdes|clusters --rho2 R --n N
+                           [--J J] [--K K] [--es ES] ... [--json]   (PowerUpR's names; --help)
 
 Exit 0 on success, 2 on anything the user can fix (one or two plain lines on stderr).
 """
@@ -87,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="other predictors at their mean, or at 0 (lme4's coef())")
     s.add_argument("--sheet")
     s.add_argument("--json", action="store_true")
+    from hlm_core.power_cli import add_parser
+
+    add_parser(sub)
     return p
 
 
@@ -195,6 +200,10 @@ def run(argv: list[str] | None = None, out=None) -> int:
     args = _parser().parse_args(argv)
     if not getattr(args, "json", False):
         out = _Plain(out)
+    if args.command == "power":  # no file to read
+        from hlm_core import power_cli
+
+        return power_cli.run(args, out)
     table, read_s = _read(args)  # read first: an unreadable file is refused before slow imports
     frame = table.frame
     read_notes = _read_notes(table)

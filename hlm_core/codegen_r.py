@@ -121,11 +121,14 @@ def r_code(
     *,
     missing_codes: dict[str, list[float]] | None = None,
     pred_slope: PredSlope | None = None,
+    plan_call: str | None = None,
 ) -> str:
     """An R script that refits `spec` with lme4/lmerTest on the user's file, then walks the
     R tutorial's steps (`hlm_core.codegen_tutorial`): the null model and `anova()` against
     it, `coef`/`ranef`, the caterpillar data and `pred.slope` (with `pred_slope`'s range,
     step and held values, as the Slopes page used them).
+
+    `plan_call` (hlm_core.plan_views.powerupr_call) appends the study plan's PowerUpR call.
 
     `column_types` maps the columns the user switched in the app to "numeric" or
     "categorical"; `missing_codes` maps columns to values the user marked as missing (the
@@ -151,6 +154,9 @@ def r_code(
     lines += _R_OUTPUT
     lines += r_tutorial_steps(spec, lambda s_: _r_formula(spec_with_group_means(s_)), pred_slope)
     lines += _r_json(r_tutorial_json(spec, pred_slope))
+    if plan_call:
+        lines += ["", "# Planning the next study, as on the Plan a study page",
+                  "# Needs: install.packages(\"PowerUpR\")", *plan_call.splitlines()]
     return "\n".join(lines) + "\n"
 
 

@@ -47,10 +47,12 @@ from hlm_core.figure_style import (
 from hlm_core.figures_checks import ladder_plot, qq_plot, residuals_vs_fitted, spread_plot
 from hlm_core.figures_fair import rank_plot, shrinkage_plot
 from hlm_core.figures_groups import caterpillar, group_lines, spread_groups
+from hlm_core.figures_plan import power_clusters_figure, power_effect_figure
 from hlm_core.plot_text import plot_unescape
 
 # The figures live in figure_style (look), figures_groups (one point or line per group),
-# figures_fair (shrinkage, ranks) and figures_checks (diagnostics, ladder); callers import
+# figures_fair (shrinkage, ranks), figures_checks (diagnostics, ladder) and figures_plan (power
+# curves of a study plan); callers import
 # them from here.
 __all__ = [
     "ABOVE",
@@ -70,6 +72,8 @@ __all__ = [
     "groups_in_figure",
     "ladder_plot",
     "line_style",
+    "power_clusters_figure",
+    "power_effect_figure",
     "qq_plot",
     "rank_plot",
     "residuals_vs_fitted",

@@ -130,6 +130,12 @@ TOPICS: dict[str, str] = {
         "made plain text, so no spreadsheet runs them); the HTML report is one file that opens "
         "without internet; figures download as PNG (for slides) or SVG (for print)."
     ),
+    "planning": (
+        "**Planning a study**: power is the chance that a study finds the effect if it is real. "
+        "With whole classes or schools assigned, the number of clusters matters far more than "
+        "the pupils in each, and the more the outcome differs between clusters (the ICC), the "
+        "more clusters are needed. Covariates such as a pre-test (R²) reduce the number needed."
+    ),
 }
 
 TERMS: dict[str, str] = {

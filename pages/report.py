@@ -19,6 +19,7 @@ from hlm_core.export import (
     report_figures,
     workbook,
 )
+from hlm_core.plan_views import plan_table, powerupr_call
 from hlm_core.writeup import apa_paragraph, apa_table, level_equations
 from ui import data, fits, guidance, nav, widgets
 from ui.state import log, session
@@ -188,7 +189,9 @@ try:  # pred.slope in the R code: the range, step and held values the Slopes pag
                          lo=slopes.get("lo"), hi=slopes.get("hi"), step=slopes.get("step"))
 except HLMError:
     ps = None
-code_r = r_code(result.spec, file_name, **args, pred_slope=ps)
+study_plan = session().plan  # (PlanResult, sources, SimResult) from the Plan a study page
+code_r = r_code(result.spec, file_name, **args, pred_slope=ps,
+                plan_call=powerupr_call(study_plan[0]) if study_plan else None)
 code_py = python_code(result.spec, file_name, **args)
 
 # ---------------------------------------------------------------- downloads
@@ -196,6 +199,8 @@ st.subheader("Downloads")
 guidance.workshop_note("export")
 comparisons = fits.comparison_table(result.spec)
 extra = {"Comparisons": comparisons} if comparisons is not None else {}
+if study_plan is not None:
+    extra["Study plan"] = plan_table(*study_plan)
 data_name = data.data_file_name()
 fingerprint = data.data_fingerprint()
 versions = package_versions()

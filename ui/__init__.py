@@ -17,6 +17,8 @@ Which module to open:
 - ``ui.fits``: fitting and its caches (fit on show, model ladder, Diagnostics refits, `memo`
   for slow view computations, saved models, figure images for export).
 - ``ui.guidance``: workshop mode, the guided tour, hover help, the presenter view.
+- ``ui.plan``: the Plan a study page's session glue: planning inputs read from this session's
+  fits (with their sources), the input widgets' state, the simulation run in pieces.
 - ``ui.nav``: page paths and the "nothing here yet" notes (`need_data`, `need_fit`).
 - ``ui.widgets``: page furniture — header and sidebar status, errors, CSV downloads, charts,
   group labels, the centring line, "Save this model".

@@ -15,6 +15,7 @@ EFFECTS_PAGE = "pages/class_effects.py"
 SLOPES_PAGE = "pages/slopes.py"
 COMPARE_PAGE = "pages/compare.py"
 DIAGNOSTICS_PAGE = "pages/diagnostics.py"
+PLAN_PAGE = "pages/plan.py"
 REPORT_PAGE = "pages/report.py"
 
 

@@ -90,6 +90,10 @@ class Session:
     # generated R code's pred.slope uses them)
     slopes: dict[str, Any] | None = field(default=None, metadata=USER)
 
+    # (PlanResult, {input: source note}, SimResult | None): the Plan a study page's last answer
+    # and simulation (report, export)
+    plan: tuple[Any, dict[str, str], Any] | None = field(default=None, metadata=USER)
+
     # ---- derived from the above, rebuilt when missing or out of date
     # (data key, DataFrame): the working frame, built once per change
     frame: tuple[Any, Any] | None = field(default=None, metadata=CACHE)
@@ -109,6 +113,9 @@ class Session:
     diagnostics: dict = field(default_factory=dict, metadata=CACHE)
     # (fit key, {(what, format): bytes}): figure images made on request
     exports: tuple[Any, dict] | None = field(default=None, metadata=CACHE)
+
+    # hlm_core.power_sim.PowerSimulation running (or done) on the Plan a study page
+    plan_sim: Any | None = field(default=None, metadata=CACHE)
 
     # ---- plain-language problems to show, and builder bookkeeping
     read_error: str | None = field(default=None, metadata=MESSAGE)  # the file can't be read

@@ -13,7 +13,7 @@ from hlm_core.figures import FONT
 from hlm_core.glossary import TERMS, TOPICS, term_help
 
 ALL_PAGES = ["data", "model", "results", "class_effects", "slopes", "compare", "diagnostics",
-             "report"]
+             "plan", "report"]
 NOTES = {  # page -> workshop notes it must show once a model is fitted
     "data": ["data", "levels"],
     "model": ["model", "centring"],
@@ -22,6 +22,7 @@ NOTES = {  # page -> workshop notes it must show once a model is fitted
     "compare": ["comparison"],
     "diagnostics": ["diagnostics"],
     "slopes": ["slopes", "random_slope", "shrinkage"],
+    "plan": ["planning"],
     "report": ["report", "export"],
 }
 

@@ -68,6 +68,22 @@ def upload(page, path: Path) -> None:
     settle(page)
 
 
+def fit_formula(page, formula: str) -> None:
+    """Type `formula` in the Model page's Formula box and fit it. Waits for the builder's first
+    run (it sets its defaults) and for the sidebar to show the typed model, so the box is not
+    reset under the typing."""
+    open_page(page, "Model")
+    settle(page, 1.0)
+    box = page.get_by_role("textbox", name="Formula")
+    box.fill(formula)
+    box.press("Enter")
+    page.get_by_test_id("stSidebar").get_by_text(formula).wait_for()
+    settle(page)
+    page.get_by_role("button", name="Fit model").click()
+    page.get_by_text("Fitted in").wait_for(timeout=60_000)
+    settle(page)
+
+
 def pick(page, label: str, option: str) -> None:
     """Choose `option` in the selectbox or multiselect labelled `label`."""
     box = page.get_by_role("combobox", name=label, exact=True)
