@@ -181,6 +181,8 @@ def _ids(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             texts = [str(int(v)) for v in arr]
         else:
             texts = [_label(float(v)) for v in arr]
+    elif isinstance(values.dtype, pd.StringDtype):
+        texts = [v.strip() or None for v in uniq]  # _label of a text, without its type checks
     else:
         texts = [_label(v) for v in uniq]
     # distinct raw values may share a label (" 1" and "1") or have none (blank text)
