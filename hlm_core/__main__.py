@@ -195,6 +195,20 @@ def _slopes(args: argparse.Namespace, res, out) -> None:
         print(f"{r['group']:>12} {r['x']:>14g} {r['prediction']:>12.4f}", file=out)
 
 
+def _write_json(payload: dict[str, Any], out) -> None:
+    """The payload indented, with each random effect on one line: json's indenting encoder is
+    pure Python (2 s for 1,000,000 rows' 40,000 random effects), its compact one is C."""
+    ranef = payload.pop("random_effects", None)
+    text = json.dumps(payload, indent=1)
+    if ranef is not None:
+        groups = ",\n".join(
+            f"  {json.dumps(g)}: [\n" + ",\n".join("   " + json.dumps(r) for r in rows) + "\n  ]"
+            for g, rows in ranef.items()
+        )
+        text = text[: text.rfind("}")].rstrip() + ',\n "random_effects": {\n' + groups + "\n }\n}"
+    out.write(text + "\n")
+
+
 def run(argv: list[str] | None = None, out=None) -> int:
     out = out or sys.stdout
     args = _parser().parse_args(argv)
@@ -222,8 +236,7 @@ def run(argv: list[str] | None = None, out=None) -> int:
         if args.json:
             payload["notes"] = read_notes + payload["notes"]
             payload["timing"] = {"read_s": read_s, "fit_s": fit_s}
-            json.dump(payload, out, indent=1)
-            out.write("\n")
+            _write_json(payload, out)
         else:
             _print_fit(res, out)
             if args.ranef:
