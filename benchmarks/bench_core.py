@@ -1,15 +1,19 @@
 """Benchmark: y ~ x + (x | class) on 1,000,000 students in 20,000 classes.
 
-Prints read / fit / effects times and peak memory. Run by hand: `python benchmarks/bench_core.py`
-(budget: everything `fit --ranef --json` needs in <= 5 s on the 2-core machine; lme4 + lmerTest
-take ~44 s). Not part of the pass/fail suite. `benchmarks/bench_1m.py` runs these same steps
-on a CSV file, then the dashboard's.
+Prints read / fit / effects times (wall and CPU: on a shared machine CPU time is the steadier
+figure) and peak memory. Run by hand: `python benchmarks/bench_core.py` (budget: everything
+`fit --ranef --json` needs in <= 5 s on the 2-core machine; lme4 + lmerTest take ~44 s).
+`--students 10000000 --classes 200000`: read + fit + df + conditional SDs <= 20 s and peak
+memory <= 12 GB. `--growth` runs 100k, 1M and 10M rows, each in a fresh process, and prints
+the README's growth table. Not part of the pass/fail suite. `benchmarks/bench_1m.py` runs
+these same steps on a CSV file, then the dashboard's.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,43 +30,98 @@ from hlm_core.result import FitResult, result_to_dict
 from hlm_core.structure import describe_structure
 
 FIT_BUDGET = 5.0  # s: fit + Satterthwaite df + conditional SDs (+ the JSON) on 2 cores
+BIG_BUDGET = 20.0  # s: read + fit + df + conditional SDs at 10,000,000 rows
+BIG_MEMORY_MB = 12 * 1024
+GROWTH = [(100_000, 2_000), (1_000_000, 20_000), (10_000_000, 200_000)]
+STEPS = {  # label printed -> column of the growth table
+    "read (hlm_core.io.read_table)": "read",
+    "structure check (describe_structure)": "structure",
+    "fit + df + conditional SDs": "fit + df + SDs",
+    "JSON of the result with every BLUP (CLI --ranef)": "JSON",
+}
 
 
 def core_timings(source, name: str = "bench.csv", formula: str = FORMULA,
-                 results: dict | None = None):
+                 results: dict | None = None, cpu: dict | None = None):
     """Read `source` (bytes or a path) as the app does, check the structure, fit `formula`
-    with everything the results need, and build the effects tables; print each time.
-    Returns (frame, FitResult)."""
-    frame = timed("read (hlm_core.io.read_table)", lambda: read_table(source, name=name).frame,
-                  results=results)
-    timed("structure check (describe_structure)", lambda: describe_structure(frame, ["class"]),
-          results=results)
+    with everything the results need, and build the effects tables; print each time (and put
+    each step's CPU seconds in `cpu`). Returns (frame, FitResult)."""
+    cpu = {} if cpu is None else cpu
+
+    def step(label, fn, budget=None):
+        start = time.process_time()
+        out = timed(label, fn, budget, results)
+        cpu[label] = time.process_time() - start
+        report("  (CPU time, both cores)", cpu[label])
+        return out
+
+    frame = step("read (hlm_core.io.read_table)", lambda: read_table(source, name=name).frame)
+    step("structure check (describe_structure)", lambda: describe_structure(frame, ["class"]))
     spec = parse_formula(formula)
-    cpu = time.process_time()
-    res: FitResult = timed("fit + df + conditional SDs", lambda: fit(frame, spec), FIT_BUDGET,
-                           results)
-    report("  (CPU time of that fit, both cores)", time.process_time() - cpu)
+    res: FitResult = step("fit + df + conditional SDs", lambda: fit(frame, spec),
+                          FIT_BUDGET if len(frame) <= 1_000_000 else None)
     for k, v in res.timing.items():
         report(f"  {k}", v)
-    payload = timed("JSON of the result with every BLUP (CLI --ranef)",
-                    lambda: result_to_dict(res, ranef=True), results=results)
-    timed("effects tables (ranef table + pred_slope)",
-          lambda: (ranef_table(res, "class"), pred_slope(res, "x", -2, 2)), results=results)
+    payload = step("JSON of the result with every BLUP (CLI --ranef)",
+                   lambda: result_to_dict(res, ranef=True))
+    step("effects tables (ranef table + pred_slope)",
+         lambda: (ranef_table(res, "class"), pred_slope(res, "x", -2, 2)))
     print(f"groups: {res.ngroups}, fixed: {json.dumps(payload['fixed_effects'][1])[:120]}")
     return frame, res
+
+
+def growth_table() -> None:
+    """Run each size of GROWTH in a fresh process (its own peak memory) and print a Markdown
+    table: wall (CPU) seconds per step, peak memory, and the growth from the size before."""
+    rows = []
+    for n, g in GROWTH:
+        print(f"--- {n:,} students, {g:,} classes", flush=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--students", str(n), "--classes", str(g), "--json-line"],
+            capture_output=True, text=True, check=True,
+        )
+        print(proc.stdout, end="")
+        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    head = ["rows / classes", *STEPS.values(), "read + fit", "peak memory", "growth (time, memory)"]
+    print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    prev = None
+    for r in rows:
+        cells = [f"{r['n']:,} / {r['g']:,}"]
+        cells += [f"{r['wall'][k]:.2f} s ({r['cpu'][k]:.2f})" for k in STEPS]
+        cells += [f"{r['core']:.2f} s", f"{r['peak_mb']:,.0f} MB"]
+        cells.append("" if prev is None else
+                     f"x{r['core'] / prev['core']:.1f}, x{r['peak_mb'] / prev['peak_mb']:.1f}")
+        print("| " + " | ".join(cells) + " |")
+        prev = r
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--students", type=int, default=1_000_000)
     ap.add_argument("--classes", type=int, default=20_000)
+    ap.add_argument("--growth", action="store_true", help="100k -> 1M -> 10M table")
+    ap.add_argument("--json-line", action="store_true", help="end with the numbers as JSON")
     args = ap.parse_args()
+    if args.growth:
+        growth_table()
+        return
     data = timed("generate data", lambda: classes_dataset(args.students, args.classes))
     raw = data.to_csv(index=False).encode()
     del data
     print(f"({len(raw) / 1e6:.0f} MB of CSV)")
-    core_timings(raw)
-    report("peak memory (this process)", self_peak_mb(), unit="MB")
+    results: dict = {}
+    cpu: dict = {}
+    core_timings(raw, results=results, cpu=cpu)
+    big = args.students >= 10_000_000
+    core = results["read (hlm_core.io.read_table)"][0] + results["fit + df + conditional SDs"][0]
+    report("read + fit + df + conditional SDs", core, BIG_BUDGET if big else None)
+    peak = self_peak_mb()
+    report("peak memory (this process)", peak, BIG_MEMORY_MB if big else None, unit="MB")
+    if args.json_line:
+        print(json.dumps({
+            "n": args.students, "g": args.classes, "core": core, "peak_mb": peak,
+            "wall": {k: v[0] for k, v in results.items()}, "cpu": cpu,
+        }))
 
 
 if __name__ == "__main__":
