@@ -27,3 +27,38 @@ def classes_dataset(
     school = [f"k{c // classes_per_school:04d}" for c in cls]
     student = [f"s{i:07d}" for i in range(1, n_students + 1)]
     return pd.DataFrame({"student": student, "school": school, **cols})
+
+
+STAR_FORMULA = "math ~ cltype + ses + sx + (1 | sch/tch)"
+
+
+def star_like_dataset(seed: int = 11) -> pd.DataFrame:
+    """A file shaped like the Tennessee STAR kindergarten data (5,871 pupils in 325 classes in
+    79 schools; math ~ cltype + ses + sx + (1 | sch/tch)): our own simulated numbers, with the
+    same sizes, column kinds and roughly the same variance shares."""
+    rng = np.random.default_rng(seed)
+    n_pupils, n_classes, n_schools = 5_871, 325, 79
+    school_of_class = np.concatenate([np.arange(n_schools), rng.integers(0, n_schools,
+                                                                         n_classes - n_schools)])
+    rng.shuffle(school_of_class)
+    cls = np.concatenate([np.arange(n_classes), rng.integers(0, n_classes,
+                                                             n_pupils - n_classes)])
+    rng.shuffle(cls)
+    cltype_of_class = rng.choice(["small", "regular", "regular+aide"], n_classes)
+    sch = school_of_class[cls]
+    cltype = cltype_of_class[cls]
+    ses = rng.choice(["free lunch", "no free lunch"], n_pupils, p=[0.48, 0.52])
+    sx = rng.choice(["F", "M"], n_pupils)
+    u_sch = rng.normal(0, 24, n_schools)
+    u_cls = rng.normal(0, 17, n_classes)
+    math = (485 + 9 * (cltype == "small") + 17 * (ses == "no free lunch") - 4 * (sx == "M")
+            + u_sch[sch] + u_cls[cls] + rng.normal(0, 40, n_pupils))
+    return pd.DataFrame({
+        "id": [f"p{i:05d}" for i in range(1, n_pupils + 1)],
+        "sch": [f"s{s + 1:03d}" for s in sch],
+        "tch": [f"t{c + 1:04d}" for c in cls],
+        "cltype": cltype,
+        "ses": ses,
+        "sx": sx,
+        "math": math.round(0).astype(int),
+    })

@@ -81,6 +81,11 @@ def _open_workbook(data: bytes, data_only: bool) -> Any:
     """
     import openpyxl  # imported here: only Excel uploads pay for it
 
+    from hlm_core.xlsx_rows import open_values
+
+    book = open_values(data) if data_only else None  # the same values, ~10x faster
+    if book is not None:
+        return book
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)

@@ -1,0 +1,75 @@
+"""Excel rows through calamine (Rust), shaped as openpyxl's read-only mode gives them.
+
+openpyxl parses a sheet's XML in Python: ~0.35 s of CPU for a 5,871-row workbook, seconds for a
+large one; python-calamine reads the same sheet in ~0.03 s. `open_values` returns an object with
+the few parts of openpyxl's workbook that `hlm_core.io` uses (`sheetnames`, `wb[name]`, a
+sheet's `iter_rows(values_only=True)`, `close()`), and converts calamine's values to what
+openpyxl returns: whole numbers as int (Excel stores 42, not 42.0), dates as datetimes, empty
+cells as None. None when calamine cannot read the file, or when a sheet holds error cells
+(#N/A, #DIV/0!: calamine gives them as empty, openpyxl as their text, which the reader names in
+its notes): openpyxl then reads it (and explains a damaged file the usual way).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+_EXACT = 2**53  # beyond this a float's whole value may not be the number written
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, float):
+        return int(v) if v.is_integer() and abs(v) < _EXACT else v
+    if v == "":
+        return None
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return dt.datetime(v.year, v.month, v.day)
+    return v
+
+
+class _Sheet:
+    def __init__(self, sheet: Any) -> None:
+        self._sheet = sheet
+
+    def iter_rows(self, values_only: bool = True) -> Iterator[tuple]:
+        for row in self._sheet.iter_rows():
+            yield tuple(_value(v) for v in row)
+
+
+class _Chartsheet:
+    """A chart, not cells (openpyxl's chartsheets have no iter_rows either)."""
+
+
+class CalamineBook:
+    def __init__(self, book: Any) -> None:
+        self._book = book
+        self._kinds = {m.name: m.typ for m in book.sheets_metadata}
+        self.sheetnames = list(book.sheet_names)
+
+    def __getitem__(self, name: str) -> Any:
+        from python_calamine import SheetTypeEnum
+
+        if self._kinds.get(name) != SheetTypeEnum.WorkSheet:
+            return _Chartsheet()
+        return _Sheet(self._book.get_sheet_by_name(name))
+
+    def close(self) -> None:
+        self._book.close()
+
+
+def open_values(data: bytes) -> CalamineBook | None:
+    """The workbook's cached values through calamine, or None if calamine cannot open it."""
+    try:
+        from python_calamine import CalamineWorkbook
+
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for name in zf.namelist():
+                if name.startswith("xl/worksheets/") and b't="e"' in zf.read(name):
+                    return None
+        return CalamineBook(CalamineWorkbook.from_filelike(io.BytesIO(data)))
+    except Exception:  # any failure: openpyxl reads (or refuses) the file as before
+        return None
