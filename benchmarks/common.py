@@ -145,7 +145,8 @@ class AppServer:
     """`streamlit run app.py` on a free loopback port, headless, until `stop()` (or the end of
     a `with` block). Its log goes to a temporary file outside the repository."""
 
-    def __init__(self, *extra_args: str, start_timeout: float = 90.0):
+    def __init__(self, *extra_args: str, start_timeout: float = 90.0, main: Path | None = None):
+        """`main`: another app's script to serve instead (e.g. an empty app for a yardstick)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._logdir = tempfile.TemporaryDirectory(prefix="hlm-bench-server-")
@@ -153,7 +154,7 @@ class AppServer:
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "streamlit", "run", "app.py",
+                sys.executable, "-m", "streamlit", "run", str(main or "app.py"),
                 "--server.port", str(self.port),
                 "--server.address", "127.0.0.1",
                 "--server.headless", "true",
@@ -161,7 +162,7 @@ class AppServer:
                 "--server.fileWatcherType", "none",
                 *extra_args,
             ],
-            cwd=ROOT,
+            cwd=main.parent if main else ROOT,
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )

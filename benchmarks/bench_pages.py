@@ -1,0 +1,257 @@
+"""Benchmark: every click of the dashboard against an empty Streamlit app, in Chromium.
+
+Issue 11's table, measured in one run: an empty two-page Streamlit app's page switch (the
+yardstick), then, on the real app, upload → Data page, Fit model, and the first visit of every
+page after the fit. Each time is taken in the page itself, from the click until the server has
+finished the run (its "script finished" message, read off the websocket) and every chart on the
+page is drawn, plus two animation frames. The bytes the server sent for each click are counted
+too (what a page sends is what the browser must parse and draw).
+
+Data sets (generated with fixed seeds, written to a temporary folder outside the repository):
+  * `star`: shaped like the STAR kindergarten file (5,871 pupils, 325 classes, 79 schools),
+    `math ~ cltype + ses + sx + (1 | sch/tch)`;
+  * `classroom`: the 500-row classroom example, its random-slope model;
+  * `1m`: 1,000,000 students in 20,000 classes, `y ~ x + (x | class)`.
+Targets: up to 10,000 rows, every first visit <= 2.5x and Fit model <= 3x the empty page
+switch; at 1,000,000 rows every first visit <= 3 s and upload -> caterpillar <= 10 s.
+
+Run by hand: `python benchmarks/bench_pages.py [--data star classroom 1m] [--xlsx]`.
+A report: it prints PASS/MISS per target and exits 0 either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ERROR_SELECTOR,
+    AppServer,
+    cpu_seconds,
+)
+from benchmarks.make_data import STAR_FORMULA, classes_dataset, star_like_dataset  # noqa: E402
+
+SMALL_PAGE = 2.5  # x the empty page switch, first visit of a page (<= 10,000 rows)
+SMALL_FIT = 3.0  # x the empty page switch, Fit model (<= 10,000 rows)
+BIG_PAGE = 3.0  # s, first visit of a page at 1,000,000 rows
+BIG_UPLOAD_TO_CATERPILLAR = 10.0  # s
+PAGES = ["Results", "Class effects", "Slopes", "Compare", "Diagnostics", "Report & export"]
+
+# Counts the bytes of every websocket message and notes when the server says a script run has
+# finished successfully: ForwardMsg field 6 (script_finished) = 0 (FINISHED_SUCCESSFULLY). The
+# protobuf is read just far enough to find that top-level field.
+WATCH_JS = """
+(() => {
+  const Native = window.WebSocket;
+  window.__hlm = {finished: [], bytes: 0, click: null, bytesAtClick: 0};
+  function finishedStatus(buf) {
+    const b = new Uint8Array(buf); let i = 0;
+    const varint = () => { let x = 0, s = 0, c;
+      do { c = b[i++]; x += (c & 0x7f) * 2 ** s; s += 7; } while (c & 0x80 && i < b.length);
+      return x; };
+    while (i < b.length) {
+      const tag = varint(), field = Math.floor(tag / 8), wt = tag & 7;
+      if (wt === 0) { const v = varint(); if (field === 6) return v; }
+      else if (wt === 2) { const n = varint(); i += n; }
+      else if (wt === 1) { i += 8; } else if (wt === 5) { i += 4; } else { return null; }
+    }
+    return null;
+  }
+  function Watched(...args) {
+    const ws = new Native(...args);
+    ws.addEventListener('message', ev => {
+      if (!(ev.data instanceof ArrayBuffer)) return;
+      window.__hlm.bytes += ev.data.byteLength;
+      if (finishedStatus(ev.data) === 0) window.__hlm.finished.push(performance.now());
+    });
+    return ws;
+  }
+  Watched.prototype = Native.prototype;
+  for (const k of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) Watched[k] = Native[k];
+  window.WebSocket = Watched;
+})();
+"""
+ARM_JS = """() => { window.__hlm.click = performance.now();
+  window.__hlm.bytesAtClick = window.__hlm.bytes; }"""
+# resolves with [seconds from the click until the run finished and every chart is drawn (+2
+# frames), bytes received since the click, seconds until the run finished]
+DONE_JS = """(text) => new Promise(resolve => {
+  (function check() {
+    const h = window.__hlm;
+    const done = h.finished.some(t => t > h.click);
+    const main = document.querySelector('[data-testid="stMain"]') || document;
+    const plots = [...main.querySelectorAll('.js-plotly-plot')];
+    const drawn = plots.every(x => x._fullData && x._fullData.length);
+    const shown = !text || main.innerText.includes(text);
+    if (done && drawn && shown) {
+      const fin = h.finished.find(t => t > h.click);
+      requestAnimationFrame(() => requestAnimationFrame(() =>
+        resolve([(performance.now() - h.click) / 1000, h.bytes - h.bytesAtClick,
+                 (fin - h.click) / 1000])));
+      return;
+    }
+    setTimeout(check, 10);
+  })(); })"""
+
+EMPTY_PAGE = """import streamlit as st
+
+st.title({title!r})
+st.write("A page with a title and a sentence, the yardstick for a page switch.")
+"""
+EMPTY_APP = """import streamlit as st
+
+st.navigation([st.Page("page_a.py", title="Page A", default=True),
+               st.Page("page_b.py", title="Page B")]).run()
+"""
+
+
+def _browser(p):
+    b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = b.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(300_000)
+    page.add_init_script(WATCH_JS)
+    return b, page
+
+
+def _click(page, target, text: str | None = None) -> tuple[float, int, float]:
+    page.evaluate(ARM_JS)
+    target.click()
+    return tuple(page.evaluate(DONE_JS, text))
+
+
+def empty_switch(p, repeats: int = 3) -> float:
+    """The median time of an empty two-page app's page switch (first visit of page B)."""
+    times = []
+    with tempfile.TemporaryDirectory(prefix="hlm-empty-app-") as tmp:
+        d = Path(tmp)
+        (d / "app.py").write_text(EMPTY_APP)
+        for name, title in (("page_a", "Page A"), ("page_b", "Page B")):
+            (d / f"{name}.py").write_text(EMPTY_PAGE.format(title=title))
+        for _ in range(repeats):
+            with AppServer(main=d / "app.py") as server:
+                b, page = _browser(p)
+                page.goto(server.url)
+                page.get_by_text("Page A").first.wait_for()
+                page.wait_for_function("() => window.__hlm.finished.length > 0")
+                nav = page.get_by_test_id("stSidebarNav")
+                times.append(_click(page, nav.get_by_role("link", name="Page B"), "yardstick")[0])
+                b.close()
+    times.sort()
+    return times[len(times) // 2]
+
+
+def app_walk(p, path: Path, formula: str, levels: str | None = None) -> list[tuple]:
+    """Upload `path`, fit `formula`, open every result page once. Returns
+    [(what, seconds, bytes, server CPU seconds)]."""
+    rows = []
+    with AppServer() as server:
+        b, page = _browser(p)
+        errors = page.locator(ERROR_SELECTOR)
+        page.goto(server.url)
+        page.get_by_role("button", name="Use example data").wait_for()
+        page.wait_for_function("() => window.__hlm.finished.length > 0")
+        nav = page.get_by_test_id("stSidebarNav")
+
+        def step(what, action, text=None):
+            cpu = cpu_seconds(server.pid)
+            page.evaluate(ARM_JS)
+            action()
+            seconds, sent, finished = page.evaluate(DONE_JS, text)
+            rows.append((what, seconds, sent, cpu_seconds(server.pid) - cpu, finished))
+            if errors.count():
+                print(f"  WARNING: the app shows an error after {what}: "
+                      f"{errors.first.inner_text()[:200]}")
+            print(f"  {what:<44} {seconds:7.2f} s  {sent / 1e3:9.0f} kB  (run finished "
+                  f"after {finished:.2f} s)", flush=True)
+
+        uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+        step("upload -> Data page shows the file", lambda: uploader.set_input_files(str(path)),
+             f"{path.name}:")
+        t_upload = time.perf_counter() - rows[-1][1]
+        nav.get_by_role("link", name="Model", exact=True).click()
+        box = page.get_by_role("textbox", name="Formula")
+        box.wait_for()
+        page.wait_for_function("() => { const h = window.__hlm; return h.finished.length &&"
+                               " !document.querySelector('[data-stale=\"true\"]'); }")
+        page.evaluate(ARM_JS)
+        box.fill(formula)
+        box.press("Enter")
+        page.evaluate(DONE_JS, None)
+        fit_button = page.get_by_role("button", name="Fit model")
+        step("Fit model", fit_button.click, "Fitted in")
+        for title in PAGES:
+            step(f"first visit: {title}",
+                 lambda t=title: nav.get_by_role("link", name=t, exact=True).click())
+            if title == "Class effects":
+                rows.append(("upload -> caterpillar drawn", time.perf_counter() - t_upload,
+                             0, 0.0, 0.0))
+        b.close()
+    return rows
+
+
+def print_table(name: str, rows: list[tuple], empty: float, big: bool) -> None:
+    print(f"\n{name} (empty two-page app's page switch: {empty:.2f} s)\n")
+    print("| click | time | x empty page | run finished | sent | server CPU | target |")
+    print("|---|---|---|---|---|---|---|")
+    for what, seconds, sent, cpu, finished in rows:
+        if big:
+            budget = BIG_UPLOAD_TO_CATERPILLAR if "caterpillar" in what else (
+                BIG_PAGE if what.startswith("first visit") else None)
+            target = "" if budget is None else (
+                f"<= {budget:g} s {'PASS' if seconds <= budget else 'MISS'}")
+        else:
+            limit = SMALL_FIT if what == "Fit model" else (
+                SMALL_PAGE if what.startswith("first visit") else None)
+            target = "" if limit is None else (
+                f"<= {limit:g}x {'PASS' if seconds <= limit * empty else 'MISS'}")
+        ratio = seconds / empty
+        print(f"| {what} | {seconds:.2f} s | {ratio:.1f} | {finished:.2f} s | "
+              f"{sent / 1e3:,.0f} kB | {cpu:.2f} s | {target} |")
+
+
+def data_file(kind: str, folder: Path, xlsx: bool) -> tuple[Path, str, bool]:
+    from hlm_core.examples import EXAMPLES
+
+    if kind == "star":
+        frame, formula = star_like_dataset(), STAR_FORMULA
+    elif kind == "classroom":
+        ex = EXAMPLES["classroom"]
+        frame, formula = ex.make(), ex.formulas[-1]
+    else:
+        frame, formula = classes_dataset(1_000_000, 20_000, ids=True), "y ~ x + (x | class)"
+    path = folder / f"{kind}.{'xlsx' if xlsx and kind != '1m' else 'csv'}"
+    if path.suffix == ".xlsx":
+        frame.to_excel(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    return path, formula, kind == "1m"
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", nargs="+", default=["star", "classroom", "1m"],
+                    choices=["star", "classroom", "1m"])
+    ap.add_argument("--xlsx", action="store_true", help="upload the small files as .xlsx")
+    args = ap.parse_args()
+    with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="hlm-bench-") as tmp:
+        empty = empty_switch(p)
+        print(f"empty two-page Streamlit app, page switch: {empty:.2f} s (median of 3)")
+        for kind in args.data:
+            path, formula, big = data_file(kind, Path(tmp), args.xlsx)
+            print(f"\n--- {kind}: {path.name}, {formula}", flush=True)
+            rows = app_walk(p, path, formula)
+            print_table(f"{kind} ({path.name})", rows, empty, big)
+
+
+if __name__ == "__main__":
+    main()
