@@ -22,6 +22,8 @@ A report: it prints PASS/MISS per target and exits 0 either way.
 from __future__ import annotations
 
 import argparse
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -51,7 +53,11 @@ PAGES = ["Results", "Class effects", "Slopes", "Compare", "Diagnostics", "Report
 WATCH_JS = """
 (() => {
   const Native = window.WebSocket;
-  window.__hlm = {finished: [], bytes: 0, click: null, bytesAtClick: 0};
+  window.__hlm = {finished: [], sent: [], bytes: 0, click: null, bytesAtClick: 0, busy: []};
+  try {  // the browser's long tasks (> 50 ms on its main thread): drawing, parsing, layout
+    new PerformanceObserver(list => list.getEntries().forEach(
+      e => window.__hlm.busy.push([e.startTime, e.duration]))).observe({entryTypes: ['longtask']});
+  } catch (e) {}
   function finishedStatus(buf) {
     const b = new Uint8Array(buf); let i = 0;
     const varint = () => { let x = 0, s = 0, c;
@@ -67,6 +73,8 @@ WATCH_JS = """
   }
   function Watched(...args) {
     const ws = new Native(...args);
+    const send = ws.send.bind(ws);
+    ws.send = data => { window.__hlm.sent.push(performance.now()); return send(data); };
     ws.addEventListener('message', ev => {
       if (!(ev.data instanceof ArrayBuffer)) return;
       window.__hlm.bytes += ev.data.byteLength;
@@ -82,7 +90,8 @@ WATCH_JS = """
 ARM_JS = """() => { window.__hlm.click = performance.now();
   window.__hlm.bytesAtClick = window.__hlm.bytes; }"""
 # resolves with [seconds from the click until the run finished and every chart is drawn (+2
-# frames), bytes received since the click, seconds until the run finished]
+# frames), bytes received since the click, seconds until the run finished, seconds until the
+# browser sent the request]
 DONE_JS = """(text) => new Promise(resolve => {
   (function check() {
     const h = window.__hlm;
@@ -93,9 +102,11 @@ DONE_JS = """(text) => new Promise(resolve => {
     const shown = !text || main.innerText.includes(text);
     if (done && drawn && shown) {
       const fin = h.finished.find(t => t > h.click);
+      const sent = h.sent.find(t => t > h.click) || h.click;
       requestAnimationFrame(() => requestAnimationFrame(() =>
         resolve([(performance.now() - h.click) / 1000, h.bytes - h.bytesAtClick,
-                 (fin - h.click) / 1000])));
+                 (fin - h.click) / 1000, (sent - h.click) / 1000,
+                 h.busy.filter(b => b[0] >= h.click).reduce((a, b) => a + b[1], 0) / 1000])));
       return;
     }
     setTimeout(check, 10);
@@ -121,7 +132,7 @@ def _browser(p):
     return b, page
 
 
-def _click(page, target, text: str | None = None) -> tuple[float, int, float]:
+def _click(page, target, text: str | None = None) -> tuple[float, int, float, float]:
     page.evaluate(ARM_JS)
     target.click()
     return tuple(page.evaluate(DONE_JS, text))
@@ -148,9 +159,35 @@ def empty_switch(p, repeats: int = 3) -> float:
     return times[len(times) // 2]
 
 
-def app_walk(p, path: Path, formula: str, levels: str | None = None) -> list[tuple]:
+class Sampler:
+    """With a folder: py-spy samples the server (all threads, idle included) during each step,
+    one collapsed-stack file per step (`py-spy` must be installed; a profiling aid only)."""
+
+    def __init__(self, folder: Path | None, pid: int) -> None:
+        self.folder, self.pid, self.proc = folder, pid, None
+
+    def start(self, what: str) -> None:
+        if self.folder is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        out = self.folder / ("".join(c if c.isalnum() else "_" for c in what) + ".txt")
+        self.proc = subprocess.Popen(
+            ["py-spy", "record", "--idle", "--threads", "--format", "raw", "--rate", "200",
+             "-o", str(out), "-p", str(self.pid)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)  # py-spy attaches
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(timeout=60)
+            self.proc = None
+
+
+def app_walk(p, path: Path, formula: str, profile: Path | None = None,
+             pages: list[str] | None = None) -> list[tuple]:
     """Upload `path`, fit `formula`, open every result page once. Returns
-    [(what, seconds, bytes, server CPU seconds)]."""
+    [(what, seconds, bytes, server CPU seconds, seconds until the run finished)]."""
     rows = []
     with AppServer() as server:
         b, page = _browser(p)
@@ -160,17 +197,23 @@ def app_walk(p, path: Path, formula: str, levels: str | None = None) -> list[tup
         page.wait_for_function("() => window.__hlm.finished.length > 0")
         nav = page.get_by_test_id("stSidebarNav")
 
+        sampler = Sampler(profile, server.pid)
+
         def step(what, action, text=None):
+            sampler.start(what)
             cpu = cpu_seconds(server.pid)
             page.evaluate(ARM_JS)
             action()
-            seconds, sent, finished = page.evaluate(DONE_JS, text)
-            rows.append((what, seconds, sent, cpu_seconds(server.pid) - cpu, finished))
+            seconds, sent, finished, asked, busy = page.evaluate(DONE_JS, text)
+            sampler.stop()
+            rows.append((what, seconds, sent, cpu_seconds(server.pid) - cpu, finished, asked,
+                         busy))
             if errors.count():
                 print(f"  WARNING: the app shows an error after {what}: "
                       f"{errors.first.inner_text()[:200]}")
-            print(f"  {what:<44} {seconds:7.2f} s  {sent / 1e3:9.0f} kB  (run finished "
-                  f"after {finished:.2f} s)", flush=True)
+            print(f"  {what:<44} {seconds:7.2f} s  {sent / 1e3:9.0f} kB  (asked after "
+                  f"{asked:.2f} s, run finished after {finished:.2f} s, browser busy "
+                  f"{busy:.2f} s)", flush=True)
 
         uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
         step("upload -> Data page shows the file", lambda: uploader.set_input_files(str(path)),
@@ -187,21 +230,22 @@ def app_walk(p, path: Path, formula: str, levels: str | None = None) -> list[tup
         page.evaluate(DONE_JS, None)
         fit_button = page.get_by_role("button", name="Fit model")
         step("Fit model", fit_button.click, "Fitted in")
-        for title in PAGES:
+        for title in pages or PAGES:
             step(f"first visit: {title}",
                  lambda t=title: nav.get_by_role("link", name=t, exact=True).click())
             if title == "Class effects":
                 rows.append(("upload -> caterpillar drawn", time.perf_counter() - t_upload,
-                             0, 0.0, 0.0))
+                             0, 0.0, 0.0, 0.0, 0.0))
         b.close()
     return rows
 
 
 def print_table(name: str, rows: list[tuple], empty: float, big: bool) -> None:
     print(f"\n{name} (empty two-page app's page switch: {empty:.2f} s)\n")
-    print("| click | time | x empty page | run finished | sent | server CPU | target |")
-    print("|---|---|---|---|---|---|---|")
-    for what, seconds, sent, cpu, finished in rows:
+    print("| click | time | x empty page | asked / run finished | browser busy | sent | "
+          "server CPU | target |")
+    print("|---|---|---|---|---|---|---|---|")
+    for what, seconds, sent, cpu, finished, asked, busy in rows:
         if big:
             budget = BIG_UPLOAD_TO_CATERPILLAR if "caterpillar" in what else (
                 BIG_PAGE if what.startswith("first visit") else None)
@@ -213,8 +257,8 @@ def print_table(name: str, rows: list[tuple], empty: float, big: bool) -> None:
             target = "" if limit is None else (
                 f"<= {limit:g}x {'PASS' if seconds <= limit * empty else 'MISS'}")
         ratio = seconds / empty
-        print(f"| {what} | {seconds:.2f} s | {ratio:.1f} | {finished:.2f} s | "
-              f"{sent / 1e3:,.0f} kB | {cpu:.2f} s | {target} |")
+        print(f"| {what} | {seconds:.2f} s | {ratio:.1f} | {asked:.2f} / {finished:.2f} s | "
+              f"{busy:.2f} s | {sent / 1e3:,.0f} kB | {cpu:.2f} s | {target} |")
 
 
 def data_file(kind: str, folder: Path, xlsx: bool) -> tuple[Path, str, bool]:
@@ -242,6 +286,8 @@ def main() -> None:
     ap.add_argument("--data", nargs="+", default=["star", "classroom", "1m"],
                     choices=["star", "classroom", "1m"])
     ap.add_argument("--xlsx", action="store_true", help="upload the small files as .xlsx")
+    ap.add_argument("--profile", type=Path, help="folder for py-spy samples of each step")
+    ap.add_argument("--pages", nargs="+", help=f"pages to open, in order (default {PAGES})")
     args = ap.parse_args()
     with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="hlm-bench-") as tmp:
         empty = empty_switch(p)
@@ -249,7 +295,7 @@ def main() -> None:
         for kind in args.data:
             path, formula, big = data_file(kind, Path(tmp), args.xlsx)
             print(f"\n--- {kind}: {path.name}, {formula}", flush=True)
-            rows = app_walk(p, path, formula)
+            rows = app_walk(p, path, formula, args.profile and args.profile / kind, args.pages)
             print_table(f"{kind} ({path.name})", rows, empty, big)
 
 

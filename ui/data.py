@@ -72,7 +72,10 @@ def on_upload() -> None:
     if upload is None or s.upload_id == upload.file_id:
         return
     s.upload_id = upload.file_id
-    load_upload(upload.name, upload.getvalue())
+    # a large file takes seconds to read: say so (shown only after half a second, so a small
+    # file's read doesn't flicker)
+    with st.spinner(f"Reading the file ({upload.size / 1e6:,.1f} MB)…", show_time=True):
+        load_upload(upload.name, upload.getvalue())
 
 
 def load_example(name: str | None = None) -> None:
