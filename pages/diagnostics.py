@@ -136,8 +136,15 @@ else:
 fr = fits.memo("diag_residuals", fit_key, lambda: fitted_and_residuals(result))
 outcome = result.spec.outcome
 st.subheader("Residuals against fitted values")
-widgets.chart(residuals_vs_fitted(fr, outcome=outcome), key="diag_resid")
-drawn = min(len(fr), 20000)
+# A few thousand points show the band as well as all of them, and the browser draws them in a
+# fraction of the time (the Q-Q plots below likewise draw an even spread with both tails).
+RESID_POINTS, QQ_POINTS = 2000, 1000
+widgets.chart(
+    fits.memo("diag_resid_fig", fit_key,
+              lambda: residuals_vs_fitted(fr, outcome=outcome, max_points=RESID_POINTS)),
+    key="diag_resid",
+)
+drawn = min(len(fr), RESID_POINTS)
 st.caption(
     "Each point is a student: the outcome minus what the model predicts for them (including "
     "their group's effect). Look for a flat trend line near 0 and an even band; a curve "
@@ -154,7 +161,8 @@ st.caption(
     "(a few unusual students or groups)."
 )
 panels: list[tuple[str, pd.DataFrame, np.ndarray | None]] = [
-    ("Residuals (students)", qq_points(fr["std_residual"].to_numpy()), None)
+    ("Residuals (students)",
+     fits.memo("diag_qq_resid", fit_key, lambda: qq_points(fr["std_residual"].to_numpy())), None)
 ]
 for g in result.group_names:
     re_ = result.ranef[g]
@@ -170,7 +178,8 @@ for start in range(0, len(panels), per_row):
     cols = st.columns(per_row)
     for col, (title, qq, labels) in zip(cols, panels[start:start + per_row], strict=False):
         with col:
-            widgets.chart(qq_plot(qq, title, labels=labels), key=f"diag_qq_{title}")
+            widgets.chart(qq_plot(qq, title, labels=labels, max_points=QQ_POINTS),
+                          key=f"diag_qq_{title}")
 
 # ---------------------------------------------------------------- spread by group
 first = result.model_frame.blocks[0].group
