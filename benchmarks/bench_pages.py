@@ -89,9 +89,10 @@ WATCH_JS = """
 """
 ARM_JS = """() => { window.__hlm.click = performance.now();
   window.__hlm.bytesAtClick = window.__hlm.bytes; }"""
-# resolves with [seconds from the click until the run finished and every chart is drawn (+2
-# frames), bytes received since the click, seconds until the run finished, seconds until the
-# browser sent the request]
+# resolves with [seconds from the click until the run finished, every chart is drawn (+2
+# frames) and the browser's last long task after that has ended, bytes received since the
+# click, seconds until the run finished, seconds until the browser sent the request, the
+# browser's long tasks in seconds]
 DONE_JS = """(text) => new Promise(resolve => {
   (function check() {
     const h = window.__hlm;
@@ -103,14 +104,23 @@ DONE_JS = """(text) => new Promise(resolve => {
     if (done && drawn && shown) {
       const fin = h.finished.find(t => t > h.click);
       const sent = h.sent.find(t => t > h.click) || h.click;
-      requestAnimationFrame(() => requestAnimationFrame(() =>
-        resolve([(performance.now() - h.click) / 1000, h.bytes - h.bytesAtClick,
-                 (fin - h.click) / 1000, (sent - h.click) / 1000,
-                 h.busy.filter(b => b[0] >= h.click).reduce((a, b) => a + b[1], 0) / 1000])));
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        const drawnAt = performance.now();
+        // then wait until the browser has been idle for QUIET ms: charts can keep redrawing
+        // (resizing to their column) after they first appear, and that work delays the next
+        // click; the page is done when the last of it ends
+        (function quiet() {
+          const mine = h.busy.filter(b => b[0] >= h.click);
+          const end = Math.max(drawnAt, ...mine.map(b => b[0] + b[1]));
+          if (performance.now() - end < QUIET) { setTimeout(quiet, 50); return; }
+          resolve([(end - h.click) / 1000, h.bytes - h.bytesAtClick, (fin - h.click) / 1000,
+                   (sent - h.click) / 1000, mine.reduce((a, b) => a + b[1], 0) / 1000]);
+        })();
+      }));
       return;
     }
     setTimeout(check, 10);
-  })(); })"""
+  })(); })""".replace("QUIET", "500")
 
 EMPTY_PAGE = """import streamlit as st
 
