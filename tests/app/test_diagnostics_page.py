@@ -20,7 +20,7 @@ from apphelpers import (
 )
 
 from hlm_core.diagnostics import fitted_and_residuals
-from hlm_core.figures import _thin
+from hlm_core.figures_checks import _thin
 from hlm_core.fit import fit
 from hlm_core.formula import parse_formula
 from hlm_core.io import read_table
