@@ -22,6 +22,7 @@ from typing import Any
 _EXACT = 2**53  # beyond this a float's whole value may not be the number written
 _ROW = re.compile(rb'<row r="([0-9]+)"')
 _CELL = re.compile(rb'<c r="([A-Z]+)[0-9]')
+_DIMENSION = re.compile(rb'<dimension ref="[A-Z]*[0-9]*:?([A-Z]+)([0-9]+)"')
 
 
 def _column_number(letters: bytes) -> int:
@@ -42,6 +43,9 @@ def _small_enough(xml: bytes) -> bool:
         return False
     rows = max((int(r) for r in _ROW.findall(xml)), default=0)
     cols = max((_column_number(c) for c in set(_CELL.findall(xml))), default=0)
+    declared = _DIMENSION.search(xml[:4096])  # openpyxl's checks refuse a huge declared area
+    if declared:
+        rows, cols = max(rows, int(declared[2])), max(cols, _column_number(declared[1]))
     lim = limits.current()
     return cols <= lim.max_columns and rows * cols <= lim.max_cells
 
