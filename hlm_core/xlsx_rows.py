@@ -14,11 +14,40 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from typing import Any
 
 _EXACT = 2**53  # beyond this a float's whole value may not be the number written
+_ROW = re.compile(rb'<row r="([0-9]+)"')
+_CELL = re.compile(rb'<c r="([A-Z]+)[0-9]')
+_DIMENSION = re.compile(rb'<dimension ref="[A-Z]*[0-9]*:?([A-Z]+)([0-9]+)"')
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _small_enough(xml: bytes) -> bool:
+    """True when the sheet's cells span an area within the reading limits. calamine builds the
+    whole rectangle up to the last cell in memory before a row can be checked, so a single
+    stray cell at XFD1048576 must send the file to openpyxl, whose streaming checks refuse it.
+    Cells without an address (allowed, rare) also go to openpyxl."""
+    from hlm_core import limits
+
+    if xml.count(b"<c ") != len(_CELL.findall(xml)):
+        return False
+    rows = max((int(r) for r in _ROW.findall(xml)), default=0)
+    cols = max((_column_number(c) for c in set(_CELL.findall(xml))), default=0)
+    declared = _DIMENSION.search(xml[:4096])  # openpyxl's checks refuse a huge declared area
+    if declared:
+        rows, cols = max(rows, int(declared[2])), max(cols, _column_number(declared[1]))
+    lim = limits.current()
+    return cols <= lim.max_columns and rows * cols <= lim.max_cells
 
 
 def _value(v: Any) -> Any:
@@ -32,8 +61,10 @@ def _value(v: Any) -> Any:
 
 
 class _Sheet:
-    def __init__(self, sheet: Any) -> None:
+    def __init__(self, sheet: Any, title: str) -> None:
         self._sheet = sheet
+        self.title = title  # as openpyxl's sheets (the reading limits name the sheet)
+        self.max_row, self.max_column = sheet.height, sheet.width
 
     def iter_rows(self, values_only: bool = True) -> Iterator[tuple]:
         for row in self._sheet.iter_rows():
@@ -55,7 +86,7 @@ class CalamineBook:
 
         if self._kinds.get(name) != SheetTypeEnum.WorkSheet:
             return _Chartsheet()
-        return _Sheet(self._book.get_sheet_by_name(name))
+        return _Sheet(self._book.get_sheet_by_name(name), name)
 
     def close(self) -> None:
         self._book.close()
@@ -68,7 +99,10 @@ def open_values(data: bytes) -> CalamineBook | None:
 
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             for name in zf.namelist():
-                if name.startswith("xl/worksheets/") and b't="e"' in zf.read(name):
+                if not name.startswith("xl/worksheets/") or not name.endswith(".xml"):
+                    continue
+                xml = zf.read(name)
+                if b't="e"' in xml or not _small_enough(xml):
                     return None
         return CalamineBook(CalamineWorkbook.from_filelike(io.BytesIO(data)))
     except Exception:  # any failure: openpyxl reads (or refuses) the file as before
