@@ -59,6 +59,20 @@ def psd_cholesky(a: np.ndarray) -> np.ndarray | None:
     return L
 
 
+def sdcor_of(lambdas: list[np.ndarray], correlated: list[bool], sigma: float) -> np.ndarray:
+    """SDs then correlations per block, then sigma: the varcorr table's sdcor column."""
+    out = []
+    for L, corr in zip(lambdas, correlated, strict=True):
+        cov = sigma**2 * (L @ L.T)
+        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        out.append(sd)
+        if corr:
+            iu = np.triu_indices(L.shape[0], 1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out.append(np.nan_to_num(cov[iu] / (sd[iu[0]] * sd[iu[1]])))
+    return np.concatenate([*out, [sigma]])
+
+
 class SdcorModel:
     """The ML deviance as a function of (SDs, correlations, sigma) in varcorr row order."""
 
@@ -106,17 +120,7 @@ class SdcorModel:
 
     def pars(self, theta: np.ndarray, sigma: float) -> np.ndarray:
         """The inverse of theta(): SDs and correlations from theta and sigma."""
-        out = []
-        for (q, corr), L in zip(self.blocks, self.devfun.lambda_blocks(theta), strict=True):
-            cov = sigma**2 * (L @ L.T)
-            sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
-            out.append(sd)
-            if corr:
-                iu = np.triu_indices(q, 1)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    c = cov[iu] / (sd[iu[0]] * sd[iu[1]])
-                out.append(np.nan_to_num(c))
-        return np.concatenate([*out, [sigma]])
+        return sdcor_of(self.devfun.lambda_blocks(theta), [c for _, c in self.blocks], sigma)
 
     def deviance(self, pars: np.ndarray) -> float:
         """lme4's devfun2 for a linear model: ldL2 + pwrss / sigma^2 + n log(2 pi sigma^2)."""
@@ -186,21 +190,21 @@ def _n_fixed(result: FitResult) -> int:
     return len(result.fixed)
 
 
-def _edge_words(row, low: float, high: float, model: SdcorModel, w: int) -> str:
-    """What a bound at the edge of the parameter space means, in words."""
+def edge_words(row, low: float, high: float) -> str:
+    """What a bound at the edge of the parameter space means, in words (or "")."""
     if not (np.isfinite(low) and np.isfinite(high)):
         return ("No interval: the likelihood profile was not smooth enough to read one "
                 "(lme4 gives none either). Try a simpler random part.")
     if row.group == "Residual":
         return ""
     if row.term2:
-        ends = [e for e, hit in (("-1", low <= -1 + 1e-12), ("+1", high >= 1 - 1e-12)) if hit]
+        ends = [e for e, hit in (("-1", low <= -1 + 1e-9), ("+1", high >= 1 - 1e-9)) if hit]
         if ends:
             return (f"The interval reaches {' and '.join(ends)}, the limit of a correlation: "
                     "the data can't pin this correlation down.")
         return ""
-    if low <= model.lower[w] + 1e-12:
-        what = ("the average" if row.term1 == "(Intercept)" else f"the effect of {row.term1}")
+    if low <= 1e-12:
+        what = "the average" if row.term1 == "(Intercept)" else f"the effect of {row.term1}"
         return (f"The lower bound is 0: the data are consistent with {what} not differing "
                 f"between {row.group} groups at all.")
     return ""
@@ -279,7 +283,7 @@ def profile_intervals(
                            cutoff, should_stop)
         low, high = prof.confint(walked, LEVEL)
         rows.append((row.group, row.term1, row.term2, row.sdcor, low, high,
-                     _edge_words(row, low, high, model, w)))
+                     edge_words(row, low, high)))
         if progress:
             progress((w + 1) / steps)
     icc = None

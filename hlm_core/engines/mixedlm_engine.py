@@ -295,6 +295,15 @@ class DevianceFunction:
         twin._opt = self._opt.with_response(y)
         return twin
 
+    def deviance_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """The criterion and its exact gradient in theta (mixedlm's native derivatives)."""
+        theta = np.asarray(theta, dtype=float)
+        if self._opt.use_rust and self._opt._rust_cache is not None:
+            value, grad = self._opt._rust_cache.response.deviance_with_gradient(theta, self.reml)
+            return float(value), np.asarray(grad, dtype=float)
+        parts = self.parts(theta)
+        return (np.inf if parts is None else parts.deviance), np.full(len(theta), np.nan)
+
     def refit(self, start: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, bool]:
         """Optimise theta from `start` (as the main fit does); returns theta, sigma, beta,
         converged."""
