@@ -299,3 +299,55 @@ def profile_intervals(
                      "REML fit.")
     return Intervals(table=table, icc=icc, method="profile",
                      seconds=time.perf_counter() - t0, notes=notes)
+
+
+CI_METHODS = ("profile", "boot")
+
+
+def compute_intervals(
+    result: FitResult,
+    method: str = "profile",
+    nsim: int | None = None,
+    seed: int | None = None,
+    progress: Callable[[float], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Intervals:
+    """Intervals by `method`: "profile" (lme4's default) or "boot" (parametric bootstrap)."""
+    if method == "profile":
+        return profile_intervals(result, progress, should_stop)
+    if method != "boot":
+        raise ModelError(f"Unknown interval method '{method}': use 'profile' or 'boot'.")
+    from hlm_core.bootstrap import DEFAULT_NSIM, DEFAULT_SEED, boot_intervals, bootstrap
+
+    nsim = DEFAULT_NSIM if nsim is None else nsim
+    if nsim < 20:
+        raise ModelError("Use at least 20 bootstrap draws (--nsim 20); 500 or more is usual.")
+    seed = DEFAULT_SEED if seed is None else seed
+    draws = bootstrap(result, nsim, seed, progress, should_stop)
+    return boot_intervals(result, draws)
+
+
+def add_to_dict(payload: dict, iv: Intervals) -> dict:
+    """The command line's JSON with intervals: ci_low / ci_high (and ci_note, words for an
+    edge) on every variance_components row, icc_ci, and what produced them."""
+    for row, ci in zip(payload["variance_components"], iv.table.itertuples(), strict=True):
+        row["ci_low"] = _finite(ci.ci_low)
+        row["ci_high"] = _finite(ci.ci_high)
+        row["ci_note"] = ci.edge
+    payload["icc_ci"] = [_finite(v) for v in iv.icc] if iv.icc is not None else None
+    payload["ci"] = {"method": iv.method, "level": LEVEL, "nsim": iv.nsim, "seed": iv.seed,
+                     "notes": list(iv.notes)}
+    return payload
+
+
+def _finite(v: float) -> float | None:
+    return float(v) if np.isfinite(v) else None
+
+
+def format_ci(low: float, high: float, digits: int = 2, apa: bool = False) -> str:
+    """"[.15, .22]" (APA style drops the leading zero of proportions) or "[0.15, 0.22]"."""
+    def one(v: float) -> str:
+        text = f"{v:.{digits}f}"
+        return text.replace("0.", ".", 1) if apa and abs(v) < 1 else text
+
+    return f"[{one(low)}, {one(high)}]"

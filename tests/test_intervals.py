@@ -116,3 +116,47 @@ def test_singular_fit_reports_zero_edge_in_words():
     row = iv.table.iloc[0]
     assert row.ci_low == 0 and "consistent with the average not differing" in row.edge
     assert iv.icc[0] == 0.0
+
+
+def _cli(*args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "hlm_core", *args], capture_output=True,
+                          text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
+
+
+def test_cli_profile_json_carries_lme4s_bounds():
+    ref = json.loads((CI / "ci_singular_reml.json").read_text())
+    p = _cli("fit", str(CI / "ci_singular.csv"), "--formula", ref["formula"], "--ci", "profile",
+             "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    vc = out["variance_components"]
+    assert vc[0]["ci_low"] == 0 and "lower bound is 0" in vc[0]["ci_note"]
+    assert vc[0]["ci_high"] == pytest.approx(ref["intervals"][0]["upper"], rel=5e-3)
+    assert vc[1]["ci_low"] == pytest.approx(ref["intervals"][1]["lower"], rel=5e-3)
+    assert out["icc_ci"][0] == 0 and 0 < out["icc_ci"][1] < 0.2
+    assert out["ci"]["method"] == "profile" and out["timing"]["ci_s"] > 0
+
+
+def test_cli_boot_is_reproducible_and_says_what_it_did():
+    args = ("fit", str(CI / "ci_singular.csv"), "--formula", "score ~ x + (1 | class)",
+            "--ci", "boot", "--nsim", "30", "--seed", "5")
+    a, b = _cli(*args, "--json"), _cli(*args, "--json")
+    assert a.returncode == 0, a.stderr
+    ja, jb = json.loads(a.stdout), json.loads(b.stdout)
+    assert ja["variance_components"] == jb["variance_components"]
+    assert ja["icc_ci"] == jb["icc_ci"] and ja["ci"]["nsim"] == 30 and ja["ci"]["seed"] == 5
+    text = _cli(*args)
+    assert "parametric bootstrap, 30 draws, seed 5" in text.stdout
+    assert "95% CI [" in text.stdout
+
+
+def test_cli_refuses_seed_without_boot_in_words():
+    p = _cli("fit", str(CI / "ci_singular.csv"), "--formula", "score ~ x + (1 | class)",
+             "--seed", "3")
+    assert p.returncode == 2 and "--ci boot" in p.stderr
+    p = _cli("fit", str(CI / "ci_singular.csv"), "--formula", "score ~ x + (1 | class)",
+             "--ci", "boot", "--nsim", "3")
+    assert p.returncode == 2 and "at least 20" in p.stderr
