@@ -143,13 +143,13 @@ def _intervals(res, args: argparse.Namespace):
         if args.nsim is not None or args.seed is not None:
             raise HLMError("--nsim and --seed go with --ci boot.")
         return None
-    from hlm_core.intervals import compute_intervals
+    from hlm_core.ci_output import compute_intervals
 
     return compute_intervals(res, args.ci, nsim=args.nsim, seed=args.seed)
 
 
 def _print_intervals(res, iv, out) -> None:
-    from hlm_core.intervals import format_ci
+    from hlm_core.ci_output import format_ci
 
     how = ("likelihood profile" if iv.method == "profile"
            else f"parametric bootstrap, {iv.nsim} draws, seed {iv.seed}")
@@ -272,7 +272,7 @@ def run(argv: list[str] | None = None, out=None) -> int:
             payload["notes"] = read_notes + payload["notes"]
             payload["timing"] = {"read_s": read_s, "fit_s": fit_s}
             if iv is not None:
-                from hlm_core.intervals import add_to_dict
+                from hlm_core.ci_output import add_to_dict
 
                 add_to_dict(payload, iv)
                 payload["timing"]["ci_s"] = iv.seconds
