@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -73,6 +74,12 @@ def sdcor_of(lambdas: list[np.ndarray], correlated: list[bool], sigma: float) ->
     return np.concatenate([*out, [sigma]])
 
 
+@lru_cache(maxsize=32)
+def _tri(q: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Strict upper and full lower triangle indices of a q x q matrix (cached: hot path)."""
+    return np.triu_indices(q, 1), np.tril_indices(q)
+
+
 class SdcorModel:
     """The ML deviance as a function of (SDs, correlations, sigma) in varcorr row order."""
 
@@ -104,18 +111,18 @@ class SdcorModel:
         for q, corr in self.blocks:
             sd = pars[k : k + q]
             k += q
-            if not corr:
+            if not corr or q == 1:
                 out.append(sd / sigma)
                 continue
+            iu, il = _tri(q)
             r = np.eye(q)
-            iu = np.triu_indices(q, 1)
             r[iu] = pars[k : k + len(iu[0])]
             r[iu[1], iu[0]] = r[iu]
             k += len(iu[0])
             L = psd_cholesky(r * np.outer(sd, sd) / sigma**2)
             if L is None:
                 return None
-            out.append(L[np.tril_indices(q)])
+            out.append(L[il])
         return np.concatenate(out)
 
     def pars(self, theta: np.ndarray, sigma: float) -> np.ndarray:
@@ -145,10 +152,29 @@ def _minimise(fun, start: np.ndarray, lower: np.ndarray, upper: np.ndarray):
     Nelder-Mead to tight tolerances. Finite-difference gradients are too noisy on a deviance
     in the thousands to find the last few hundredths the profile's zeta depends on."""
     x0 = np.clip(start, lower, upper)
+    if len(x0) == 1:
+        return _minimise_1d(fun, float(x0[0]), float(lower[0]), float(upper[0]))
     bounds = list(zip(lower, np.where(np.isfinite(upper), upper, None), strict=True))
     res = optimize.minimize(fun, x0, method="Nelder-Mead", bounds=bounds,
                             options={"xatol": 1e-9, "fatol": 1e-10, "maxfev": 400 * len(x0)})
     return res.x, float(res.fun)
+
+
+def _minimise_1d(fun, x0: float, lo: float, hi: float):
+    """One free parameter: Brent's bounded search, widening an open upper end until the
+    minimum is inside it."""
+    top = hi if np.isfinite(hi) else max(4 * abs(x0), 1e-8)
+    for _ in range(40):
+        res = optimize.minimize_scalar(lambda v: fun(np.array([v])), bounds=(lo, top),
+                                       method="bounded",
+                                       options={"xatol": 1e-10 * max(1.0, abs(top))})
+        if np.isfinite(hi) or res.x < top * 0.99:
+            break
+        top *= 4
+    best = np.array([res.x])
+    if fun(np.array([lo])) < res.fun:  # the bounded search stops just inside an edge
+        best = np.array([lo])
+    return best, float(fun(best))
 
 
 def _zeta_function(model: SdcorModel, w: int, est: np.ndarray, base: float):
