@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -52,10 +53,15 @@ def _load(case: str):
     return ref, fit(data, parse_formula(ref["formula"], reml=ref["method"] == "REML"))
 
 
-@pytest.fixture(scope="module", params=CASES)
+@cache
+def _profiled(case: str):
+    ref, result = _load(case)
+    return case, ref, result, profile_intervals(result)
+
+
+@pytest.fixture(params=CASES)
 def case(request):
-    ref, result = _load(request.param)
-    return request.param, ref, result, profile_intervals(result)
+    return _profiled(request.param)
 
 
 def test_bounds_match_lme4(case):
@@ -89,9 +95,7 @@ def test_estimates_inside_and_edges_in_words(case):
 
 def test_reml_and_ml_fits_give_lme4s_same_interval():
     """lme4 profiles the ML deviance for both (devfun2 refits by ML)."""
-    _, reml = _load("exam_rs_reml")
-    _, ml = _load("exam_rs_ml")
-    a, b = profile_intervals(reml).table, profile_intervals(ml).table
+    a, b = _profiled("exam_rs_reml")[3].table, _profiled("exam_rs_ml")[3].table
     np.testing.assert_allclose(a[["ci_low", "ci_high"]], b[["ci_low", "ci_high"]], rtol=1e-5)
 
 
@@ -111,8 +115,7 @@ def test_where_lme4_is_stuck_its_own_deviance_agrees_with_ours():
 
 
 def test_singular_fit_reports_zero_edge_in_words():
-    _, result = _load("ci_singular_reml")
-    iv = profile_intervals(result)
+    iv = _profiled("ci_singular_reml")[3]
     row = iv.table.iloc[0]
     assert row.ci_low == 0 and "consistent with the average not differing" in row.edge
     assert iv.icc[0] == 0.0
