@@ -104,3 +104,26 @@ def test_compare_shows_the_null_icc_interval_and_bootstraps_explained_on_request
     again = table.copy()
     at.run()  # kept: the same table without running again
     assert next(d.value for d in at.dataframe if "Level" in d.value.columns).equals(again)
+
+
+def test_class_effects_rank_intervals_by_bootstrap_on_request(exam_csv):
+    at = upload(new_app(), "exam.csv", exam_csv)
+    fit_by_formula(at, "normexam ~ standLRT + (1 | school)")
+    go(at, "class_effects")
+    plain = frame_by_key(at, "fair_table")
+    assert "The ranks below use" not in texts(at)
+    widget(at, "selectbox", "Bootstrap draws").set_value(100).run()
+    widget(at, "number_input", "Seed").set_value(3).run()
+    button(at, "Run the bootstrap").click().run()
+    assert not at.exception and not at.error
+    t = texts(at)
+    assert "The ranks below use 100 bootstrap refits, seed 3." in t
+    assert "10 from each of 100 bootstrap refits (seed 3)" in t
+    boot = frame_by_key(at, "fair_table")
+    m = plain.merge(boot, on="level", suffixes=("_p", "_b"))
+    # 65 schools: the variance is well estimated, so the two rankings agree closely
+    assert (m["expected_rank_p"] - m["expected_rank_b"]).abs().max() < 3
+    kept = [k for k in state(at).intervals if "boot" in k]
+    assert len(kept) == 1 and kept[0][-3:] == ("boot", 100, 3)
+    at.run()  # kept per fit: no second bootstrap
+    assert [k for k in state(at).intervals if "boot" in k] == kept
