@@ -23,6 +23,7 @@ if fits.fit_is_stale():
         icon=":material/history:",
     )
 
+ci = intervals.profile(result)  # at once when quick; otherwise on request, below
 with st.container(border=True):
     st.markdown("**What the model found**")
     st.markdown(md(describe_results(result), None))
@@ -37,7 +38,6 @@ for note in result.notes:
         st.caption(f":material/info: {md(note, None)}")
 
 # ---------------------------------------------------------------- headline numbers
-ci = intervals.profile(result)  # at once when quick; otherwise on request, below
 cols = st.columns(4 + len(result.ngroups))
 cols[0].metric("Observations", f"{result.nobs:,}")
 for i, (g, n) in enumerate(result.ngroups.items(), start=1):
