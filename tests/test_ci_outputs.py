@@ -44,6 +44,14 @@ def test_write_up_gives_the_icc_with_its_interval(null_fit):
     assert f"SD = 0.41, 95% CI [{sd.ci_low:.2f}, {sd.ci_high:.2f}]" in text
 
 
+def test_plain_summary_gives_the_icc_interval(null_fit):
+    from hlm_core.report import describe_results
+
+    res, iv = null_fit
+    attach(res, iv)
+    assert f"(ICC 0.17, 95% CI [{iv.icc[0]:.2f}, {iv.icc[1]:.2f}])" in describe_results(res)
+
+
 def test_apa_table_variance_rows_carry_squared_intervals(null_fit):
     res, iv = null_fit
     attach(res, iv)
