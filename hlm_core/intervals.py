@@ -287,6 +287,20 @@ def _icc_profile(model: SdcorModel, result: FitResult, theta_ml: np.ndarray, bas
     return prof.confint(walked, LEVEL)
 
 
+def _counted(zeta_at, progress, w: int, steps: int):
+    """zeta_at that reports progress: a profile takes some 20 points per parameter."""
+    if progress is None:
+        return zeta_at
+    count = [0]
+
+    def counted(x, start):
+        count[0] += 1
+        progress((w + min(count[0] / 20, 0.95)) / steps)
+        return zeta_at(x, start)
+
+    return counted
+
+
 def profile_intervals(
     result: FitResult,
     progress: Callable[[float], None] | None = None,
@@ -303,17 +317,17 @@ def profile_intervals(
     rows = []
     steps = len(est) + 1
     for w, row in enumerate(vc.itertuples(index=False)):
-        zeta_at = _zeta_function(model, w, est, base)
+        zeta_at = _counted(_zeta_function(model, w, est, base), progress, w, steps)
         keep = np.arange(len(est)) != w
         walked = prof.walk(zeta_at, est[w], est[keep], model.lower[w], model.upper[w],
                            cutoff, should_stop)
         low, high = prof.confint(walked, LEVEL)
         rows.append((row.group, row.term1, row.term2, row.sdcor, low, high,
                      edge_words(row, low, high)))
-        if progress:
-            progress((w + 1) / steps)
     icc = None
     if result.icc is not None:
+        if progress:
+            progress((steps - 1) / steps)
         icc = _icc_profile(model, result, theta_ml, base, cutoff, should_stop)
     if progress:
         progress(1.0)
