@@ -29,6 +29,8 @@ from hlm_core.errors import ModelError
 from hlm_core.result import FitResult
 
 LEVEL = 0.95
+MANY_FREE = 5  # free parameters from which each profile point also starts from the estimate
+RESTARTS = 5  # Nelder-Mead runs per profile point at most (each from the last one's best)
 
 
 @dataclass
@@ -51,9 +53,10 @@ def psd_cholesky(a: np.ndarray) -> np.ndarray | None:
     L = np.zeros_like(a)
     for j in range(q):
         d = a[j, j] - L[j, :j] @ L[j, :j]
-        if d < -1e-10 * max(1.0, abs(a[j, j])):
+        scale = abs(a[j, j])  # relative tolerances: the same answer whatever sigma scales a by
+        if d < -1e-8 * scale:
             return None
-        if d <= 1e-14 * max(1.0, abs(a[j, j])):
+        if d <= 1e-12 * scale:
             continue
         L[j, j] = np.sqrt(d)
         L[j + 1 :, j] = (a[j + 1 :, j] - L[j + 1 :, :j] @ L[j, :j]) / L[j, j]
@@ -138,12 +141,19 @@ class SdcorModel:
         if parts is None:
             return np.inf
         s2 = pars[-1] ** 2
-        return parts.ldL2 + parts.pwrss / s2 + self.n * np.log(2 * np.pi * s2)
+        dev = parts.ldL2 + parts.pwrss / s2 + self.n * np.log(2 * np.pi * s2)
+        return dev if np.isfinite(dev) else np.inf  # a NaN would derail Nelder-Mead
 
     def ml_fit(self, theta_start: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-        """The ML estimates (lme4's refitML): theta, sdcor parameters, deviance."""
+        """The ML estimates (lme4's refitML): theta, sdcor parameters, deviance. Polished on
+        the SD/correlation scale, so that no profile point can undercut the optimum (lme4
+        stops with "profiling detected new, lower deviance" when one does)."""
         theta, sigma, _, _ = self.devfun.refit(theta_start)
         pars = self.pars(theta, sigma)
+        polished, dev = _minimise(self.deviance, pars, self.lower, self.upper)
+        if dev < self.deviance(pars) - 1e-6:
+            pars = polished
+            theta = self.theta(pars)
         return theta, pars, self.deviance(pars)
 
 
@@ -155,9 +165,16 @@ def _minimise(fun, start: np.ndarray, lower: np.ndarray, upper: np.ndarray):
     if len(x0) == 1:
         return _minimise_1d(fun, float(x0[0]), float(lower[0]), float(upper[0]))
     bounds = list(zip(lower, np.where(np.isfinite(upper), upper, None), strict=True))
-    res = optimize.minimize(fun, x0, method="Nelder-Mead", bounds=bounds,
-                            options={"xatol": 1e-9, "fatol": 1e-10, "maxfev": 400 * len(x0)})
-    return res.x, float(res.fun)
+    best_x, best = x0, np.inf
+    for _ in range(RESTARTS):  # a fresh simplex where the last one stalled (on ridges it does)
+        res = optimize.minimize(fun, best_x, method="Nelder-Mead", bounds=bounds,
+                                options={"xatol": 1e-9, "fatol": 1e-10, "maxfev": 400 * len(x0)})
+        improved = res.fun < best - 1e-4  # deviance units: zeta moves by < 1e-4
+        if res.fun < best:
+            best_x, best = res.x, float(res.fun)
+        if not improved:
+            break
+    return best_x, best
 
 
 def _minimise_1d(fun, x0: float, lo: float, hi: float):
@@ -177,6 +194,18 @@ def _minimise_1d(fun, x0: float, lo: float, hi: float):
     return best, float(fun(best))
 
 
+def _feasible(fun, start: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """A start the deviance is defined at: with one correlation held at a new value, the
+    others may no longer make a valid correlation matrix; shrink them toward 0 until they do."""
+    x0 = np.array(start, dtype=float)
+    corr = lower == -1.0
+    for _ in range(40):
+        if np.isfinite(fun(x0)) or not corr.any():
+            break
+        x0[corr] *= 0.8
+    return x0
+
+
 def _zeta_function(model: SdcorModel, w: int, est: np.ndarray, base: float):
     """zeta(x, start) for parameter w: re-optimise the others with w held at x."""
     keep = np.arange(len(est)) != w
@@ -192,7 +221,11 @@ def _zeta_function(model: SdcorModel, w: int, est: np.ndarray, base: float):
 
         if keep.sum() == 0:
             return np.sign(x - est[w]) * np.sqrt(max(0.0, fun(start) - base)), start
-        others, dev = _minimise(fun, start, lo, up)
+        others, dev = _minimise(fun, _feasible(fun, start, lo), lo, up)
+        if keep.sum() >= MANY_FREE:  # ridges: a second start from the estimate's values
+            alt, alt_dev = _minimise(fun, _feasible(fun, est[keep], lo), lo, up)
+            if alt_dev < dev:
+                others, dev = alt, alt_dev
         if not np.isfinite(dev):
             return np.nan, others
         return float(np.sign(x - est[w]) * np.sqrt(max(0.0, dev - base))), others

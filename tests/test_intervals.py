@@ -8,6 +8,7 @@ bounds within 0.5% relative, correlation bounds within 1e-3.
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -163,3 +164,21 @@ def test_cli_refuses_seed_without_boot_in_words():
     p = _cli("fit", str(CI / "ci_singular.csv"), "--formula", "score ~ x + (1 | class)",
              "--ci", "boot", "--nsim", "3")
     assert p.returncode == 2 and "at least 20" in p.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("HLM_SLOW_TESTS"),
+                    reason="about 2.5 minutes: set HLM_SLOW_TESTS=1 to run")
+def test_three_by_three_singular_block_against_lme4():
+    """A 3 x 3 random block that is singular (two correlations at +-1): the SDs and sigma agree
+    within 0.5%, the one well-determined correlation's lower bound within 1e-3. On this ridge
+    both optimisers struggle: its upper bound differs by ~2e-3 and lme4 puts the lower bound
+    of cor(sexM, Intercept) at -1 where we find -0.96; those are not asserted."""
+    _, ref, _, iv = _profiled("exam_q3_ml")
+    refs = {r["parm"]: r for r in ref["intervals"]}
+    for n, row in zip(lme4_names(iv.table), iv.table.itertuples(), strict=True):
+        if n.startswith("sd_") or n == "sigma":
+            assert row.ci_low == pytest.approx(refs[n]["lower"], rel=5e-3, abs=1e-9), n
+            assert row.ci_high == pytest.approx(refs[n]["upper"], rel=5e-3), n
+    cor = iv.table.iloc[3]
+    assert cor.ci_low == pytest.approx(refs["cor_standLRT.(Intercept)|school"]["lower"],
+                                       abs=1e-3)
