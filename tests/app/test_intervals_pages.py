@@ -78,7 +78,7 @@ def test_singular_fit_says_the_lower_bound_is_zero_in_words():
     fit_by_formula(at, "score ~ x + (1 | class)")
     go(at, "results")
     assert "The lower bound is 0: the data are consistent with the average not differing " \
-        "between class groups at all" in texts(at).replace("\\", "")
+        "between classes at all" in texts(at).replace("\\", "")
 
 
 def test_compare_shows_the_null_icc_interval_and_bootstraps_explained_on_request():
