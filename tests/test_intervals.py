@@ -167,7 +167,7 @@ def test_cli_refuses_seed_without_boot_in_words():
 
 
 @pytest.mark.skipif(not os.environ.get("HLM_SLOW_TESTS"),
-                    reason="about 2.5 minutes: set HLM_SLOW_TESTS=1 to run")
+                    reason="several minutes: set HLM_SLOW_TESTS=1 to run")
 def test_three_by_three_singular_block_against_lme4():
     """A 3 x 3 random block that is singular (two correlations at +-1): the SDs and sigma agree
     within 0.5%, the one well-determined correlation's lower bound within 1e-3. On this ridge
