@@ -33,6 +33,7 @@ from hlm_core.wording import plural
 LEVEL = 0.95
 MANY_FREE = 5  # free parameters from which each profile point also starts from the estimate
 RESTARTS = 5  # Nelder-Mead runs per profile point at most (each from the last one's best)
+RESTART_FROM = 4  # free parameters from which it restarts (smaller problems converge at once)
 
 
 @dataclass
@@ -168,7 +169,8 @@ def _minimise(fun, start: np.ndarray, lower: np.ndarray, upper: np.ndarray):
         return _minimise_1d(fun, float(x0[0]), float(lower[0]), float(upper[0]))
     bounds = list(zip(lower, np.where(np.isfinite(upper), upper, None), strict=True))
     best_x, best = x0, np.inf
-    for _ in range(RESTARTS):  # a fresh simplex where the last one stalled (on ridges it does)
+    runs = RESTARTS if len(x0) >= RESTART_FROM else 1
+    for _ in range(runs):  # a fresh simplex where the last one stalled (on ridges it does)
         res = optimize.minimize(fun, best_x, method="Nelder-Mead", bounds=bounds,
                                 options={"xatol": 1e-9, "fatol": 1e-10, "maxfev": 400 * len(x0)})
         improved = res.fun < best - 1e-4  # deviance units: zeta moves by < 1e-4
