@@ -10,7 +10,6 @@ stops the running computation at its next progress update; nothing half-done is 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +22,7 @@ from hlm_core.errors import HLMError
 from hlm_core.intervals import Intervals, profile_intervals
 from hlm_core.result import FitResult
 from ui.state import log, session
+from ui.text import md
 
 MAX_KEPT = 16  # interval results kept per session (the newest)
 QUICK_NOBS = 20_000  # a random-intercept profile on this many rows takes well under a second
@@ -165,14 +165,8 @@ def explained(null: FitResult, models: list[FitResult], nsim: int, seed: int, ke
     return found
 
 
-def plain(text: str) -> str:
-    """Text (names from the file among it) shown literally in Markdown: every character
-    Markdown, HTML or Streamlit's :icon: codes could act on gets a backslash."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>$~:=])", r"\\\1", text)
-
-
 def show_edges(iv: Intervals | str | None) -> None:
     """The words for bounds at an edge (an SD's 0, a correlation's ±1), one caption each."""
     if isinstance(iv, Intervals):
         for note in dict.fromkeys(e for e in iv.table["edge"] if e):
-            st.caption(f":material/info: {plain(note)}")
+            st.caption(f":material/info: {md(note, None)}")
