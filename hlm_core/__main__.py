@@ -1,7 +1,7 @@
 """Command line over the same functions the app uses.
 
     python -m hlm_core fit FILE --formula "y ~ x + (x | class)" [--ml] [--sheet S] [--ranef]
-                           [--json]
+                           [--ci profile|boot [--nsim N] [--seed S]] [--json]
     python -m hlm_core compare FILE --formula A --formula B [--json]
     python -m hlm_core describe FILE --levels class school [--json]
     python -m hlm_core slopes FILE --formula F --predictor X --from A --to B [--step S]
@@ -68,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--sheet", help="worksheet name for Excel files")
     f.add_argument("--ranef", action="store_true", help="include each group's random effects")
     f.add_argument("--json", action="store_true", help="machine-readable output")
+    f.add_argument("--ci", choices=["profile", "boot"],
+                   help="95%% intervals for the SDs, correlations and ICC: likelihood profile "
+                   "(as lme4's confint) or parametric bootstrap")
+    f.add_argument("--nsim", type=int, help="bootstrap draws (default 500)")
+    f.add_argument("--seed", type=int, help="bootstrap seed (default 2024)")
     c = sub.add_parser("compare", help="likelihood-ratio test of two nested models")
     c.add_argument("file")
     c.add_argument("--formula", action="append", required=True, help="give exactly two")
@@ -130,6 +135,35 @@ def _print_fit(res, out) -> None:
         print(f"Note: {n}", file=out)
     for w in res.warnings:
         print(f"Warning: {w}", file=out)
+
+
+def _intervals(res, args: argparse.Namespace):
+    """--ci profile|boot: the intervals, or None without --ci."""
+    if args.ci is None:
+        if args.nsim is not None or args.seed is not None:
+            raise HLMError("--nsim and --seed go with --ci boot.")
+        return None
+    from hlm_core.ci_output import compute_intervals
+
+    return compute_intervals(res, args.ci, nsim=args.nsim, seed=args.seed)
+
+
+def _print_intervals(res, iv, out) -> None:
+    from hlm_core.ci_output import format_ci
+
+    how = ("likelihood profile" if iv.method == "profile"
+           else f"parametric bootstrap, {iv.nsim} draws, seed {iv.seed}")
+    print(f"\n95% intervals ({how}):", file=out)
+    print(iv.table.drop(columns="edge").to_string(index=False,
+                                                  float_format=lambda v: _fmt(v, 5)), file=out)
+    for e in iv.table["edge"]:
+        if e:
+            print(f"Note: {e}", file=out)
+    if iv.icc is not None:
+        label = "ICC (adjusted)" if res.icc_adjusted else "ICC"
+        print(f"{label} = {res.icc:.2f}, 95% CI {format_ci(*iv.icc)}", file=out)
+    for n in iv.notes:
+        print(f"Note: {n}", file=out)
 
 
 _ROUTINE_NOTES = {"Text encoding: UTF-8.", "Columns are separated by commas."}
@@ -233,12 +267,20 @@ def run(argv: list[str] | None = None, out=None) -> int:
         res = fit(frame, spec)
         payload = result_to_dict(res, ranef=args.ranef) if args.json else None
         fit_s = time.perf_counter() - t
+        iv = _intervals(res, args)
         if args.json:
             payload["notes"] = read_notes + payload["notes"]
             payload["timing"] = {"read_s": read_s, "fit_s": fit_s}
+            if iv is not None:
+                from hlm_core.ci_output import add_to_dict
+
+                add_to_dict(payload, iv)
+                payload["timing"]["ci_s"] = iv.seconds
             _write_json(payload, out)
         else:
             _print_fit(res, out)
+            if iv is not None:
+                _print_intervals(res, iv, out)
             if args.ranef:
                 for g, tab in res.ranef.items():
                     print(f"\nRandom effects for {g}:", file=out)

@@ -16,12 +16,14 @@ adds backticks) has its quoted names re-escaped here before it becomes R code.
 
 from __future__ import annotations
 
+from hlm_core.codegen_ci import CISettings
 from hlm_core.codegen_python import python_code
 from hlm_core.codegen_r import r_code
 from hlm_core.codegen_shared import r_backtick, r_string, spec_with_group_means
 
 # The shared quoting lives in codegen_shared, the scripts in codegen_r and codegen_python.
 __all__ = [
+    "CISettings",
     "python_code",
     "r_backtick",
     "r_code",

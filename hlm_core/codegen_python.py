@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from hlm_core.codegen_ci import CISettings, py_intervals
 from hlm_core.codegen_shared import (
     _describe,
     _num,
@@ -18,6 +19,7 @@ def python_code(
     sheet: str | None = None,
     *,
     missing_codes: dict[str, list[float]] | None = None,
+    ci: CISettings | None = None,
 ) -> str:
     """A Python script that refits `spec` with hlm_core, exactly as the app did.
 
@@ -32,6 +34,7 @@ def python_code(
         *_py_data_changes(column_types, missing_codes),
         *_py_fit(spec),
         *_PY_PRINT,
+        *py_intervals(ci),  # `ci`: the app's 95% intervals, by hlm_core
     ]
     return "\n".join(lines) + "\n"
 

@@ -4,6 +4,7 @@ and how names are escaped.
 
 from __future__ import annotations
 
+from hlm_core.codegen_ci import CISettings, r_intervals
 from hlm_core.codegen_shared import (
     _R_NA_STRINGS,
     _centred,
@@ -122,6 +123,7 @@ def r_code(
     missing_codes: dict[str, list[float]] | None = None,
     pred_slope: PredSlope | None = None,
     plan_call: str | None = None,
+    ci: CISettings | None = None,
 ) -> str:
     """An R script that refits `spec` with lme4/lmerTest on the user's file, then walks the
     R tutorial's steps (`hlm_core.codegen_tutorial`): the null model and `anova()` against
@@ -152,6 +154,7 @@ def r_code(
     lines += _r_model_rows(spec)
     lines += _r_fit(spec)
     lines += _R_OUTPUT
+    lines += r_intervals(ci)  # `ci`: lme4's confint or bootMer, as the app's intervals
     lines += r_tutorial_steps(spec, lambda s_: _r_formula(spec_with_group_means(s_)), pred_slope)
     lines += _r_json(r_tutorial_json(spec, pred_slope))
     if plan_call:

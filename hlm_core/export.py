@@ -200,6 +200,7 @@ def workbook(result, extra_tables: dict[str, pd.DataFrame] | None = None, *,
     """
     from openpyxl import Workbook
 
+    from hlm_core.ci_output import ci_sheet_note, varcorr_with_ci
     from hlm_core.writeup import apa_table
 
     wb = Workbook()
@@ -220,7 +221,7 @@ def workbook(result, extra_tables: dict[str, pd.DataFrame] | None = None, *,
     }
     add("About", pd.DataFrame({"Item": list(info), "Value": list(info.values())}))
     add("Fixed effects", result.fixed)
-    add("Variance components", result.varcorr)
+    add("Variance components", varcorr_with_ci(result), ci_sheet_note(result))
     add("Model fit", model_fit_table(result))
     add("Class effects", class_effects_table(result),
         "ranef = difference from the average (lme4 ranef), coef = the group's own value; "

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from hlm_core.ci_output import icc_ci_rows
+
 
 def model_fit_table(result) -> pd.DataFrame:
     """The Results page's model-fit table with numbers as numbers (for files)."""
@@ -18,6 +20,7 @@ def model_fit_table(result) -> pd.DataFrame:
         ("observations", int(result.nobs)),
         *[(f"groups: {g}", int(n)) for g, n in result.ngroups.items()],
         ("ICC" + (" (adjusted)" if result.icc_adjusted else ""), result.icc),
+        *icc_ci_rows(result),
         ("R² marginal", result.r2_marginal),
         ("R² conditional", result.r2_conditional),
         ("residual SD", result.sigma),

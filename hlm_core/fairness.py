@@ -120,6 +120,35 @@ def rank_uncertainty_text(table: pd.DataFrame, unit: str, units: str) -> str:
             "order, so small differences in rank are not real differences.")
 
 
+def _term_effects(result: FitResult, term: str, group: str | None):
+    _, b = _block(result, group)
+    re_ = result.ranef[b.group]
+    sub = re_[re_["term"] == term]
+    if sub.empty:
+        raise ModelError(f"'{term}' does not vary between groups of '{b.group}' in this model.")
+    return b, sub
+
+
+def _ranks(draws: np.ndarray) -> np.ndarray:
+    """Rank each row of draws (1 = highest)."""
+    order = np.argsort(-draws, axis=1)
+    r = np.empty_like(order)
+    np.put_along_axis(r, order, np.arange(1, draws.shape[1] + 1)[None, :], axis=1)
+    return r.astype(np.int32)
+
+
+def _rank_table(levels, mu: np.ndarray, all_r: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "level": levels,
+            "expected_rank": all_r.mean(axis=0),
+            "rank_low": np.percentile(all_r, 2.5, axis=0),
+            "rank_high": np.percentile(all_r, 97.5, axis=0),
+            "point_rank": (-mu).argsort().argsort() + 1,
+        }
+    )
+
+
 def expected_ranks(
     result: FitResult,
     term: str = INTERCEPT,
@@ -128,12 +157,9 @@ def expected_ranks(
     seed: int = 20241,
 ) -> pd.DataFrame:
     """Each group's expected rank (1 = highest) with a 95% interval, by drawing every group's
-    effect from its conditional distribution (BLUP, conditional SD) and ranking each draw."""
-    _, b = _block(result, group)
-    re_ = result.ranef[b.group]
-    sub = re_[re_["term"] == term]
-    if sub.empty:
-        raise ModelError(f"'{term}' does not vary between groups of '{b.group}' in this model.")
+    effect from its conditional distribution (BLUP, conditional SD) and ranking each draw.
+    The variance components are taken as known; expected_ranks_boot adds their uncertainty."""
+    _, sub = _term_effects(result, term, group)
     mu = sub["value"].to_numpy()
     sd = np.nan_to_num(sub["cond_sd"].to_numpy())
     G = len(mu)
@@ -143,22 +169,48 @@ def expected_ranks(
     done = 0
     while done < n_draws:
         m = min(chunk, n_draws - done)
-        draws = mu[None, :] + sd[None, :] * rng.standard_normal((m, G))
-        order = np.argsort(-draws, axis=1)
-        r = np.empty_like(order)
-        np.put_along_axis(r, order, np.arange(1, G + 1)[None, :], axis=1)
-        ranks.append(r.astype(np.int32))
+        ranks.append(_ranks(mu[None, :] + sd[None, :] * rng.standard_normal((m, G))))
         done += m
-    all_r = np.concatenate(ranks, axis=0)
-    return pd.DataFrame(
-        {
-            "level": sub["level"].to_numpy(),
-            "expected_rank": all_r.mean(axis=0),
-            "rank_low": np.percentile(all_r, 2.5, axis=0),
-            "rank_high": np.percentile(all_r, 97.5, axis=0),
-            "point_rank": (-mu).argsort().argsort() + 1,
-        }
-    )
+    return _rank_table(sub["level"].to_numpy(), mu, np.concatenate(ranks, axis=0))
+
+
+def expected_ranks_boot(
+    result: FitResult,
+    draws,
+    term: str = INTERCEPT,
+    group: str | None = None,
+    per_draw: int = 5,
+) -> pd.DataFrame:
+    """Expected ranks whose intervals carry the uncertainty in the variance components too
+    (Laird & Louis 1987): for each parametric-bootstrap refit (hlm_core.bootstrap.BootDraws)
+    the groups' effects are recomputed from the real data with that refit's variance
+    components, `per_draw` sets of effects are drawn from their conditional distribution,
+    and every set is ranked."""
+    from hlm_core.condvar import conditional_covariances
+    from hlm_core.engines.mixedlm_engine import DevianceFunction
+
+    mf = result.model_frame
+    b, sub = _term_effects(result, term, group)
+    k_block = [x.group for x in mf.blocks].index(b.group)
+    k_term = b.term_names.index(term)
+    offset = sum(x.n_levels * len(x.term_names) for x in mf.blocks[:k_block])
+    q = len(b.term_names)
+    devfun = DevianceFunction(mf, result.reml)
+    rng = np.random.default_rng(draws.seed)
+    ranks = []
+    for theta, sigma in zip(draws.theta, draws.sigma, strict=True):
+        parts = devfun.parts(theta)
+        if parts is None:
+            continue
+        lambdas = devfun.lambda_blocks(theta)
+        mu = parts.b[offset : offset + b.n_levels * q].reshape(b.n_levels, q)[:, k_term]
+        cv = conditional_covariances(mf.blocks, lambdas, sigma)[k_block][:, k_term, k_term]
+        sd = np.sqrt(np.maximum(cv, 0.0))
+        ranks.append(_ranks(mu[None, :] + sd[None, :] * rng.standard_normal((per_draw, len(mu)))))
+    if not ranks:
+        raise ModelError("Every bootstrap refit failed, so the ranks have no interval.")
+    return _rank_table(sub["level"].to_numpy(), sub["value"].to_numpy(),
+                       np.concatenate(ranks, axis=0))
 
 
 def hide_small_groups(table: pd.DataFrame, min_size: int = DEFAULT_MIN_GROUP) -> pd.DataFrame:

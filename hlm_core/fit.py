@@ -240,7 +240,10 @@ def build_result(mf: ModelFrame, raw: RawFit) -> FitResult:
     r2m = var_fixed / total
     r2c = (var_fixed + var_random) / total
     null = _is_null(spec, mf)
-    extra: dict = {"covariances": {b.vc_group: c for b, c in zip(mf.blocks, covs, strict=True)}}
+    extra: dict = {
+        "covariances": {b.vc_group: c for b, c in zip(mf.blocks, covs, strict=True)},
+        "theta": raw.theta,
+    }
     if null:
         taus = {b.vc_group: float(c[0, 0]) for b, c in zip(mf.blocks, covs, strict=True)}
         denom = sum(taus.values()) + sigma2

@@ -12,6 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from hlm_core.ci_output import icc_ci_text
 from hlm_core.result import FitResult
 from hlm_core.wording import plural
 
@@ -189,7 +190,7 @@ def describe_results(result: FitResult, max_terms: int = 6) -> str:
         sentences.append(
             f"Values of {outcome} {how} {between}:{after} {pct(result.icc)} of the "
             f"{'remaining ' if after else ''}variation lies between {between} "
-            f"({icc_name} {result.icc:.2f})."
+            f"({icc_name} {result.icc:.2f}{icc_ci_text(result, apa=False)})."
         )
 
     fixed = result.fixed.set_index("term")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from hlm_core.ci_output import varcorr_with_ci
 from hlm_core.export_tables import class_effects_table, model_fit_table, pred_slope_table
 from hlm_core.images import export_style
 
@@ -252,7 +253,7 @@ def _tables_section(result, extra_tables: dict[str, pd.DataFrame] | None) -> lis
         "those df.</p>")
     add(_html_table(result.fixed))
     add("<h2>Variance components</h2>")
-    add(_html_table(result.varcorr))
+    add(_html_table(varcorr_with_ci(result)))
     add("<h2>Model fit</h2>")
     add(_html_table(model_fit_table(result)))
     for title, df in (extra_tables or {}).items():

@@ -22,6 +22,7 @@ import math
 
 import pandas as pd
 
+from hlm_core.ci_output import attached, icc_ci_text, method_words
 from hlm_core.design import INTERCEPT
 from hlm_core.equations import _centring_sentences, level_equations
 from hlm_core.formatting import Z975, _count, _p_clause, fmt, fmt_df, fmt_p, fmt_unit
@@ -120,14 +121,15 @@ def apa_paragraph(result: FitResult, frame: pd.DataFrame | None = None) -> str:
             else:
                 where = plural(mf.blocks[0].columns[0]) if mf is not None else "groups"
                 parts.append(
-                    f"The intraclass correlation was ICC = {fmt_unit(result.icc)}: "
+                    f"The intraclass correlation was ICC = {fmt_unit(result.icc)}"
+                    f"{icc_ci_text(result)}: "
                     f"{100 * result.icc:.0f}% of the variance in {spec.outcome} lies between "
                     f"{where}."
                 )
         else:
             parts.append(
                 f"The adjusted intraclass correlation (Nakagawa) was ICC = "
-                f"{fmt_unit(result.icc)}."
+                f"{fmt_unit(result.icc)}{icc_ci_text(result)}."
             )
 
     fixed = result.fixed
@@ -137,6 +139,7 @@ def apa_paragraph(result: FitResult, frame: pd.DataFrame | None = None) -> str:
         parts.append("Fixed effects: " + "; ".join(clauses) + ".")
 
     parts.extend(_random_sentences(result))
+    parts.append(_ci_method_sentence(result))
     parts.append(
         f"The fixed effects explained R² = {fmt_unit(result.r2_marginal)} of the variance "
         f"(marginal R²); fixed and random effects together R² = "
@@ -180,7 +183,7 @@ def _random_sentences(result: FitResult) -> list[str]:
             if not sd > 1e-8 * max(1.0, abs(centre)):
                 pieces.append(f"the {what} (SD = {fmt(sd)}, estimated at zero)")
                 continue
-            pieces.append(f"the {what} (SD = {fmt(sd)})")
+            pieces.append(f"the {what} (SD = {fmt(sd)}{_vc_ci(result, r.name, text=True)})")
             lo, hi = centre - Z975 * sd, centre + Z975 * sd
             cond = " (where the other predictors are 0)" if term in interacted else ""
             if term == INTERCEPT:
@@ -193,7 +196,8 @@ def _random_sentences(result: FitResult) -> list[str]:
         corr = vc[(vc["group"] == grp) & (vc["term2"] != "")]
         if len(corr):
             cs = [
-                f"r = {fmt_unit(float(c['sdcor']))} between the {_what(c['term1'])} and the "
+                f"r = {fmt_unit(float(c['sdcor']))}{_vc_ci(result, c.name, text=True)} between the "
+                f"{_what(c['term1'])} and the "
                 f"{_what(c['term2'])}"
                 for _, c in corr.iterrows()
             ]
@@ -205,7 +209,8 @@ def _random_sentences(result: FitResult) -> list[str]:
             sentence += (f" With only {sizes[grp]} {word}, the SDs of the slopes and their "
                          "correlations are very uncertain estimates.")
         out.append(sentence)
-    out.append(f"The residual SD was {fmt(result.sigma)}.")
+    out.append(f"The residual SD was {fmt(result.sigma)}"
+               f"{_vc_ci(result, len(vc) - 1, text=True)}.")
     return out
 
 
@@ -244,7 +249,8 @@ def apa_table(result: FitResult) -> pd.DataFrame:
             "SD": "",
         })
     blank = {"SE": "", "df": "", "t": "", "p": "", "95% CI": ""}
-    for _, r in result.varcorr.iterrows():
+    for i, r in result.varcorr.iterrows():
+        blank["95% CI"] = _vc_ci(result, i, square=r["term2"] == "")
         if r["group"] == "Residual":
             rows.append({"Part": "Random effects", "Term": "Residual",
                          "Estimate": fmt(r["vcov"]), **blank, "SD": fmt(r["sdcor"])})
@@ -263,6 +269,37 @@ def apa_table(result: FitResult) -> pd.DataFrame:
     table.attrs["note"] = (
         f"Note. N = {_count(result.nobs)} ({groups}). Estimated by {result.method}; df by the "
         f"Satterthwaite approximation (lmerTest). Marginal R² = {fmt_unit(result.r2_marginal)}, "
-        f"conditional R² = {fmt_unit(result.r2_conditional)}."
+        f"conditional R² = {fmt_unit(result.r2_conditional)}.{_ci_note(result)}"
     )
     return table
+
+
+def _vc_ci(result: FitResult, i: int, square: bool = False, text: bool = False) -> str:
+    """The attached interval of varcorr row i: "[0.25, 0.37]", or ", 95% CI [...]" inside a
+    sentence (`text`); squared onto the variance scale for the APA table's variance rows
+    (a profile or percentile interval for an SD squares into the variance's). "" if none."""
+    iv = attached(result)
+    if iv is None:
+        return ""
+    lo, hi = float(iv.table.at[i, "ci_low"]), float(iv.table.at[i, "ci_high"])
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return ""
+    if square:
+        lo, hi = lo**2, hi**2
+    f = fmt_unit if result.varcorr.at[i, "term2"] else fmt
+    ci = f"[{f(lo)}, {f(hi)}]"
+    return f", 95% CI {ci}" if text else ci
+
+
+def _ci_method_sentence(result: FitResult) -> str:
+    iv = attached(result)
+    if iv is None:
+        return ""
+    return f"Confidence intervals of the variance components: {method_words(iv)}."
+
+
+def _ci_note(result: FitResult) -> str:
+    iv = attached(result)
+    if iv is None:
+        return ""
+    return f" 95% CIs of the random effects: {method_words(iv)}."

@@ -11,7 +11,7 @@ from hlm_core.errors import HLMError
 from hlm_core.figures import ladder_plot
 from hlm_core.formula import format_formula
 from hlm_core.wording import plural
-from ui import data, fits, guidance, model, nav, widgets
+from ui import data, fits, guidance, intervals, model, nav, widgets
 from ui.state import session
 from ui.text import md
 
@@ -101,10 +101,14 @@ first_group = null.group_names[0]
 sizes = null.model_frame.group_sizes[null.model_frame.blocks[0].group]
 avg = float(np.mean(sizes))
 st.subheader("How much do the groups differ? (the null model)")
+null_ci = intervals.profile(null, key="profile_null")  # at once when quick, else on request
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(
     "ICC (null model, ML)",
     f"{lad.icc:.3f}",
+    delta=intervals.icc_delta(null_ci),
+    delta_color="off",
+    delta_arrow="off",
     help="Share of the variation in the outcome that lies between groups, before any "
     "predictor, from the null model fitted by ML (as every model here). The Results page's "
     "ICC comes from your model as fitted there (REML by default), so the two can differ a "
@@ -126,6 +130,60 @@ st.caption(
     f"that ignored the {md(plural(first_group))} would report standard errors about "
     f"{np.sqrt(max(lad.design_effect, 0.0)):.1f} times too small for averages."
 )
+if null_ci is None and st.button("Compute the ICC's 95% interval", key="ci_null_go",
+                                 icon=":material/straighten:"):
+    null_ci = intervals.profile(null, key="profile_null", compute=True)
+    st.rerun()
+if isinstance(null_ci, str):
+    widgets.show_error(null_ci)
+elif null_ci is not None and null_ci.icc is not None:
+    st.caption(
+        f":material/straighten: The ICC's 95% interval, "
+        f"{100 * null_ci.icc[0]:.1f}% to {100 * null_ci.icc[1]:.1f}%, is a likelihood-profile "
+        "interval (the ML likelihood, as lme4's confint() profiles)."
+    )
+
+
+
+def explained_intervals(null, models, names) -> None:
+    """Bootstrap intervals of the variance explained, on request (progress, Cancel, seed)."""
+    if not models:
+        return
+    with st.expander("95% intervals for the variance explained (parametric bootstrap)"):
+        nsim, seed = intervals.boot_settings("explained", default_nsim=200)
+        run = st.button("Run the bootstrap", key="explained_go", icon=":material/casino:")
+        found = intervals.explained(null, models, nsim, seed, key="explained", compute=run)
+        if found is None:
+            if intervals.was_cancelled("explained"):
+                st.info("Stopped: nothing was computed.", icon=":material/cancel:")
+            st.caption(
+                "Simulates new outcomes from each model, refits it and the null model to each, "
+                f"and reads the 2.5% and 97.5% points of the variance explained. About "
+                f"{nsim:,} refits per model."
+            )
+            return
+        if isinstance(found, str):
+            widgets.show_error(found)
+            return
+        rows = []
+        for name, table in zip(names, found, strict=True):
+            for r in table.itertuples():
+                level = ("Students (level 1)" if r.level == "level1"
+                         else widgets.group_label(r.level))
+                ci = ("" if not (np.isfinite(r.ci_low) and np.isfinite(r.ci_high))
+                      else f"[{100 * r.ci_low:.1f}%, {100 * r.ci_high:.1f}%]")
+                rows.append({"Model": name, "Level": level, "Explained": r.estimate,
+                             "95% CI": ci})
+        st.dataframe(pd.DataFrame(rows), hide_index=True,
+                     column_config={"Explained": st.column_config.NumberColumn(
+                         format="percent")})
+        st.caption(
+            f"Parametric bootstrap: {nsim:,} simulated data sets per model (seed {seed}); the "
+            "same seed gives the same intervals. The smaller model rarely holds exactly under "
+            "the larger one, so the draws give the spread and the interval is centred on the "
+            "estimate."
+        )
+
 
 # ---------------------------------------------------------------- what the ladder says
 st.subheader("What each step adds")
@@ -220,6 +278,7 @@ st.caption(
     "are added the intercept variance depends on where the predictors are 0, so that share can "
     "fall or turn negative."
 )
+explained_intervals(null, lad.results[1:], step_names[1:])
 if centred:
     st.caption(f":material/align_horizontal_center: **Centring:** {md(centred, None)}.")
 widgets.download_csv(t.assign(model=step_names), "model_ladder.csv",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from hlm_core.codegen import python_code, r_code
+from hlm_core.codegen import CISettings, python_code, r_code
 from hlm_core.codegen_tutorial import pred_slope_args
 from hlm_core.errors import HLMError
 from hlm_core.export import (
@@ -21,7 +21,7 @@ from hlm_core.export import (
 )
 from hlm_core.plan_views import plan_table, powerupr_call
 from hlm_core.writeup import apa_paragraph, apa_table, level_equations
-from ui import data, fits, guidance, nav, widgets
+from ui import data, fits, guidance, intervals, nav, widgets
 from ui.state import log, session
 from ui.text import md
 
@@ -39,6 +39,9 @@ if result is None:
 
 fit_key = session().fit_key
 frame = data.working_frame()
+if intervals.profile(result, key="profile_report") is None:  # quick ones are computed here
+    st.caption(":material/straighten: The 95% intervals of the variance components and the "
+               "ICC join the write-up and the files once computed on the Results page.")
 st.markdown(f"**Model:** {widgets.md_code(result.formula)} · {result.method} · "
             f"{result.nobs:,} rows")
 if fits.fit_is_stale():
@@ -191,8 +194,9 @@ except HLMError:
     ps = None
 study_plan = session().plan  # (PlanResult, sources, SimResult) from the Plan a study page
 code_r = r_code(result.spec, file_name, **args, pred_slope=ps,
-                plan_call=powerupr_call(study_plan[0]) if study_plan else None)
-code_py = python_code(result.spec, file_name, **args)
+                plan_call=powerupr_call(study_plan[0]) if study_plan else None,
+                ci=CISettings("profile"))
+code_py = python_code(result.spec, file_name, **args, ci=CISettings("profile"))
 
 # ---------------------------------------------------------------- downloads
 st.subheader("Downloads")

@@ -3,8 +3,10 @@
 import pandas as pd
 import streamlit as st
 
+from hlm_core.ci_output import varcorr_with_ci
+from hlm_core.intervals import Intervals
 from hlm_core.report import describe_results
-from ui import fits, guidance, nav, widgets
+from ui import fits, guidance, intervals, nav, widgets
 from ui.text import md
 
 widgets.page_header("Results")
@@ -21,6 +23,7 @@ if fits.fit_is_stale():
         icon=":material/history:",
     )
 
+ci = intervals.profile(result)  # at once when quick; otherwise on request, below
 with st.container(border=True):
     st.markdown("**What the model found**")
     st.markdown(md(describe_results(result), None))
@@ -44,6 +47,9 @@ icc_name = "ICC (adjusted)" if result.icc_adjusted else "ICC"
 cols[k].metric(
     icc_name,
     "–" if result.icc is None else f"{result.icc:.3f}",
+    delta=intervals.icc_delta(ci),
+    delta_color="off",
+    delta_arrow="off",
     help=(guidance.help_text("ICC") or "") + " For a model with predictors: of the variation the "
     "predictors leave (adjusted ICC).",
 )
@@ -109,18 +115,40 @@ st.caption(
     "residual (within groups), and the correlations between random effects."
 )
 widgets.show_centering(result)
+if ci is None:
+    if st.button("Compute 95% intervals", icon=":material/straighten:", key="ci_profile_go",
+                 help="Likelihood-profile intervals, as lme4's confint(): a few seconds for "
+                 "this model, once per fit."):
+        ci = intervals.profile(result, compute=True)
+        if isinstance(ci, Intervals):
+            st.rerun()  # the ICC at the top shows its interval too
+    elif intervals.was_cancelled("profile"):
+        st.info("Stopped: no intervals were computed.", icon=":material/cancel:")
+if isinstance(ci, str):
+    widgets.show_error(ci)
 vc = result.varcorr
 is_var = vc["term2"].fillna("") == ""
+ci_cells = (
+    [intervals.ci_text(lo, hi, 4) for lo, hi in zip(ci.table["ci_low"], ci.table["ci_high"],
+                                                     strict=True)]
+    if isinstance(ci, Intervals) else [""] * len(vc)
+)
+ci_cells = pd.Series(ci_cells, index=vc.index)
 variances = pd.DataFrame(
     {
         "Group": vc.loc[is_var, "group"],
         "Effect": vc.loc[is_var, "term1"].replace("", "(within groups)"),
         "Variance": vc.loc[is_var, "vcov"],
         "SD": vc.loc[is_var, "sdcor"],
+        "95% CI": ci_cells[is_var],
     }
 )
+ci_help = st.column_config.TextColumn(
+    help="95% likelihood-profile interval, as lme4's confint(): of the SD (of the correlation "
+    "in the table of correlations). The profile uses the ML likelihood, as lme4 does."
+)
 st.dataframe(
-    variances, hide_index=True, column_config={"Variance": num4, "SD": num4}
+    variances, hide_index=True, column_config={"Variance": num4, "SD": num4, "95% CI": ci_help}
 )
 corr = vc[~is_var]
 if len(corr):
@@ -131,13 +159,16 @@ if len(corr):
                 "Between": corr["term1"],
                 "And": corr["term2"],
                 "Correlation": corr["sdcor"],
+                "95% CI": ci_cells[~is_var],
             }
         ),
         hide_index=True,
-        column_config={"Correlation": st.column_config.NumberColumn(format="%.3f")},
+        column_config={"Correlation": st.column_config.NumberColumn(format="%.3f"),
+                       "95% CI": ci_help},
     )
-widgets.download_csv(vc, "variance_components.csv", "Download variance components (CSV)",
-                key="dl_varcorr")
+intervals.show_edges(ci)
+widgets.download_csv(varcorr_with_ci(result), "variance_components.csv",
+                     "Download variance components (CSV)", key="dl_varcorr")
 
 # ---------------------------------------------------------------- model fit
 st.subheader("Model fit")

@@ -16,6 +16,8 @@ Which module to open:
   missing-value codes applied), column summary, structure check, the data file for exports.
 - ``ui.fits``: fitting and its caches (fit on show, model ladder, Diagnostics refits, `memo`
   for slow view computations, saved models, figure images for export).
+- ``ui.intervals``: 95% intervals for a fit: the likelihood profile (at once when quick, else
+  on request) and the parametric bootstrap on request, with progress, Cancel, draws and seed.
 - ``ui.guidance``: workshop mode, the guided tour, hover help, the presenter view.
 - ``ui.plan``: the Plan a study page's session glue: planning inputs read from this session's
   fits (with their sources), the input widgets' state, the simulation run in pieces.

@@ -113,6 +113,9 @@ class Session:
     diagnostics: dict = field(default_factory=dict, metadata=CACHE)
     # (fit key, {(what, format): bytes}): figure images made on request
     exports: tuple[Any, dict] | None = field(default=None, metadata=CACHE)
+    # OrderedDict[(data key, spec, logLik, what...)] -> Intervals | BootDraws | tables | message:
+    # 95% intervals computed for a fit (ui.intervals), the newest few
+    intervals: OrderedDict = field(default_factory=OrderedDict, metadata=CACHE)
 
     # hlm_core.power_sim.PowerSimulation running (or done) on the Plan a study page
     plan_sim: Any | None = field(default=None, metadata=CACHE)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import mixedlm  # noqa: F401 (imported whole, once, at module level: see below)
 import numpy as np
-from mixedlm.estimation.reml import LMMOptimizer, _build_lambda_blocks
+from mixedlm.estimation.reml import LMMOptimizer, _build_lambda_blocks, _build_theta_bounds
 from mixedlm.formula import parser as _mixedlm_parser
 from mixedlm.inference.ddf import _vcov_derivatives
 from mixedlm.matrices.design import ModelMatrices, RandomEffectStructure
@@ -238,3 +238,86 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
         lambda_blocks=[np.asarray(L) for L in _build_lambda_blocks(res.theta, structures)],
         theta_hessian=theta_hessian(res, reml),
     )
+
+
+@dataclass
+class DevianceParts:
+    """One evaluation of the profiled criterion at a relative covariance factor theta."""
+
+    deviance: float  # REML criterion or ML deviance, with sigma profiled out
+    ldL2: float  # log det of L L' (the random-effects part of the determinant)
+    pwrss: float  # penalised weighted residual sum of squares (beta and u profiled out)
+    beta: np.ndarray
+    b: np.ndarray  # conditional modes of the random effects at theta
+
+
+class DevianceFunction:
+    """mixedlm's profiled deviance over our design, evaluated at any theta, and refits to new
+    responses (parametric bootstrap) that reuse the prepared design products.
+
+    Interval code needs the criterion as a function of the parameters (lme4's `devfun`); this
+    wraps mixedlm's native evaluator and hands back only numpy numbers.
+    """
+
+    def __init__(self, mf: ModelFrame, reml: bool, _optimizer: LMMOptimizer | None = None):
+        self.reml = reml
+        self.nobs = mf.nobs
+        self.n_fixed = mf.X.shape[1]
+        self._structures = None
+        if _optimizer is None:
+            matrices = build_matrices(mf)
+            self._structures = matrices.random_structures
+            _optimizer = LMMOptimizer(matrices, REML=reml)
+        self._opt = _optimizer
+        self._structures = self._opt.matrices.random_structures
+        self.lower = np.array(
+            [lo if lo is not None else -np.inf for lo, _ in
+             _build_theta_bounds(self._structures, self._opt.n_theta)]
+        )
+
+    def parts(self, theta: np.ndarray) -> DevianceParts | None:
+        """The criterion and its pieces at theta; None where the factorisation fails."""
+        core = self._opt._evaluate_core(np.asarray(theta, dtype=float))
+        if core is None or not np.isfinite(core.deviance):
+            return None
+        return DevianceParts(
+            deviance=float(core.deviance), ldL2=float(core.ldL2), pwrss=float(core.pwrss),
+            beta=np.asarray(core.beta, dtype=float), b=np.asarray(core.u, dtype=float),
+        )
+
+    def deviance(self, theta: np.ndarray) -> float:
+        """The criterion alone (the native evaluator's fastest path); inf where it fails."""
+        theta = np.asarray(theta, dtype=float)
+        if self._opt.use_rust and self._opt._rust_cache is not None:
+            value = float(self._opt._rust_cache.response.deviance(theta, self.reml))
+            return value if np.isfinite(value) else np.inf
+        parts = self.parts(theta)
+        return np.inf if parts is None else parts.deviance
+
+    def lambda_blocks(self, theta: np.ndarray) -> list[np.ndarray]:
+        return [np.asarray(L) for L in _build_lambda_blocks(np.asarray(theta), self._structures)]
+
+    def with_response(self, y: np.ndarray) -> DevianceFunction:
+        """The same design with another response (only response products are rebuilt)."""
+        twin = DevianceFunction.__new__(DevianceFunction)
+        twin.__dict__.update(self.__dict__)
+        twin._opt = self._opt.with_response(y)
+        return twin
+
+    def deviance_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """The criterion and its exact gradient in theta (mixedlm's native derivatives)."""
+        theta = np.asarray(theta, dtype=float)
+        if self._opt.use_rust and self._opt._rust_cache is not None:
+            value, grad = self._opt._rust_cache.response.deviance_with_gradient(theta, self.reml)
+            return float(value), np.asarray(grad, dtype=float)
+        parts = self.parts(theta)
+        return (np.inf if parts is None else parts.deviance), np.full(len(theta), np.nan)
+
+    def refit(self, start: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, bool]:
+        """Optimise theta from `start` (as the main fit does); returns theta, sigma, beta,
+        converged."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = self._opt.optimize(start=np.asarray(start, dtype=float), method="auto")
+        return (np.asarray(res.theta, dtype=float), float(res.sigma),
+                np.asarray(res.beta, dtype=float), bool(res.converged))

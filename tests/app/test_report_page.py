@@ -30,7 +30,7 @@ from apphelpers import (
 from downloads import download_button, download_bytes, record_downloads
 from openpyxl import load_workbook
 
-from hlm_core.codegen import python_code, r_code
+from hlm_core.codegen import CISettings, python_code, r_code
 from hlm_core.codegen_tutorial import pred_slope_args
 from hlm_core.writeup import apa_paragraph, apa_table, fmt, level_equations
 from ui.text import plain
@@ -298,7 +298,7 @@ def test_code_shown_is_codegens_for_the_fit_with_the_data_page_switches(download
     result = shown_fit(at)
     assert result.rows_dropped == 3
     kwargs = {"column_types": {"school": "categorical"}, "sheet": None,
-              "missing_codes": {"standLRT": [-999.0]}}
+              "missing_codes": {"standLRT": [-999.0]}, "ci": CISettings("profile")}
     # pred.slope as the Slopes page would draw it (not visited: the defaults)
     want_r = r_code(result.spec, "exam codes.csv", **kwargs,
                     pred_slope=pred_slope_args(result))
@@ -322,7 +322,8 @@ def test_code_for_example_data_reads_the_example_file(downloads):
     go(at, "report")
     result = shown_fit(at)
     r = next(c.value for c in at.code if c.language == "r" and c.value.startswith("#"))
-    assert r == r_code(result.spec, "hsb82.csv", pred_slope=pred_slope_args(result)).rstrip("\n")
+    assert r == r_code(result.spec, "hsb82.csv", pred_slope=pred_slope_args(result),
+                       ci=CISettings("profile")).rstrip("\n")
     data = download_bytes(at, "dl_example_report", downloads)
     assert data == (ROOT / "hlm_core" / "data" / "hsb82.csv").read_bytes()
     # the level equations put meanses and sector at level 2, as Raudenbush & Bryk write them

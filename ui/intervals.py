@@ -1,0 +1,172 @@
+"""95% intervals in the app: the likelihood profile once per fit (at once when it is quick, on
+request otherwise), and the parametric bootstrap on request, with a progress bar, a Cancel
+button, and the number of draws and the seed shown.
+
+Everything computed is kept in this session's `Session.intervals` (newest few), keyed by the
+fit, and the profile is attached to the fit (hlm_core.ci_output.attach) so the write-up and
+every export carry it. Cancel works as Streamlit does: pressing it starts a new run, which
+stops the running computation at its next progress update; nothing half-done is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from hlm_core.bootstrap import DEFAULT_NSIM, DEFAULT_SEED, BootDraws, bootstrap
+from hlm_core.ci_output import attach, format_ci
+from hlm_core.errors import HLMError
+from hlm_core.intervals import Intervals, profile_intervals
+from hlm_core.result import FitResult
+from ui.state import log, session
+from ui.text import md
+
+MAX_KEPT = 16  # interval results kept per session (the newest)
+QUICK_NOBS = 20_000  # a random-intercept profile on this many rows takes well under a second
+NSIM_CHOICES = (100, 200, 500, 1000, 2000)
+
+
+def _key(result: FitResult, *what: Any) -> tuple:
+    """One fit's results: its data, its model and its estimates (another optimizer's fit of
+    the same model is another fit)."""
+    return (session().data_key(), result.spec, round(result.loglik, 9), *what)
+
+
+def cached(result: FitResult, *what: Any) -> Any:
+    """What was computed for this fit under `what`, or None."""
+    return session().intervals.get(_key(result, *what))
+
+
+def _keep(result: FitResult, value: Any, *what: Any) -> Any:
+    store = session().intervals
+    store[_key(result, *what)] = value
+    store.move_to_end(_key(result, *what))
+    while len(store) > MAX_KEPT:
+        store.popitem(last=False)
+    return value
+
+
+def _run(compute: Callable[[Callable[[float], None]], Any], label: str, key: str) -> Any:
+    """compute(progress) under a progress bar with a Cancel button; a plain message (str)
+    instead of a traceback when it fails."""
+    box = st.empty()
+    with box.container():
+        bar = st.progress(0.0, text=label)
+        st.button("Cancel", key=f"{key}_cancel", icon=":material/cancel:",
+                  help="Stops the computation; nothing is kept.")
+    last = [0.0]
+
+    def progress(done: float) -> None:
+        if done - last[0] >= 0.01 or done >= 1.0:
+            last[0] = done
+            bar.progress(min(done, 1.0), text=f"{label} {done:.0%}")
+
+    try:
+        return compute(progress)
+    except HLMError as exc:
+        return str(exc)
+    except Exception:
+        log.exception("interval computation failed (%s)", label)
+        return ("The intervals could not be computed for this model. Try a simpler random "
+                "part, or the other method.")
+    finally:
+        box.empty()
+
+
+def was_cancelled(key: str) -> bool:
+    """True in the run that a Cancel press started."""
+    return bool(st.session_state.get(f"{key}_cancel"))
+
+
+# ---------------------------------------------------------------------------- profile
+
+
+def profile_is_quick(result: FitResult) -> bool:
+    """One variance and sigma (a random intercept, one grouping) on ordinary data: the
+    profile takes ~0.15 s on the classroom example, so it is computed without asking."""
+    return len(result.varcorr) <= 2 and result.nobs <= QUICK_NOBS
+
+
+def profile(result: FitResult, key: str = "profile", compute: bool = False
+            ) -> Intervals | str | None:
+    """The fit's profile intervals: kept ones, or computed now when quick or `compute`;
+    None when they wait for the user to ask. A str is a plain message why they failed."""
+    found = cached(result, "profile")
+    if found is None and (compute or profile_is_quick(result)):
+        found = _run(lambda cb: profile_intervals(result, progress=cb),
+                     "Profiling the likelihood for the 95% intervals…", key)
+        _keep(result, found, "profile")
+    if isinstance(found, Intervals):
+        attach(result, found)
+    return found
+
+
+def ci_text(low: float, high: float, digits: int = 3) -> str:
+    """"[0.250, 0.373]" for a table cell ("" when a bound is missing)."""
+    if not (pd.notna(low) and pd.notna(high)):
+        return ""
+    return format_ci(low, high, digits=digits)
+
+
+def icc_delta(iv: Intervals | str | None) -> str | None:
+    """The ICC's interval for st.metric's delta line, or None."""
+    if not isinstance(iv, Intervals) or iv.icc is None:
+        return None
+    return f"95% CI {format_ci(*iv.icc, digits=2)}"
+
+
+# ---------------------------------------------------------------------------- bootstrap
+
+
+def boot_settings(key: str, default_nsim: int = DEFAULT_NSIM) -> tuple[int, int]:
+    """The draws and the seed, side by side (kept for the session)."""
+    c1, c2 = st.columns(2)
+    nsim = c1.selectbox("Bootstrap draws", NSIM_CHOICES, index=NSIM_CHOICES.index(default_nsim),
+                        key=f"w_{key}_nsim", persist_state="session",
+                        help="More draws give steadier interval ends and take longer.")
+    seed = c2.number_input("Seed", min_value=0, max_value=2**31 - 1, value=DEFAULT_SEED, step=1,
+                           key=f"w_{key}_seed", persist_state="session",
+                           help="The same seed gives the same draws, so the same intervals.")
+    return int(nsim), int(seed)
+
+
+def draws(result: FitResult, nsim: int, seed: int, key: str, compute: bool = False
+          ) -> BootDraws | str | None:
+    """Parametric-bootstrap refits of this fit: kept ones, or run now when `compute`."""
+    found = cached(result, "boot", nsim, seed)
+    if found is None and compute:
+        found = _run(lambda cb: bootstrap(result, nsim=nsim, seed=seed, progress=cb),
+                     f"Bootstrap: refitting the model to {nsim:,} simulated data sets…", key)
+        _keep(result, found, "boot", nsim, seed)
+    return found
+
+
+def explained(null: FitResult, models: list[FitResult], nsim: int, seed: int, key: str,
+              compute: bool = False) -> list[pd.DataFrame] | str | None:
+    """Bootstrap intervals of the variance explained by each model relative to `null`."""
+    from hlm_core.bootstrap import explained_intervals
+
+    what = ("explained", tuple(m.formula for m in models), nsim, seed)
+    found = cached(null, *what)
+    if found is None and compute:
+        def run(cb: Callable[[float], None]) -> list[pd.DataFrame]:
+            out = []
+            for i, m in enumerate(models):
+                def part(f: float, i: int = i) -> None:
+                    cb((i + f) / len(models))
+                out.append(explained_intervals(null, m, nsim=nsim, seed=seed, progress=part))
+            return out
+
+        found = _run(run, f"Bootstrap: {nsim:,} simulated data sets per model…", key)
+        _keep(null, found, *what)
+    return found
+
+
+def show_edges(iv: Intervals | str | None) -> None:
+    """The words for bounds at an edge (an SD's 0, a correlation's ±1), one caption each."""
+    if isinstance(iv, Intervals):
+        for note in dict.fromkeys(e for e in iv.table["edge"] if e):
+            st.caption(f":material/info: {md(note, None)}")
