@@ -62,7 +62,8 @@ def md_code(text: object, limit: int | None = None) -> str:
     s = visible(text, limit)
     longest = max((len(run) for run in re.findall(r"`+", s)), default=0)
     fence = "`" * (longest + 1)
-    return f"{fence} {s} {fence}"
+    pad = " " if longest or s.startswith("`") or s.endswith("`") else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
 
 
 MAX_CELL_SHOWN = 500  # characters of one cell in a table preview
