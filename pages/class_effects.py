@@ -339,18 +339,18 @@ if "(Intercept)" in terms:
             slopes_here = any(t != "(Intercept)" for t in terms)
             st.caption(
                 f":material/info: **Reliability and the shrinkage chart measure different "
-                f"things.** Reliability is about a {group}'s *average*: it depends only on "
-                f"its size and on how much {plural(group)} differ. The shrinkage chart shows "
-                f"each {group}'s *intercept*, its own line's level where every predictor is 0, "
+                f"things.** Reliability is about a {g_md}'s *average*: it depends only on "
+                f"its size and on how much {gs_md} differ. The shrinkage chart shows "
+                f"each {g_md}'s *intercept*, its own line's level where every predictor is 0, "
                 f"and the column *kept* in the table below is the share of its own difference "
                 f"from the average that the model keeps (median {np.nanmedian(kept):.2f}). "
-                + (f"With random slopes that level is read off each {group}'s own line at 0, "
+                + (f"With random slopes that level is read off each {g_md}'s own line at 0, "
                    "often at the edge of the data or beyond it, so it is measured less well "
                    "than the average and the model pulls it further than the reliability of "
                    "the average suggests."
                    if slopes_here else
                    f"With random intercepts only, *kept* equals the reliability of each "
-                   f"{group}.")
+                   f"{g_md}.")
             )
 
 st.subheader("Ranks, with their uncertainty")

@@ -122,13 +122,13 @@ if hold_choice == "typed":
         vi = mf.variables[v]
         with boxes[k % len(boxes)]:
             if vi.kind == "numeric":
-                typed[v] = st.number_input(v, value=float(round(vi.mean, 4)), format="%.4g",
+                typed[v] = st.number_input(md(v), value=float(round(vi.mean, 4)), format="%.4g",
                                            key=f"w_slopes_hold_{v}")
             else:
-                typed[v] = st.selectbox(v, vi.levels, key=f"w_slopes_hold_{v}")
+                typed[v] = st.selectbox(md(v), vi.levels, key=f"w_slopes_hold_{v}")
     hold = typed
 step = st.number_input(
-    f"Step in {predictor} for the table",
+    f"Step in {md(predictor)} for the table",
     min_value=(hi - lo) / 2000 if hi > lo else 1e-9,
     value=default_step(result, predictor),
     format="%g",
