@@ -45,6 +45,11 @@ def lrt(a: FitResult, b: FitResult, frame: pd.DataFrame) -> Comparison:
             "columns have different missing values, so they can't be compared. Remove the rows "
             "with missing values first, or compare models that use the same columns."
         )
+    if ma.family != mb.family or (ma.is_glmm and ma.method != mb.method):
+        raise ModelError(
+            "The two models treat the outcome differently (outcome type or approximation), so "
+            "their likelihoods can't be compared. Fit both the same way."
+        )
     small, big = sorted([ma, mb], key=lambda r: r.df_loglik)
     if small.df_loglik == big.df_loglik:
         raise ModelError(

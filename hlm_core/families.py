@@ -45,6 +45,14 @@ def threshold_text(outcome: str, threshold: tuple[str, float]) -> str:
     return f"{outcome} {op} {value:g}"
 
 
+def formula_text(formula: str, threshold: tuple[str, float] | None) -> str:
+    """The lme4 formula with a pass mark written as R would: `I(math >= 500) ~ ...`."""
+    if threshold is None or " ~ " not in formula:
+        return formula
+    lhs, rhs = formula.split(" ~ ", 1)
+    return f"I({lhs} {threshold[0]} {threshold[1]:g}) ~ {rhs}"
+
+
 def code_outcome(values: pd.Series, outcome: str, family: str, success: str | None = None,
                  threshold: tuple[str, float] | None = None) -> Outcome:
     """The outcome column coded for `family`, or a ModelError saying what to change."""

@@ -23,7 +23,7 @@ from scipy import stats
 
 from hlm_core.design import ModelFrame, model_frame
 from hlm_core.errors import ModelError
-from hlm_core.families import LOGIT_RESIDUAL_VARIANCE, code_outcome
+from hlm_core.families import LOGIT_RESIDUAL_VARIANCE, code_outcome, formula_text
 from hlm_core.result import VARCORR_COLUMNS, FitResult
 from hlm_core.spec import ModelSpec
 
@@ -176,7 +176,8 @@ def build_glmm_result(frame: pd.DataFrame, mf: ModelFrame, raw) -> FitResult:
         notes.append("As in lme4, with adaptive quadrature the log-likelihood leaves out a "
                      "constant, so compare it only with other fits that use the same setting.")
     return FitResult(
-        spec=spec, formula=format_formula(spec), reml=False, nobs=n, ngroups=dict(mf.groups),
+        spec=spec, formula=formula_text(format_formula(spec), spec.threshold), reml=False,
+        nobs=n, ngroups=dict(mf.groups),
         fixed=fixed, varcorr=varcorr, sigma=1.0, loglik=loglik, df_loglik=df_ll,
         aic=-2 * loglik + 2 * df_ll, bic=-2 * loglik + df_ll * np.log(n), deviance=-2 * loglik,
         converged=raw.converged, singular=singular, warnings=warns,
