@@ -45,6 +45,19 @@ def threshold_text(outcome: str, threshold: tuple[str, float]) -> str:
     return f"{outcome} {op} {value:g}"
 
 
+def parse_threshold(text: str) -> tuple[str, float]:
+    """A pass mark typed as `>=500`, `> 2.5` or `<= 10` → (">=", 500.0); plain error if not."""
+    import re
+
+    m = re.fullmatch(r"\s*(>=|<=|>|<)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*", text or "")
+    if not m:
+        raise ModelError(
+            f"The pass mark '{text}' is not understood. Write a comparison and a number, "
+            "such as '>=500' or '<3'."
+        )
+    return m.group(1), float(m.group(2))
+
+
 def formula_text(formula: str, threshold: tuple[str, float] | None) -> str:
     """The lme4 formula with a pass mark written as R would: `I(math >= 500) ~ ...`."""
     if threshold is None or " ~ " not in formula:

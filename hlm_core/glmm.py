@@ -155,7 +155,8 @@ def build_glmm_result(frame: pd.DataFrame, mf: ModelFrame, raw) -> FitResult:
     null = _is_null(spec, mf)
     extra: dict = {"covariances": {b.vc_group: c for b, c in zip(mf.blocks, covs, strict=True)},
                    "distribution_variance": var_dist, "link": _link(family),
-                   "eta": raw.eta, **_success_labels(frame, mf)}
+                   "eta": raw.eta, "icc_definition": icc_definition(family),
+                   **_success_labels(frame, mf)}
     if null:
         taus = {b.vc_group: float(c[0, 0]) for b, c in zip(mf.blocks, covs, strict=True)}
         extra["icc_by_group"] = {g: t / (sum(taus.values()) + var_dist) for g, t in taus.items()}
@@ -187,6 +188,17 @@ def build_glmm_result(frame: pd.DataFrame, mf: ModelFrame, raw) -> FitResult:
         dropped_by_column=dict(mf.dropped_by_column), notes=notes, engine="mixedlm",
         model_frame=mf, extra=extra, family=family,
     )
+
+
+def icc_definition(family: str) -> str:
+    """How the latent-scale ICC is defined, in one sentence for results pages and exports."""
+    if family == "binomial":
+        return ("ICC on the latent (logit) scale: the between-group variance divided by itself "
+                "plus pi^2/3 (3.29), the variance of the logistic distribution that stands in "
+                "for the pupil-level variance of a yes/no outcome.")
+    return ("ICC on the latent (log) scale: the between-group variance divided by itself plus "
+            "log(1 + 1/lambda), the log-normal approximation of the count's own variance, with "
+            "lambda the average count from the model without predictors (Nakagawa et al. 2017).")
 
 
 def _link(family: str) -> str:

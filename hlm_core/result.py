@@ -131,6 +131,9 @@ def result_to_dict(result: FitResult, ranef: bool = False) -> dict[str, Any]:
         "r2_marginal": _clean(result.r2_marginal),
         "r2_conditional": _clean(result.r2_conditional),
     }
+    if result.is_glmm:  # what the numbers mean for a yes/no or count outcome
+        for key in ("link", "success", "failure", "icc_definition"):
+            out[key] = result.extra.get(key)
     if ranef:
         out["random_effects"] = {
             g: records(t[["level", "term", "value", "cond_sd"]]) for g, t in result.ranef.items()
