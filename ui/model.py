@@ -184,6 +184,10 @@ def apply_formula(text: str) -> bool:
     except FormulaError as exc:
         s.formula_error = (str(exc), exc.position, text)
         return False
+    if spec.outcome != c.get("outcome"):  # a typed yes/no outcome is fitted as one
+        c2 = {**c, "outcome": spec.outcome}
+        c2["family"] = builder_glmm.family_after_outcome(frame, c2)
+        spec = spec.with_(**builder_glmm.glmm_fields(c2))
     s.stale = before
     _take_spec(spec, frame)
     return True

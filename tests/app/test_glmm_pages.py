@@ -1,0 +1,68 @@
+"""Every page with a yes/no model and a count model (tests/fixtures/glmm/pupils.csv): no
+crash, no raw engine text, and the numbers the pages show are the fit's (checked against lme4
+in tests/test_glmm.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from apphelpers import fit_by_formula, frame_by_key, go, new_app, state, texts, upload, widget
+
+GLMM = Path(__file__).resolve().parents[1] / "fixtures" / "glmm"
+PAGES = ["results", "class_effects", "slopes", "compare", "diagnostics", "report"]
+
+
+@pytest.fixture(scope="module")
+def pupils_csv() -> bytes:
+    return (GLMM / "pupils.csv").read_bytes()
+
+
+def _binary(pupils_csv):
+    at = upload(new_app(), "pupils.csv", pupils_csv)
+    return fit_by_formula(at, "result ~ ses + small + (1 | class)")
+
+
+def _count(pupils_csv):
+    at = upload(new_app(), "pupils.csv", pupils_csv)
+    go(at, "model")
+    widget(at, "selectbox", "Outcome").set_value("absences").run()
+    widget(at, "radio", "Outcome type").set_value("poisson").run()
+    return fit_by_formula(at, "absences ~ ses + small + (1 | class)")
+
+
+def test_typed_yes_no_outcome_is_fitted_as_logistic(pupils_csv):
+    at = _binary(pupils_csv)
+    spec = state(at).spec
+    assert spec.family == "binomial"
+    assert widget(at, "radio", "Outcome type").value == "binomial"
+    assert "logit link" in texts(at) and "Laplace" in texts(at)
+
+
+def test_results_page_shows_odds_ratios_and_latent_icc(pupils_csv):
+    at = go(_binary(pupils_csv), "results")
+    table = frame_by_key(at, "fixed_effects")
+    assert "z" in table.columns and "Odds ratio" in table.columns and "t" not in table.columns
+    assert "latent" in texts(at) and "odds" in texts(at)
+    ses = table.set_index("Term").loc["ses"]
+    assert ses["Odds ratio"] == pytest.approx(2.718281828 ** ses["Estimate"])
+
+
+def test_results_page_count_model_rate_ratios(pupils_csv):
+    at = go(_count(pupils_csv), "results")
+    table = frame_by_key(at, "fixed_effects")
+    assert "Rate ratio" in table.columns
+    ref = json.loads((GLMM / "pois_ri.json").read_text())
+    assert list(table["Estimate"]) == pytest.approx([f["estimate"] for f in ref["fixed"]],
+                                                    abs=2e-3)
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("kind", ["binary", "count"])
+def test_every_page_renders_for_generalized_models(pupils_csv, page, kind):
+    at = _binary(pupils_csv) if kind == "binary" else _count(pupils_csv)
+    at = go(at, page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert "Traceback" not in texts(at)
