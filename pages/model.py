@@ -79,6 +79,7 @@ with col1:
             "likelihood more exactly but work only with one random intercept and no slopes.",
             **changed("nagq"),
         )
+        guidance.workshop_note("yes_no_outcomes")
     st.multiselect(
         "Predictors",
         opts["predictors"],

@@ -70,6 +70,7 @@ guidance.workshop_note("icc")
 st.subheader("Fixed effects")
 guidance.workshop_note("fixed_effects")
 if result.is_glmm:
+    guidance.workshop_note("yes_no_outcomes")
     st.caption(glmm_views.fixed_caption(result))
     if result.extra.get("icc_definition"):
         st.caption(f":material/info: {result.extra['icc_definition']}")
