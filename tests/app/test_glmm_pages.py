@@ -66,3 +66,24 @@ def test_every_page_renders_for_generalized_models(pupils_csv, page, kind):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert "Traceback" not in texts(at)
+
+
+def test_class_effects_on_probability_scale(pupils_csv):
+    at = go(_binary(pupils_csv), "class_effects")
+    widget(at, "radio", "Scale").set_value("response").run()
+    assert not at.exception and not at.error
+    table = frame_by_key(at, "effects_table")
+    assert set(table["term"]) == {"(Intercept)"}
+    assert table["coef"].between(0, 1).all() and table["coef_low"].between(0, 1).all()
+    assert (table["coef_low"] <= table["coef"]).all() and (table["coef"] <= table["coef_high"]).all()
+    assert "Chance of result = pass" in texts(at)
+
+
+def test_slopes_show_probability_curves_and_raw_proportions(pupils_csv):
+    from apphelpers import figures
+
+    at = go(_binary(pupils_csv), "slopes")
+    model_fig, raw_fig = figures(at, "slopes_model"), figures(at, "slopes_raw")
+    assert model_fig and raw_fig
+    assert "Chance of result = pass" in json.dumps(model_fig[0]["layout"])
+    assert "raw proportion" in texts(at) or "raw proportion" in json.dumps(raw_fig[0]["layout"])
