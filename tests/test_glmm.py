@@ -193,3 +193,33 @@ def test_glmm_and_linear_models_are_not_compared():
     lin = fit(_frame(), parse_formula("passed01 ~ 1 + (1 | class)").with_(reml=False))
     with pytest.raises(ModelError, match="outcome differently"):
         lrt(lin, _fit("bin_nested"), _frame())
+
+
+def test_overdispersion_and_fitted_values_match_lme4():
+    from hlm_core.diagnostics_glmm import fitted_response, overdispersion
+
+    ref = json.loads((GLMM / "dispersion.json").read_text())
+    od = overdispersion(_fit("pois_ri"))
+    assert od.df == ref["df"]
+    assert od.chisq == pytest.approx(ref["pearson_chisq"], rel=2e-3)
+    assert od.p_value == pytest.approx(ref["p_value"], abs=0.01)
+    assert "No sign of overdispersion" in od.sentence()
+    bin_fit = fit(_frame(), parse_formula("result ~ ses + small + (1 | class)").with_(
+        family="binomial"))
+    assert fitted_response(bin_fit)[[0, 99, 499]] == pytest.approx(ref["fitted_bin"], abs=2e-3)
+
+
+def test_binned_and_group_residuals():
+    from hlm_core.diagnostics_glmm import binned_residuals, group_residuals
+
+    res = _fit("bin_ri")
+    b = binned_residuals(res)
+    assert b["n"].sum() == res.nobs and b["fitted"].is_monotonic_increasing
+    # the model's fitted values are conditional: residuals average to ~0 overall
+    assert abs((b["residual"] * b["n"]).sum() / res.nobs) < 0.01
+    g = group_residuals(res)
+    y = res.model_frame.y
+    block = res.model_frame.blocks[0]
+    first = g.iloc[0]
+    assert first["observed"] == pytest.approx(y[block.codes == 0].mean())
+    assert len(g) == 60

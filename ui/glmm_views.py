@@ -43,3 +43,40 @@ def fixed_view(result: FitResult) -> tuple[pd.DataFrame, dict]:
 
 def icc_label(result: FitResult) -> str:
     return "ICC (latent scale" + (", adjusted)" if result.icc_adjusted else ")")
+
+
+def diagnostics_section(result: FitResult) -> None:
+    """The Diagnostics page's checks for a yes/no or count model (instead of the normal-theory
+    residual plots): binned residuals, per-group observed - expected, overdispersion."""
+    from hlm_core.diagnostics_glmm import binned_residuals, group_residuals, overdispersion
+    from hlm_core.effects_glmm import response_title
+    from hlm_core.figures_glmm import binned_residual_plot, group_residual_plot
+    from ui import widgets
+
+    fitted_title = f"Fitted: {response_title(result).lower()}"
+    st.subheader("Binned residuals")
+    binned = binned_residuals(result)
+    widgets.chart(binned_residual_plot(binned, fitted_title), key="diag_binned")
+    out = int(binned["outside"].sum())
+    st.caption(
+        "Pupils sorted by their fitted value and put in bins; each point is a bin's average "
+        "of observed minus fitted. About 95% of the bins should lie inside the dotted band; "
+        f"here {len(binned) - out} of {len(binned)} do. A pattern (a curve) suggests a missing "
+        "predictor or bend."
+    )
+    group = result.model_frame.blocks[0].group
+    st.subheader(f"Observed minus expected per {widgets.group_label(group)}")
+    per = group_residuals(result, group)
+    what = "proportion" if result.family == "binomial" else "mean count"
+    widgets.chart(group_residual_plot(per, widgets.group_label(group),
+                                      f"Observed - expected {what}"), key="diag_groups")
+    st.caption(
+        f"Each point is a {widgets.group_label(group)}: its observed {what} minus what the "
+        "predictors alone expect, with the band chance alone would give. Groups outside the "
+        "band are what the group effects capture."
+    )
+    if result.family == "poisson":
+        st.subheader("Overdispersion")
+        st.write(overdispersion(result).sentence())
+    st.caption("The normal Q-Q plots, residual spread, influence and cross-check with a second "
+               "engine are for score outcomes; for yes/no and count models use the checks above.")
