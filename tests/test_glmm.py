@@ -223,3 +223,40 @@ def test_binned_and_group_residuals():
     first = g.iloc[0]
     assert first["observed"] == pytest.approx(y[block.codes == 0].mean())
     assert len(g) == 60
+
+
+def test_write_up_speaks_in_odds_and_equations_show_the_link():
+    from hlm_core.report import describe_results
+    from hlm_core.writeup import apa_paragraph, apa_table, level_equations
+
+    res = _fit("bin_ri")
+    orow = res.fixed.set_index("term").loc["smallyes"]
+    text = apa_paragraph(res)
+    assert f"OR = {orow['odds_ratio']:.2f}" in text and "Laplace" in text and "z = " in text
+    assert f"multiplied by {orow['odds_ratio']:.2f}" in describe_results(res)
+    table = apa_table(res)
+    assert "OR" in table.columns and "t" not in table.columns
+    eq = level_equations(res, _frame())
+    assert eq["level1"][0].startswith("logit(P(result_ij = 1)) = ")
+    assert "r_ij" not in eq["mixed"] and not any("σ²" in v for v in eq["variances"])
+    pois = _fit("pois_nested")
+    eqp = level_equations(pois, _frame())
+    assert eqp["mixed"].startswith("log(E(absences_ijk)) = ")
+    assert "IRR = " in apa_paragraph(pois)
+
+
+def test_workbook_and_html_report_for_a_yes_no_model():
+    import io
+
+    from openpyxl import load_workbook
+
+    from hlm_core.export import workbook
+    from hlm_core.report_html import html_report
+
+    res = _fit("bin_ri")
+    book = load_workbook(io.BytesIO(workbook(res)))
+    fixed = next(ws for ws in book.worksheets if ws.title.lower().startswith("fixed"))
+    header = [c.value for c in next(fixed.iter_rows(max_row=1))]
+    assert "odds_ratio" in header and "z_value" in header
+    page = html_report(res, "fp", None, None)
+    assert "odds" in page and "logit" in page
