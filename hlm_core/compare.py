@@ -305,7 +305,8 @@ def ladder(frame: pd.DataFrame, spec, extra: list[tuple[str, object]] | None = N
     for g in tau0:
         table[f"var_explained_{g}"] = np.nan
     for i, r in enumerate(results):
-        table.loc[i, "var_explained_level1"] = (sigma2_0 - r.sigma**2) / sigma2_0
+        if not r.is_glmm:  # a yes/no or count model has no pupil-level variance to reduce
+            table.loc[i, "var_explained_level1"] = (sigma2_0 - r.sigma**2) / sigma2_0
         vc = r.varcorr
         for g, t0 in tau0.items():
             row = vc[(vc["group"] == g) & (vc["term1"] == "(Intercept)") & (vc["term2"] == "")]

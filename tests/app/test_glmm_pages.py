@@ -88,3 +88,17 @@ def test_slopes_show_probability_curves_and_raw_proportions(pupils_csv):
     assert model_fig and raw_fig
     assert "Chance of result = pass" in json.dumps(model_fig[0]["layout"])
     assert "raw proportion" in texts(at) or "raw proportion" in json.dumps(raw_fig[0]["layout"])
+
+
+def test_compare_ladder_for_a_binary_outcome(pupils_csv):
+    from apphelpers import button
+
+    at = go(_binary(pupils_csv), "compare")
+    button(at, "Fit the model ladder").click().run()
+    assert not at.exception and not at.error
+    ladder = frame_by_key(at, "ladder")
+    null = json.loads((GLMM / "bin_null.json").read_text())
+    assert ladder["logLik"].iloc[0] == pytest.approx(null["loglik"], abs=2e-3)
+    assert len(ladder) == 3
+    explained = frame_by_key(at, "variance_explained")
+    assert explained["Students (level 1)"].isna().all()
