@@ -183,7 +183,8 @@ for term in pd.unique(table["term"]):
         t,
         term,
         mode,
-        value_title=f"{MODES[mode]}: {term}",
+        value_title=response_title(result) if result.is_glmm and scale == "response"
+        else f"{MODES[mode]}: {term}",
         group_title=widgets.group_label(group),
         search=matches,
     )

@@ -42,7 +42,7 @@ def fixed_view(result: FitResult) -> tuple[pd.DataFrame, dict]:
 
 
 def icc_label(result: FitResult) -> str:
-    return "ICC (latent scale" + (", adjusted)" if result.icc_adjusted else ")")
+    return "Latent ICC" + (" (adjusted)" if result.icc_adjusted else "")
 
 
 def diagnostics_section(result: FitResult) -> None:
