@@ -6,7 +6,8 @@ Names stay escaped literals (see `codegen_shared`)."""
 from __future__ import annotations
 
 from hlm_core.codegen_shared import _num, _r_col, _r_formula, r_string, spec_with_group_means
-from hlm_core.families import formula_text
+from hlm_core.families import LINKS, formula_text, method_label
+from hlm_core.formula import format_formula
 from hlm_core.spec import ModelSpec
 
 
@@ -63,3 +64,13 @@ def py_glmm_fields(spec: ModelSpec) -> list[str]:
     if spec.threshold is not None:
         args.append(f"threshold=({spec.threshold[0]!r}, {_num(spec.threshold[1])})")
     return [f"spec = spec.with_({', '.join(args)})  # the outcome type, as in the app"]
+
+
+def describe_glmm(spec: ModelSpec) -> list[str]:
+    """The header comment lines for a generalized model (before `_one_line` escaping)."""
+    lines = [f"Model: {formula_text(format_formula(spec), spec.threshold)}",
+             f"A {spec.family} model with a {LINKS[spec.family]} link, estimated by maximum "
+             f"likelihood ({method_label(spec.nagq)}); Wald z tests (as lme4's glmer)."]
+    if spec.success is not None:
+        lines.append(f"{spec.outcome} = {spec.success} counts as success.")
+    return lines
