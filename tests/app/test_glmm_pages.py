@@ -102,3 +102,22 @@ def test_compare_ladder_for_a_binary_outcome(pupils_csv):
     assert len(ladder) == 3
     explained = frame_by_key(at, "variance_explained")
     assert explained["Students (level 1)"].isna().all()
+
+
+def test_pass_mark_on_the_model_page(pupils_csv):
+    at = upload(new_app(), "pupils.csv", pupils_csv)
+    go(at, "model")
+    widget(at, "selectbox", "Outcome").set_value("ses").run()
+    widget(at, "radio", "Outcome type").set_value("binomial").run()
+    widget(at, "toggle", "Make pass/fail from a score (a pass mark)").set_value(True).run()
+    widget(at, "number_input", "Pass mark").set_value(0.5).run()
+    widget(at, "selectbox", "Grouping variable").set_value("class").run()
+    spec = state(at).spec
+    assert spec.threshold == (">=", 0.5) and spec.family == "binomial"
+    assert "success = ses >= 0.5" in texts(at)
+    from apphelpers import button
+
+    button(at, "Fit model").click().run()
+    assert not at.exception and not at.error
+    at = go(at, "results")
+    assert "I(ses >= 0.5) ~ 1 + (1 | class)" in texts(at)
