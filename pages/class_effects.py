@@ -272,6 +272,8 @@ if len(group_sizes) > MAX_FAIR_AUTO and not st.toggle(
     )
     st.stop()
 terms = result.random_terms(group)
+if result.is_glmm:  # own-versus-model on the link scale: intercepts only
+    terms = [t for t in terms if t == "(Intercept)"] or terms
 term = terms[0]
 if len(terms) > 1:
     term = st.selectbox(

@@ -260,3 +260,20 @@ def test_workbook_and_html_report_for_a_yes_no_model():
     assert "odds_ratio" in header and "z_value" in header
     page = html_report(res, "fp", None, None)
     assert "odds" in page and "logit" in page
+
+
+def test_fair_comparisons_on_the_link_scale():
+    from hlm_core.fairness import reliability, shrinkage
+
+    res = _fit("bin_ri")
+    rel = reliability(res, "class")
+    tau = res.varcorr["vcov"].iloc[0]
+    sd = res.ranef["class"]["cond_sd"].to_numpy()
+    assert np.allclose(rel["reliability"], 1 - sd**2 / tau)
+    assert rel["reliability"].between(0, 1).all()
+    sh = shrinkage(res, "(Intercept)", "class")
+    own = sh["own_estimate"] - sh["average"]
+    model = sh["model_estimate"] - sh["average"]
+    # the model pulls every class towards the average: never further out, same side mostly
+    assert (model.abs() <= own.abs() + 1e-9).mean() > 0.95
+    assert np.corrcoef(own, model)[0, 1] > 0.8
