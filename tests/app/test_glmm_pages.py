@@ -121,3 +121,12 @@ def test_pass_mark_on_the_model_page(pupils_csv):
     assert not at.exception and not at.error
     at = go(at, "results")
     assert "I(ses >= 0.5) ~ 1 + (1 | class)" in texts(at)
+
+
+def test_random_slope_yes_no_model_class_effects_and_fair_comparisons(pupils_csv):
+    at = upload(new_app(), "pupils.csv", pupils_csv)
+    at = fit_by_formula(at, "result ~ ses + (1 + ses | class)")
+    at = go(at, "class_effects")
+    assert not at.exception and not at.error
+    assert "Effect of ses per class" in texts(at)
+    assert "Shrinkage" in texts(at)
