@@ -37,6 +37,15 @@ def _ref(case: str) -> dict:
 _FITS: dict = {}
 
 
+def lme4_warned(ref: dict) -> bool:
+    """lme4 said its optimizer failed to converge: its numbers are no target there."""
+    return any("converge" in m for m in ref["messages"])
+
+
+STRICT = [c for c in CASES if not lme4_warned(_ref(c))]
+WARNED = [c for c in CASES if lme4_warned(_ref(c))]
+
+
 def _fit(case: str):
     if case not in _FITS:
         row = CASES[case]
@@ -47,7 +56,7 @@ def _fit(case: str):
     return _FITS[case]
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", STRICT)
 def test_fixed_effects_match_glmer(case):
     ref, res = _ref(case), _fit(case)
     assert res.family == ref["family"] and res.method == ref["method"]
@@ -65,7 +74,7 @@ def test_fixed_effects_match_glmer(case):
     assert "df" not in res.fixed and "t_value" not in res.fixed
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", STRICT)
 def test_variances_and_likelihood_match_glmer(case):
     ref, res = _ref(case), _fit(case)
     assert len(res.varcorr) == len(ref["varcorr"])  # no Residual row, as lme4
@@ -80,7 +89,7 @@ def test_variances_and_likelihood_match_glmer(case):
     assert res.singular == ref["singular"]
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", STRICT)
 def test_conditional_modes_and_sds_match_glmer(case):
     ref, res = _ref(case), _fit(case)
     for block in ref["ranef"]:
@@ -90,6 +99,18 @@ def test_conditional_modes_and_sds_match_glmer(case):
             want, sd = np.array(block["values"][k]), np.array(block["cond_sd"][k])
             assert np.all(np.abs(sub["value"].to_numpy() - want) <= 5e-3 + 0.01 * np.abs(want))
             assert np.allclose(sub["cond_sd"].to_numpy(), sd, rtol=0.01)
+
+
+@pytest.mark.parametrize("case", WARNED)
+def test_where_lme4_failed_to_converge_our_optimum_is_at_least_as_good(case):
+    ref, res = _ref(case), _fit(case)
+    assert res.loglik >= ref["loglik"] - 2e-3
+    assert [f["term"] for f in ref["fixed"]] == list(res.fixed["term"])
+    assert res.nobs == ref["nobs"] and res.df_loglik == ref["df_loglik"]
+
+
+def test_a_case_where_lme4_warns_is_among_the_references():
+    assert WARNED, "keep at least one fit where lme4 reports a convergence failure"
 
 
 @pytest.mark.parametrize("case", [c for c, r in CASES.items() if r["compare_with"]])
