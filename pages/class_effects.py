@@ -169,7 +169,7 @@ for term in pd.unique(table["term"]):
         keep = np.r_[order[:top_n], order[-top_n:]]
         t = t.iloc[np.sort(keep)]
     if result.is_glmm and scale == "response":
-        heading = f"{response_title(result)} per {widgets.group_label(group)} (average pupil)"
+        heading = f"{md(response_title(result))} per {g_md} (average pupil)"
     elif term == "(Intercept)":
         heading = (
             f"Average {outcome} per {widgets.group_label(group)}"

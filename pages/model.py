@@ -212,7 +212,7 @@ if spec is not None:
     if spec.family == "gaussian":
         st.caption(f"Estimated by {'REML' if spec.reml else 'ML'}.")
     else:
-        st.caption(builder_glmm.spec_caption(spec))
+        st.caption(md(builder_glmm.spec_caption(spec), None))
     for what_bar_did in double_bar_notes(spec, frame):  # `||` with a category, as lme4
         widgets.note(what_bar_did)
     centred = model.centering_text(spec)

@@ -71,7 +71,7 @@ st.subheader("Fixed effects")
 guidance.workshop_note("fixed_effects")
 if result.is_glmm:
     guidance.workshop_note("yes_no_outcomes")
-    st.caption(glmm_views.fixed_caption(result))
+    st.caption(md(glmm_views.fixed_caption(result), None))
     if result.extra.get("icc_definition"):
         st.caption(f":material/info: {result.extra['icc_definition']}")
 else:
