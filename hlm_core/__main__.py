@@ -2,7 +2,9 @@
 
     python -m hlm_core fit FILE --formula "y ~ x + (x | class)" [--ml] [--sheet S] [--ranef]
                            [--ci profile|boot [--nsim N] [--seed S]] [--json]
-    python -m hlm_core compare FILE --formula A --formula B [--json]
+                           [--family binomial|poisson [--nagq K] [--success V]
+                           [--threshold ">=500"]]
+    python -m hlm_core compare FILE --formula A --formula B [--family F] [--json]
     python -m hlm_core describe FILE --levels class school [--json]
     python -m hlm_core slopes FILE --formula F --predictor X --from A --to B [--step S]
                               [--hold mean|zero] [--json]
@@ -73,11 +75,13 @@ def _parser() -> argparse.ArgumentParser:
                    "(as lme4's confint) or parametric bootstrap")
     f.add_argument("--nsim", type=int, help="bootstrap draws (default 500)")
     f.add_argument("--seed", type=int, help="bootstrap seed (default 2024)")
+    _family_options(f)
     c = sub.add_parser("compare", help="likelihood-ratio test of two nested models")
     c.add_argument("file")
     c.add_argument("--formula", action="append", required=True, help="give exactly two")
     c.add_argument("--sheet")
     c.add_argument("--json", action="store_true")
+    _family_options(c)
     d = sub.add_parser("describe", help="check the nesting of grouping columns")
     d.add_argument("file")
     d.add_argument("--levels", nargs="+", required=True, help="grouping columns, inner first")
@@ -100,6 +104,28 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _family_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--family", choices=["gaussian", "binomial", "poisson"], default="gaussian",
+                   help="outcome type: gaussian (scores), binomial (yes/no), poisson (counts)")
+    p.add_argument("--nagq", type=int, default=1,
+                   help="quadrature points (1 = Laplace; more only with one random intercept)")
+    p.add_argument("--success", help="binomial: the outcome value that counts as success")
+    p.add_argument("--threshold", help='binomial from a score: a pass mark such as ">=500"')
+
+
+def _with_family(spec, args: argparse.Namespace):
+    """The spec with the outcome type options applied (a plain error for a bad pass mark)."""
+    if args.family == "gaussian":
+        if args.nagq != 1 or args.success or args.threshold:
+            raise HLMError("--nagq, --success and --threshold need --family binomial or poisson.")
+        return spec
+    from hlm_core.families import parse_threshold
+
+    threshold = parse_threshold(args.threshold) if args.threshold else None
+    return spec.with_(family=args.family, nagq=args.nagq, success=args.success,
+                      threshold=threshold, reml=False)
+
+
 def _read(args: argparse.Namespace) -> tuple[Any, float]:
     from hlm_core.io import read_table
 
@@ -115,17 +141,27 @@ def _fmt(v: float | None, digits: int = 4) -> str:
 
 
 def _print_fit(res, out) -> None:
-    print(f"Linear mixed model fit by {res.method}: {res.formula}", file=out)
+    if res.is_glmm:
+        link = res.extra["link"]
+        print(f"Generalized linear mixed model ({res.family}, {link} link) fit by maximum "
+              f"likelihood ({res.method}): {res.formula}", file=out)
+        if res.family == "binomial":
+            print(f"Success: {res.extra['success']}   (failure: {res.extra['failure']})",
+                  file=out)
+    else:
+        print(f"Linear mixed model fit by {res.method}: {res.formula}", file=out)
     groups = ", ".join(f"{g}: {n:,}" for g, n in res.ngroups.items())
     print(f"Observations: {res.nobs:,}   Groups: {groups}", file=out)
     if res.rows_dropped:
         print(f"Rows left out for missing values: {res.rows_dropped:,}", file=out)
     print(f"logLik {res.loglik:.3f}   AIC {res.aic:.2f}   BIC {res.bic:.2f}", file=out)
-    print("\nFixed effects (Satterthwaite df):", file=out)
+    test = "Wald z" if res.is_glmm else "Satterthwaite df"
+    print(f"\nFixed effects ({test}):", file=out)
     print(res.fixed.to_string(index=False, float_format=lambda v: _fmt(v, 5)), file=out)
     print("\nVariance components:", file=out)
     print(res.varcorr.to_string(index=False, float_format=lambda v: _fmt(v, 5)), file=out)
     label = "ICC (adjusted)" if res.icc_adjusted else "ICC"
+    label = f"{label[:3]} on the latent scale{label[3:]}" if res.is_glmm else label
     print(
         f"\n{label}: {_fmt(res.icc)}   R2 marginal: {_fmt(res.r2_marginal)}   "
         f"R2 conditional: {_fmt(res.r2_conditional)}",
@@ -262,7 +298,7 @@ def run(argv: list[str] | None = None, out=None) -> int:
         from hlm_core.fit import fit
         from hlm_core.result import records, result_to_dict
     if args.command == "fit":
-        spec = _parse(args.formula, frame, reml=not args.ml)
+        spec = _with_family(_parse(args.formula, frame, reml=not args.ml), args)
         t = time.perf_counter()
         res = fit(frame, spec)
         payload = result_to_dict(res, ranef=args.ranef) if args.json else None
@@ -292,12 +328,13 @@ def run(argv: list[str] | None = None, out=None) -> int:
         if len(args.formula) != 2:
             raise HLMError("Give exactly two --formula options: the smaller and the larger model.")
         t = time.perf_counter()
-        a = fit(frame, _parse(args.formula[0], frame, reml=False))
-        b = fit(frame, _parse(args.formula[1], frame, reml=False))
+        a = fit(frame, _with_family(_parse(args.formula[0], frame, reml=False), args))
+        b = fit(frame, _with_family(_parse(args.formula[1], frame, reml=False), args))
         cmp = lrt(a, b, frame)
         fit_s = time.perf_counter() - t
         if args.json:
             payload = {
+                "family": args.family,
                 "models": records(cmp.table),
                 "chisq": cmp.chisq,
                 "df": cmp.df,

@@ -116,6 +116,10 @@ def _py_fit(spec: ModelSpec) -> list[str]:
             f"spec = spec.with_(centering={tuple(spec.centering)!r})  "
             "# \"group\" adds <x>.mean, the group mean"
         )
+    if spec.family != "gaussian":
+        from hlm_core.codegen_glmm import py_glmm_fields
+
+        lines += py_glmm_fields(spec)
     return lines
 
 

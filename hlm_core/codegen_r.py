@@ -5,6 +5,7 @@ and how names are escaped.
 from __future__ import annotations
 
 from hlm_core.codegen_ci import CISettings, r_intervals
+from hlm_core.codegen_glmm import R_GLMM_OUTPUT, r_glmm_fit
 from hlm_core.codegen_shared import (
     _R_NA_STRINGS,
     _centred,
@@ -140,23 +141,28 @@ def r_code(
     variance components and group effects. Setting the environment variable
     HLM_CODEGEN_JSON to a file path makes it also save the numbers as JSON (used by tests).
     """
+    glmm = spec.family != "gaussian"
     lines = ["# Reproduces the model fitted in the HLM dashboard, with lme4 and lmerTest."]
     lines += [f"# {ln}" for ln in _describe(spec)]
     lines += [
         "# Needs: install.packages(\"lmerTest\")  (installs lme4 too)",
         "",
-        "library(lmerTest)",
+        "library(lme4)" if glmm else "library(lmerTest)",
         "",
         f"file <- {r_string(file_name)}  # change to where the file is on your computer",
     ]
     lines += _r_read(file_name, sheet)
     lines += _r_data_changes(column_types, missing_codes)
     lines += _r_model_rows(spec)
-    lines += _r_fit(spec)
-    lines += _R_OUTPUT
-    lines += r_intervals(ci)  # `ci`: lme4's confint or bootMer, as the app's intervals
-    lines += r_tutorial_steps(spec, lambda s_: _r_formula(spec_with_group_means(s_)), pred_slope)
-    lines += _r_json(r_tutorial_json(spec, pred_slope))
+    if glmm:  # glmer, its Wald tables and JSON (the tutorial steps are for lmer fits)
+        lines += r_glmm_fit(spec) + R_GLMM_OUTPUT
+    else:
+        lines += _r_fit(spec)
+        lines += _R_OUTPUT
+        lines += r_intervals(ci)  # `ci`: lme4's confint or bootMer, as the app's intervals
+        lines += r_tutorial_steps(spec, lambda s_: _r_formula(spec_with_group_means(s_)),
+                                  pred_slope)
+        lines += _r_json(r_tutorial_json(spec, pred_slope))
     if plan_call:
         lines += ["", "# Planning the next study, as on the Plan a study page",
                   "# Needs: install.packages(\"PowerUpR\")", *plan_call.splitlines()]

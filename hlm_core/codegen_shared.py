@@ -118,11 +118,16 @@ def spec_with_group_means(spec: ModelSpec) -> ModelSpec:
 
 def _describe(spec: ModelSpec) -> list[str]:
     """Comment lines stating the model in words, shared by both languages."""
-    lines = [f"Model: {format_formula(spec)}"]
-    lines.append(
-        "Estimated by " + ("REML" if spec.reml else "maximum likelihood (ML)")
-        + "; Satterthwaite df for the fixed effects (as lmerTest)."
-    )
+    if spec.family != "gaussian":  # yes/no or count: glmer, always ML
+        from hlm_core.codegen_glmm import describe_glmm
+
+        lines = describe_glmm(spec)
+    else:
+        lines = [f"Model: {format_formula(spec)}"]
+        lines.append(
+            "Estimated by " + ("REML" if spec.reml else "maximum likelihood (ML)")
+            + "; Satterthwaite df for the fixed effects (as lmerTest)."
+        )
     group = ":".join(_centring_columns(spec)) if spec.random else ""
     for v, how in _centred(spec):
         if how == "grand":

@@ -45,6 +45,11 @@ def lrt(a: FitResult, b: FitResult, frame: pd.DataFrame) -> Comparison:
             "columns have different missing values, so they can't be compared. Remove the rows "
             "with missing values first, or compare models that use the same columns."
         )
+    if ma.family != mb.family or (ma.is_glmm and ma.method != mb.method):
+        raise ModelError(
+            "The two models treat the outcome differently (outcome type or approximation), so "
+            "their likelihoods can't be compared. Fit both the same way."
+        )
     small, big = sorted([ma, mb], key=lambda r: r.df_loglik)
     if small.df_loglik == big.df_loglik:
         raise ModelError(
@@ -300,7 +305,8 @@ def ladder(frame: pd.DataFrame, spec, extra: list[tuple[str, object]] | None = N
     for g in tau0:
         table[f"var_explained_{g}"] = np.nan
     for i, r in enumerate(results):
-        table.loc[i, "var_explained_level1"] = (sigma2_0 - r.sigma**2) / sigma2_0
+        if not r.is_glmm:  # a yes/no or count model has no pupil-level variance to reduce
+            table.loc[i, "var_explained_level1"] = (sigma2_0 - r.sigma**2) / sigma2_0
         vc = r.varcorr
         for g, t0 in tau0.items():
             row = vc[(vc["group"] == g) & (vc["term1"] == "(Intercept)") & (vc["term2"] == "")]

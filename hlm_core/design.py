@@ -241,6 +241,10 @@ def outcome_values(data: pd.DataFrame, frame: pd.DataFrame, spec: ModelSpec) -> 
             f"The outcome '{spec.outcome}' holds {_date_words(y_raw)}, not numbers. Choose a "
             "numeric outcome such as a test score."
         )
+    if spec.family != "gaussian":  # yes/no or counts, coded by R's rules
+        from hlm_core.families import code_outcome
+
+        return code_outcome(y_raw, spec.outcome, spec.family, spec.success, spec.threshold).y
     if is_factor(y_raw) or not pd.api.types.is_numeric_dtype(y_raw.dtype):
         raise ModelError(_text_outcome_message(spec.outcome, frame[spec.outcome]))
     y = y_raw.to_numpy(dtype=float)

@@ -143,7 +143,7 @@ def level_equations(result: FitResult, frame: pd.DataFrame | None = None) -> dic
     level3, latex3 = level3_lines(lay)
     mixed, latex_mixed = mixed_line(lay, resid, y)
     variances, latex_var = variance_lines(lay, result, resid)
-    return {
+    out = {
         "level1": level1,
         "level2": level2,
         "level3": level3,
@@ -158,6 +158,11 @@ def level_equations(result: FitResult, frame: pd.DataFrame | None = None) -> dic
         "predictor_levels": dict(lay.st.var_level),
         "notes": equation_notes(lay.st, mf),
     }
+    if result.is_glmm:  # the link on the left, no level-1 residual
+        from hlm_core.equations_glmm import adjust_for_link
+
+        return adjust_for_link(out, result, resid, y)
+    return out
 
 
 def equation_layout(mf: ModelFrame, frame: pd.DataFrame | None) -> _Layout:

@@ -34,6 +34,10 @@ def reliability(result: FitResult, group: str | None = None) -> pd.DataFrame:
     mf, b = _block(result, group)
     if INTERCEPT not in b.term_names:
         raise ModelError(f"The model has no random intercept for '{b.group}'.")
+    if result.is_glmm:  # no pupil-level variance: lambda from the conditional variance
+        from hlm_core.fairness_glmm import reliability_glmm
+
+        return reliability_glmm(result, mf, b)
     tau00 = result.extra["covariances"][b.vc_group][0, 0]
     n = mf.group_sizes[b.group].astype(float)
     lam = tau00 / (tau00 + result.sigma**2 / n)
@@ -71,6 +75,10 @@ def shrinkage(result: FitResult, term: str = INTERCEPT, group: str | None = None
     mf, b = _block(result, group)
     if term not in b.term_names:
         raise ModelError(f"'{term}' does not vary between groups of '{b.group}' in this model.")
+    if result.is_glmm:  # own and model intercepts on the link scale
+        from hlm_core.fairness_glmm import shrinkage_glmm
+
+        return shrinkage_glmm(result, term, mf, b)
     k = b.term_names.index(term)
     beta = result.fixed["estimate"].to_numpy()
     resid = mf.y - mf.X @ beta

@@ -26,6 +26,10 @@ SINGULAR_TOL = 1e-4  # lme4's isSingular() tolerance on the relative covariance 
 
 def fit(frame: pd.DataFrame, spec: ModelSpec, optimizer: str | None = None) -> FitResult:
     """Fit `spec` to `frame`. Raises HLMError (plain message) for anything the user can fix."""
+    if spec.family != "gaussian":
+        from hlm_core.glmm import fit_glmm
+
+        return fit_glmm(frame, spec, optimizer=optimizer)
     t0 = time.perf_counter()
     mf = model_frame(frame, spec)
     t1 = time.perf_counter()

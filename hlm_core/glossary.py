@@ -136,6 +136,15 @@ TOPICS: dict[str, str] = {
         "the pupils in each, and the more the outcome differs between clusters (the ICC), the "
         "more clusters are needed. Covariates such as a pre-test (R²) reduce the number needed."
     ),
+    "yes_no_outcomes": (
+        "**Yes/no and count outcomes**: for pass/fail the model describes the *odds* of passing "
+        "(the chance of passing divided by the chance of failing: 75% is odds of 3). Effects "
+        "are *odds ratios*: 1.8 means 1.8 times the odds, 1 means no difference. The model "
+        "works on the *logit* (log of the odds) scale, where effects add up; the tables also "
+        "show them multiplied out. For counts (days absent) effects are *rate ratios*: 0.8 "
+        "means 20% fewer. The *latent-scale ICC* imagines an unseen score behind pass/fail and "
+        "asks how much of its variation lies between classes."
+    ),
 }
 
 TERMS: dict[str, str] = {
@@ -270,6 +279,32 @@ TERMS: dict[str, str] = {
     "crossed": (
         "Groups that are not nested: e.g. students from one primary school attend several "
         "secondary schools."
+    ),
+    "odds": (
+        "The chance something happens divided by the chance it doesn't: a 75% chance of passing "
+        "is odds of 3 (3 passes for every fail); 50% is odds of 1."
+    ),
+    "odds ratio": (
+        "How many times the odds multiply: 1.8 means pupils in small classes have 1.8 times the "
+        "odds of passing; 1 means no difference; 0.5 means half the odds."
+    ),
+    "rate ratio": (
+        "For counts: how many times the expected count multiplies. 0.8 means 20% fewer "
+        "absences; 1 means no difference."
+    ),
+    "logit": (
+        "The log of the odds, the scale on which a yes/no model adds up its effects. 0 is a "
+        "50% chance; +1 multiplies the odds by about 2.7."
+    ),
+    "latent-scale ICC": (
+        "For pass/fail: the share of the variation in an unseen score behind passing that lies "
+        "between groups, with the pupil-level part fixed at 3.29 (pi squared over 3, the "
+        "logistic curve's variance). For counts the pupil-level part is approximated from the "
+        "average count."
+    ),
+    "Wald z": (
+        "A yes/no or count model's test of an effect: the estimate divided by its standard "
+        "error, compared with the normal curve (no degrees of freedom)."
     ),
 }
 

@@ -168,6 +168,10 @@ def _slope_sentence(result: FitResult, term: str, g: str, sd: float, centre: flo
 
 def describe_results(result: FitResult, max_terms: int = 6) -> str:
     """What the model found, in a few plain sentences."""
+    if result.is_glmm:
+        from hlm_core.report_glmm import describe_glmm_results
+
+        return describe_glmm_results(result, max_terms)
     spec = result.spec
     outcome = spec.outcome
     groups = list(result.ngroups)

@@ -52,10 +52,17 @@ class FitResult:
     engine: str = "mixedlm"
     model_frame: ModelFrame | None = field(default=None, repr=False)  # our design, for effects
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    family: str = "gaussian"  # "binomial" (logit link) or "poisson" (log link): see glmm.py
 
     @property
     def method(self) -> str:
+        if self.family != "gaussian":
+            return "Laplace" if self.spec.nagq <= 1 else f"AGQ({self.spec.nagq})"
         return "REML" if self.reml else "ML"
+
+    @property
+    def is_glmm(self) -> bool:
+        return self.family != "gaussian"
 
     @property
     def group_names(self) -> list[str]:
@@ -104,6 +111,7 @@ def result_to_dict(result: FitResult, ranef: bool = False) -> dict[str, Any]:
     """The command line's --json layout (documented in README)."""
     out: dict[str, Any] = {
         "formula": result.formula,
+        "family": result.family,
         "method": result.method,
         "nobs": result.nobs,
         "ngroups": dict(result.ngroups),
@@ -123,6 +131,9 @@ def result_to_dict(result: FitResult, ranef: bool = False) -> dict[str, Any]:
         "r2_marginal": _clean(result.r2_marginal),
         "r2_conditional": _clean(result.r2_conditional),
     }
+    if result.is_glmm:  # what the numbers mean for a yes/no or count outcome
+        for key in ("link", "success", "failure", "icc_definition"):
+            out[key] = result.extra.get(key)
     if ranef:
         out["random_effects"] = {
             g: records(t[["level", "term", "value", "cond_sd"]]) for g, t in result.ranef.items()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Centering = Literal["none", "grand", "group"]
+Family = Literal["gaussian", "binomial", "poisson"]
 
 
 class Computed(str):
@@ -85,6 +86,11 @@ class ModelSpec:
     reml: bool = True
     centering: tuple[tuple[str, Centering], ...] = field(default=())
     offset: tuple[str, ...] = ()  # offset(x) terms (computed labels), added with coefficient 1
+    # generalized models (lme4's glmer): see hlm_core/families.py for how the outcome is coded
+    family: Family = "gaussian"
+    nagq: int = 1  # 1 = Laplace; K > 1 = adaptive Gauss-Hermite (one scalar random effect only)
+    success: str | None = None  # binomial: the outcome value that counts as success
+    threshold: tuple[str, float] | None = None  # binomial from a score: (">=", 500.0)
 
     def with_(self, **changes) -> ModelSpec:
         return replace(self, **changes)

@@ -89,6 +89,10 @@ def apa_paragraph(result: FitResult, frame: pd.DataFrame | None = None) -> str:
     are expected to lie, and Nakagawa's marginal and conditional R². `frame` is not needed;
     it is accepted for symmetry with `level_equations`.
     """
+    if result.is_glmm:
+        from hlm_core.report_glmm import apa_glmm_paragraph
+
+        return apa_glmm_paragraph(result)
     del frame
     spec = result.spec
     mf = result.model_frame
@@ -234,6 +238,10 @@ def apa_table(result: FitResult) -> pd.DataFrame:
     variance of each term per grouping (Estimate) with its SD, the correlations (Estimate,
     no leading zero), and the residual. `df.attrs["note"]` holds the APA table note.
     """
+    if result.is_glmm:
+        from hlm_core.report_glmm import apa_glmm_table
+
+        return apa_glmm_table(result)
     rows: list[dict[str, str]] = []
     for _, r in result.fixed.iterrows():
         se = r["std_error"]

@@ -1,9 +1,11 @@
 """Class effects page: the caterpillar plot, one panel per random term, and the table."""
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from hlm_core.effects import ranef_table
+from hlm_core.effects_glmm import response_scale_table, response_title
 from hlm_core.errors import HLMError
 from hlm_core.fairness import (
     DEFAULT_MIN_GROUP,
@@ -66,6 +68,22 @@ with c3:
 
 full_table = ranef_table(result, group)
 g_md, gs_md = md(group), md(plural(group))  # the group's name as Markdown text
+if result.is_glmm:
+    link = result.extra.get("link", "logit")
+    scale = st.radio(
+        "Scale",
+        ["link", "response"],
+        format_func=lambda v: f"Model scale ({link})" if v == "link" else (
+            "Predicted probability for an average pupil" if result.family == "binomial"
+            else "Expected count for an average pupil"),
+        horizontal=True,
+        key="w_effects_scale",
+        help="The model works on the log-odds (logit) or log scale. The other view shows each "
+        "group's prediction for a pupil with average values of the predictors (intercepts "
+        "only; slopes stay on the model scale).",
+    )
+    if scale == "response":
+        full_table = response_scale_table(result, full_table)
 hcol1, hcol2 = st.columns([3, 2], vertical_alignment="bottom")
 with hcol1:
     hide = st.checkbox(
@@ -143,14 +161,16 @@ fixef = result.fixef()
 null_model = len(fixef) == 1
 guidance.workshop_note("caterpillar")
 guidance.workshop_note("interval_width")
-for term in result.random_terms(group):
+for term in pd.unique(table["term"]):
     t = table[table["term"] == term]
     if subset == "extremes" and len(t) > 2 * top_n:
         value = t["coef" if mode == "own" else "ranef"].to_numpy()
         order = np.argsort(value, kind="stable")
         keep = np.r_[order[:top_n], order[-top_n:]]
         t = t.iloc[np.sort(keep)]
-    if term == "(Intercept)":
+    if result.is_glmm and scale == "response":
+        heading = f"{md(response_title(result))} per {g_md} (average pupil)"
+    elif term == "(Intercept)":
         heading = (
             f"Average {outcome} per {widgets.group_label(group)}"
             if null_model
@@ -163,7 +183,8 @@ for term in result.random_terms(group):
         t,
         term,
         mode,
-        value_title=f"{MODES[mode]}: {term}",
+        value_title=response_title(result) if result.is_glmm and scale == "response"
+        else f"{MODES[mode]}: {term}",
         group_title=widgets.group_label(group),
         search=matches,
     )
@@ -251,6 +272,8 @@ if len(group_sizes) > MAX_FAIR_AUTO and not st.toggle(
     )
     st.stop()
 terms = result.random_terms(group)
+if result.is_glmm:  # own-versus-model on the link scale: intercepts only
+    terms = [t for t in terms if t == "(Intercept)"] or terms
 term = terms[0]
 if len(terms) > 1:
     term = st.selectbox(

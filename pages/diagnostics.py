@@ -24,7 +24,7 @@ from hlm_core.figures import qq_plot, residuals_vs_fitted, spread_plot
 from hlm_core.formula import format_formula
 from hlm_core.report import num
 from hlm_core.wording import plural
-from ui import data, fits, guidance, model, nav, widgets
+from ui import data, fits, glmm_views, guidance, model, nav, widgets
 from ui.state import log, session
 from ui.text import md
 
@@ -133,6 +133,9 @@ else:
                         widgets.show_error(session().fit_error or "The fit failed.")
 
 # ---------------------------------------------------------------- residuals
+if result.is_glmm:  # yes/no and count models get their own checks
+    glmm_views.diagnostics_section(result)
+    st.stop()
 fr = fits.memo("diag_residuals", fit_key, lambda: fitted_and_residuals(result))
 outcome = result.spec.outcome
 st.subheader("Residuals against fitted values")

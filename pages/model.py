@@ -6,7 +6,7 @@ import streamlit as st
 from hlm_core.checks import double_bar_notes
 from hlm_core.formula import format_formula
 from hlm_core.wording import plural
-from ui import builder, data, fits, guidance, model, nav, widgets
+from ui import builder, builder_glmm, data, fits, guidance, model, nav, widgets
 from ui.state import session
 from ui.text import md
 
@@ -37,9 +37,49 @@ with col1:
         opts["outcome"],
         key=model.W["outcome"],
         placeholder="Choose a number column",
-        help="What the model explains, e.g. a test score. Only number columns are listed.",
+        help="What the model explains, e.g. a test score. Only number columns are listed "
+        "(and, for a yes/no outcome, columns with two values such as pass/fail).",
         **changed("outcome"),
     )
+    st.radio(
+        "Outcome type",
+        opts["family"],
+        key=model.W["family"],
+        format_func=builder_glmm.FAMILY_LABELS.get,
+        horizontal=True,
+        help="Score: a number such as a test result (linear model). Yes/no: pass/fail, "
+        "TRUE/FALSE or 0/1 (logistic model, results in odds). Count: whole numbers from 0, such "
+        "as days absent (Poisson model, results as rate ratios). Set from the outcome column; "
+        "change it if it is wrong.",
+        **changed("family"),
+    )
+    if choices.get("family") == "binomial":
+        st.toggle("Make pass/fail from a score (a pass mark)", key=model.W_THRESHOLD["on"],
+                  on_change=model.on_threshold_change,
+                  help="For example 'proficient' = math at least 500, without editing the file.")
+        if choices.get("threshold") is not None:
+            tc1, tc2 = st.columns([1, 2])
+            tc1.selectbox("Passes when the outcome is", opts["threshold_op"],
+                          key=model.W_THRESHOLD["op"], on_change=model.on_threshold_change)
+            tc2.number_input("Pass mark", key=model.W_THRESHOLD["value"],
+                             on_change=model.on_threshold_change)
+        elif opts["success"]:
+            st.selectbox(
+                "Counts as success",
+                opts["success"],
+                key=model.W["success"],
+                placeholder=f"{opts['success'][1]} (R's rule: the second value in sorted order)",
+                help="Which of the two values the model predicts the chance of.",
+                **changed("success"),
+            )
+    if choices.get("family", "gaussian") != "gaussian":
+        st.number_input(
+            "Quadrature points (nAGQ)", min_value=1, max_value=25, step=1, key=model.W["nagq"],
+            help="1 = the Laplace approximation (lme4's default). More points approximate the "
+            "likelihood more exactly but work only with one random intercept and no slopes.",
+            **changed("nagq"),
+        )
+        guidance.workshop_note("yes_no_outcomes")
     st.multiselect(
         "Predictors",
         opts["predictors"],
@@ -91,8 +131,10 @@ with col1:
         key=model.W["method"],
         format_func=builder.METHODS.get,
         horizontal=True,
+        disabled=choices.get("family", "gaussian") != "gaussian",
         help="REML gives the best variance estimates; ML is needed to compare models that "
-        "differ in their predictors with a likelihood-ratio test.",
+        "differ in their predictors with a likelihood-ratio test. Yes/no and count models are "
+        "always estimated by ML.",
         **changed("method"),
     )
 with col2:
@@ -167,7 +209,10 @@ elif session().custom:
 
 spec = session().spec
 if spec is not None:
-    st.caption(f"Estimated by {'REML' if spec.reml else 'ML'}.")
+    if spec.family == "gaussian":
+        st.caption(f"Estimated by {'REML' if spec.reml else 'ML'}.")
+    else:
+        st.caption(md(builder_glmm.spec_caption(spec), None))
     for what_bar_did in double_bar_notes(spec, frame):  # `||` with a category, as lme4
         widgets.note(what_bar_did)
     centred = model.centering_text(spec)

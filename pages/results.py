@@ -6,7 +6,7 @@ import streamlit as st
 from hlm_core.ci_output import varcorr_with_ci
 from hlm_core.intervals import Intervals
 from hlm_core.report import describe_results
-from ui import fits, guidance, intervals, nav, widgets
+from ui import fits, glmm_views, guidance, intervals, nav, widgets
 from ui.text import md
 
 widgets.page_header("Results")
@@ -44,6 +44,8 @@ for i, (g, n) in enumerate(result.ngroups.items(), start=1):
     cols[i].metric(f"Groups: {md(widgets.group_label(g))}", f"{n:,}")
 k = 1 + len(result.ngroups)
 icc_name = "ICC (adjusted)" if result.icc_adjusted else "ICC"
+if result.is_glmm:
+    icc_name = glmm_views.icc_label(result)
 cols[k].metric(
     icc_name,
     "–" if result.icc is None else f"{result.icc:.3f}",
@@ -67,13 +69,19 @@ guidance.workshop_note("icc")
 # ---------------------------------------------------------------- fixed effects
 st.subheader("Fixed effects")
 guidance.workshop_note("fixed_effects")
-st.caption(
-    "Estimates with standard errors, Satterthwaite degrees of freedom (as lmerTest), t, p and "
-    "95% confidence intervals. Term names as in lme4."
-)
+if result.is_glmm:
+    guidance.workshop_note("yes_no_outcomes")
+    st.caption(md(glmm_views.fixed_caption(result), None))
+    if result.extra.get("icc_definition"):
+        st.caption(f":material/info: {result.extra['icc_definition']}")
+else:
+    st.caption(
+        "Estimates with standard errors, Satterthwaite degrees of freedom (as lmerTest), t, p "
+        "and 95% confidence intervals. Term names as in lme4."
+    )
 widgets.show_centering(result)
 fixed = result.fixed
-shown = pd.DataFrame(
+shown = None if result.is_glmm else pd.DataFrame(
     {
         "Term": fixed["term"],
         "Estimate": fixed["estimate"],
@@ -86,10 +94,12 @@ shown = pd.DataFrame(
     }
 )
 num4 = st.column_config.NumberColumn(format="%.4f")
+if result.is_glmm:
+    shown, fixed_config = glmm_views.fixed_view(result)
 st.dataframe(
     shown,
     hide_index=True,
-    column_config={
+    column_config=fixed_config if result.is_glmm else {
         "Estimate": st.column_config.NumberColumn(format="%.4f",
                                                   help=guidance.help_text("fixed effect")),
         "Std. error": st.column_config.NumberColumn(format="%.4f",
@@ -207,6 +217,9 @@ fit_table = pd.DataFrame(
         ],
     }
 )
+if result.is_glmm:  # sigma is fixed at 1 for these families; the ICC is on the latent scale
+    fit_table = fit_table[fit_table["Statistic"] != "residual SD"].reset_index(drop=True)
+    fit_table.loc[fit_table["Statistic"].str.startswith("ICC"), "Statistic"] = icc_name
 fit_table["Value"] = [
     f"{v:,.4f}" if isinstance(v, float) else (f"{v:,}" if isinstance(v, int) else str(v))
     for v in fit_table["Value"]

@@ -12,6 +12,7 @@ from hlm_core.effects import (
     model_scale_data,
     pred_slope,
 )
+from hlm_core.effects_glmm import predicted_curves, raw_rates, response_title
 from hlm_core.errors import HLMError
 from hlm_core.figures import group_lines, spread_groups
 from hlm_core.plot_text import plot_escape
@@ -139,7 +140,10 @@ step = st.number_input(
 
 try:
     held = held_values(result, predictor, hold)
-    predicted = pred_slope(result, predictor, lo, hi, n=2, group=group, hold=hold)
+    if result.is_glmm:  # curves of the predicted probability (or count) per group
+        predicted = predicted_curves(result, predictor, lo, hi, n=40, group=group, hold=hold)
+    else:
+        predicted = pred_slope(result, predictor, lo, hi, n=2, group=group, hold=hold)
     table = pred_slope(result, predictor, lo, hi, group=group, step=step, hold=hold)
 except HLMError as exc:
     widgets.show_error(str(exc))
@@ -163,8 +167,13 @@ def own_group_lines():
     return group_ols_lines(d, outcome, predictor, group)
 
 
-own_lines = fits.memo("ols_lines", (session().fit_key, predictor, group),
-                    own_group_lines)
+if result.is_glmm:  # the raw proportion (mean count) per group in quarters of the predictor
+    own_lines = fits.memo("raw_rates", (session().fit_key, predictor, group),
+                          lambda: raw_rates(result, values, group).rename(
+                              columns={"x": predictor}))
+else:
+    own_lines = fits.memo("ols_lines", (session().fit_key, predictor, group),
+                          own_group_lines)
 
 # Thousands of lines take seconds to draw in a browser without a graphics card, and are a blur
 # anyway: above MAX_LINES draw an even spread of them unless the user asks for all.
@@ -194,6 +203,11 @@ y_range = (ys.min() - pad, ys.max() + pad) if ys.size else None
 
 model_title = f"What the model predicts, per {widgets.group_label(group)}"
 own_title = f"Each {group if ':' not in group else 'group'}'s own data (straight-line fit)"
+if result.is_glmm:
+    outcome = response_title(result)
+    own_title = (f"Each {group if ':' not in group else 'group'}'s raw "
+                 f"{'proportion' if result.family == 'binomial' else 'mean count'}, "
+                 f"in quarters of {predictor}")
 left, right = st.columns(2, gap="large")
 with left:
     fig = group_lines(
@@ -213,7 +227,9 @@ with right:
     widgets.chart(fig2, key="slopes_raw")
     skipped = n_groups - int(own_lines["group"].nunique())
     st.caption(
-        "An ordinary straight line through each group's own points, without the model."
+        ("The share of each group's pupils with the outcome (or their mean count) among "
+         "those in each quarter of the predictor, without the model." if result.is_glmm else
+         "An ordinary straight line through each group's own points, without the model.")
         + (f" {skipped:,} group(s) have too few different values of {md(predictor)} for a "
            "line."
            if skipped > 0 else "")

@@ -24,6 +24,7 @@ from hlm_core.spec import ModelSpec, RandomEffect, Term
 from hlm_core.structure import Structure, describe_structure
 from hlm_core.transforms import source_columns
 from hlm_core.wording import plural
+from ui.builder_glmm import GLMM_DEFAULTS, glmm_fields, glmm_options, sanitize_glmm
 
 PAIR = " × "  # joins an interaction's predictors for display (choices keep them as tuples)
 METHODS = {"REML": "REML (recommended)", "ML": "ML (for comparing models)"}
@@ -143,6 +144,7 @@ def default_choices(
         "correlated": True,
         "method": "REML",
         "centering": {},
+        **GLMM_DEFAULTS,
     }
 
 
@@ -150,8 +152,11 @@ def builder_options(c: dict[str, Any], frame: pd.DataFrame) -> dict[str, list]:
     """The options each builder widget offers, given the other choices."""
     cols = list(frame.columns)
     numeric = numeric_columns(frame)
-    outcome_opts = numeric + ([c["outcome"]] if c["outcome"] in cols and c["outcome"] not in
-                              numeric else [])
+    outcome_opts = list(numeric)
+    if c.get("family") == "binomial":  # yes/no columns in words (pass/fail) too
+        outcome_opts += [x for x in cols if x not in numeric and frame[x].nunique() == 2]
+    outcome_opts += [c["outcome"]] if c["outcome"] in cols and c["outcome"] not in outcome_opts \
+        else []
     levels = [g for g in [c["group"], *c["higher"], *c.get("crossed", [])] if g]
     # dates can group rows (a test session) but are no predictor: the fit refuses them
     pred_opts = [
@@ -171,6 +176,7 @@ def builder_options(c: dict[str, Any], frame: pd.DataFrame) -> dict[str, list]:
         "slopes": preds,
         "correlated": [True, False],
         "method": list(METHODS),
+        **glmm_options(c, frame),
     }
 
 
@@ -207,7 +213,7 @@ def sanitize(c: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
     }
     if c["method"] not in METHODS:
         c["method"] = "REML"
-    return c
+    return sanitize_glmm(c, frame)
 
 
 def _random_effects(c: dict[str, Any]) -> tuple[RandomEffect, ...]:
@@ -246,7 +252,7 @@ def spec_from_choices(c: dict[str, Any]) -> ModelSpec | None:
         outcome=c["outcome"],
         fixed=tuple(fixed),
         random=_random_effects(c),
-        reml=c["method"] == "REML",
+        **{"reml": c["method"] == "REML", **glmm_fields(c)},
         centering=centering_of(c),
     )
 
@@ -270,6 +276,10 @@ def choices_from_spec(spec: ModelSpec) -> dict[str, Any]:
         "correlated": True,
         "method": "REML" if spec.reml else "ML",
         "centering": dict(spec.centering),
+        "family": spec.family,
+        "success": spec.success,
+        "threshold": spec.threshold,
+        "nagq": spec.nagq,
     }
     if spec.random:
         first = spec.random[0]
@@ -296,7 +306,7 @@ def spec_from_text(text: str, frame: pd.DataFrame, choices: dict[str, Any]) -> M
         spec = parse_formula(text, reml=choices["method"] == "REML")
         kept = [(v, h) for v, h in (choices.get("centering") or {}).items()
                 if h != "none" and v in spec.variables()[1:]]
-        spec = spec.with_(centering=tuple(kept))
+        spec = spec.with_(centering=tuple(kept), **glmm_fields(choices))
         missing = [v for v in source_columns(spec.variables()) if v not in frame.columns]
         if missing:
             v = missing[0]

@@ -19,7 +19,7 @@ from hlm_core.errors import FormulaError
 from hlm_core.formula import format_formula
 from hlm_core.result import FitResult
 from hlm_core.spec import ModelSpec
-from ui import builder
+from ui import builder, builder_glmm
 from ui.data import structure, working_frame
 from ui.fits import memo
 from ui.state import session
@@ -35,7 +35,11 @@ W = {
     "slopes": "w_slopes",
     "correlated": "w_correlated",
     "method": "w_method",
+    "family": "w_family",
+    "success": "w_success",
+    "nagq": "w_nagq",
 }
+W_THRESHOLD = {"on": "w_threshold_on", "op": "w_threshold_op", "value": "w_threshold_value"}
 W_FORMULA = "w_formula"
 W_CENTER = "w_center__"  # + predictor: the centring choice of one predictor
 
@@ -79,7 +83,11 @@ def ensure_model_state(frame: pd.DataFrame) -> None:
         s.formula_text = _show(s.spec)
     # mirror the choices into the widgets (their own state is lost on a page change)
     for name, key in W.items():
-        st.session_state[key] = c[name]
+        st.session_state[key] = c.get(name)
+    th = c.get("threshold")
+    st.session_state[W_THRESHOLD["on"]] = th is not None
+    if th is not None:
+        st.session_state[W_THRESHOLD["op"]], st.session_state[W_THRESHOLD["value"]] = th
     for p in builder.builder_options(c, frame)["centering"]:
         st.session_state[W_CENTER + p] = c["centering"].get(p, "none")
     st.session_state[W_FORMULA] = s.formula_text
@@ -100,7 +108,22 @@ def on_builder_change(name: str) -> None:
         return
     c = dict(s.choices)
     c[name] = st.session_state[W[name]]
+    if name == "outcome":  # a two-valued column is a yes/no outcome (the user can override)
+        c["family"] = builder_glmm.family_after_outcome(working_frame(), c)
     _choices_changed(c, name)
+
+
+def on_threshold_change() -> None:
+    """Callback of the pass-mark widgets: a score becomes pass/fail (or back to a score)."""
+    c = dict(session().choices)
+    if st.session_state.get(W_THRESHOLD["on"]):
+        op = st.session_state.get(W_THRESHOLD["op"]) or ">="
+        value = st.session_state.get(W_THRESHOLD["value"])
+        c["threshold"] = (op, float(value if value is not None else 0.0))
+        c["family"] = "binomial"
+    else:
+        c["threshold"] = None
+    _choices_changed(c, "threshold")
 
 
 def _choices_changed(c: dict[str, Any], name: str) -> None:
@@ -112,6 +135,8 @@ def _choices_changed(c: dict[str, Any], name: str) -> None:
     spec = s.spec
     if name == "method" and s.custom and spec is not None:
         spec = spec.with_(reml=c["method"] == "REML")  # keep a typed formula, change REML/ML
+    elif name in ("family", "success", "nagq", "threshold") and s.custom and spec is not None:
+        spec = spec.with_(**builder_glmm.glmm_fields(c))  # keep a typed formula
     elif name == "centering" and s.custom and spec is not None:
         spec = spec.with_(centering=builder.centering_of(c))  # keep a typed formula
     else:
@@ -159,6 +184,10 @@ def apply_formula(text: str) -> bool:
     except FormulaError as exc:
         s.formula_error = (str(exc), exc.position, text)
         return False
+    if spec.outcome != c.get("outcome"):  # a typed yes/no outcome is fitted as one
+        c2 = {**c, "outcome": spec.outcome}
+        c2["family"] = builder_glmm.family_after_outcome(frame, c2)
+        spec = spec.with_(**builder_glmm.glmm_fields(c2))
     s.stale = before
     _take_spec(spec, frame)
     return True

@@ -1,0 +1,132 @@
+"""Every page with a yes/no model and a count model (tests/fixtures/glmm/pupils.csv): no
+crash, no raw engine text, and the numbers the pages show are the fit's (checked against lme4
+in tests/test_glmm.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from apphelpers import fit_by_formula, frame_by_key, go, new_app, state, texts, upload, widget
+
+GLMM = Path(__file__).resolve().parents[1] / "fixtures" / "glmm"
+PAGES = ["results", "class_effects", "slopes", "compare", "diagnostics", "report"]
+
+
+@pytest.fixture(scope="module")
+def pupils_csv() -> bytes:
+    return (GLMM / "pupils.csv").read_bytes()
+
+
+def _binary(pupils_csv):
+    at = upload(new_app(), "pupils.csv", pupils_csv)
+    return fit_by_formula(at, "result ~ ses + small + (1 | class)")
+
+
+def _count(pupils_csv):
+    at = upload(new_app(), "pupils.csv", pupils_csv)
+    go(at, "model")
+    widget(at, "selectbox", "Outcome").set_value("absences").run()
+    widget(at, "radio", "Outcome type").set_value("poisson").run()
+    return fit_by_formula(at, "absences ~ ses + small + (1 | class)")
+
+
+def test_typed_yes_no_outcome_is_fitted_as_logistic(pupils_csv):
+    at = _binary(pupils_csv)
+    spec = state(at).spec
+    assert spec.family == "binomial"
+    assert widget(at, "radio", "Outcome type").value == "binomial"
+    assert "logit link" in texts(at) and "Laplace" in texts(at)
+
+
+def test_results_page_shows_odds_ratios_and_latent_icc(pupils_csv):
+    at = go(_binary(pupils_csv), "results")
+    table = frame_by_key(at, "fixed_effects")
+    assert "z" in table.columns and "Odds ratio" in table.columns and "t" not in table.columns
+    assert "latent" in texts(at) and "odds" in texts(at)
+    ses = table.set_index("Term").loc["ses"]
+    assert ses["Odds ratio"] == pytest.approx(2.718281828 ** ses["Estimate"])
+
+
+def test_results_page_count_model_rate_ratios(pupils_csv):
+    at = go(_count(pupils_csv), "results")
+    table = frame_by_key(at, "fixed_effects")
+    assert "Rate ratio" in table.columns
+    ref = json.loads((GLMM / "pois_ri.json").read_text())
+    assert list(table["Estimate"]) == pytest.approx([f["estimate"] for f in ref["fixed"]],
+                                                    abs=2e-3)
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("kind", ["binary", "count"])
+def test_every_page_renders_for_generalized_models(pupils_csv, page, kind):
+    at = _binary(pupils_csv) if kind == "binary" else _count(pupils_csv)
+    at = go(at, page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert "Traceback" not in texts(at)
+
+
+def test_class_effects_on_probability_scale(pupils_csv):
+    at = go(_binary(pupils_csv), "class_effects")
+    widget(at, "radio", "Scale").set_value("response").run()
+    assert not at.exception and not at.error
+    table = frame_by_key(at, "effects_table")
+    assert set(table["term"]) == {"(Intercept)"}
+    assert table["coef"].between(0, 1).all() and table["coef_low"].between(0, 1).all()
+    assert (table["coef_low"] <= table["coef"]).all()
+    assert (table["coef"] <= table["coef_high"]).all()
+    assert "Chance of result = pass" in texts(at)
+
+
+def test_slopes_show_probability_curves_and_raw_proportions(pupils_csv):
+    from apphelpers import figures
+
+    at = go(_binary(pupils_csv), "slopes")
+    model_fig, raw_fig = figures(at, "slopes_model"), figures(at, "slopes_raw")
+    assert model_fig and raw_fig
+    assert "Chance of result = pass" in json.dumps(model_fig[0]["layout"])
+    assert "raw proportion" in texts(at) or "raw proportion" in json.dumps(raw_fig[0]["layout"])
+
+
+def test_compare_ladder_for_a_binary_outcome(pupils_csv):
+    from apphelpers import button
+
+    at = go(_binary(pupils_csv), "compare")
+    button(at, "Fit the model ladder").click().run()
+    assert not at.exception and not at.error
+    ladder = frame_by_key(at, "ladder")
+    null = json.loads((GLMM / "bin_null.json").read_text())
+    assert ladder["logLik"].iloc[0] == pytest.approx(null["loglik"], abs=2e-3)
+    assert len(ladder) == 3
+    explained = frame_by_key(at, "variance_explained")
+    assert explained["Students (level 1)"].isna().all()
+
+
+def test_pass_mark_on_the_model_page(pupils_csv):
+    at = upload(new_app(), "pupils.csv", pupils_csv)
+    go(at, "model")
+    widget(at, "selectbox", "Outcome").set_value("ses").run()
+    widget(at, "radio", "Outcome type").set_value("binomial").run()
+    widget(at, "toggle", "Make pass/fail from a score (a pass mark)").set_value(True).run()
+    widget(at, "number_input", "Pass mark").set_value(0.5).run()
+    widget(at, "selectbox", "Grouping variable").set_value("class").run()
+    spec = state(at).spec
+    assert spec.threshold == (">=", 0.5) and spec.family == "binomial"
+    assert "success = ses >= 0.5" in texts(at)
+    from apphelpers import button
+
+    button(at, "Fit model").click().run()
+    assert not at.exception and not at.error
+    at = go(at, "results")
+    assert "I(ses >= 0.5) ~ 1 + (1 | class)" in texts(at)
+
+
+def test_random_slope_yes_no_model_class_effects_and_fair_comparisons(pupils_csv):
+    at = upload(new_app(), "pupils.csv", pupils_csv)
+    at = fit_by_formula(at, "result ~ ses + (1 + ses | class)")
+    at = go(at, "class_effects")
+    assert not at.exception and not at.error
+    assert "Effect of ses per class" in texts(at)
+    assert "Shrinkage" in texts(at)

@@ -1,0 +1,82 @@
+"""Result tables for yes/no and count models as the pages show them (Wald z, odds or rate
+ratios), so the pages stay thin and the linear tables stay as they were."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from hlm_core.result import FitResult
+
+
+def ratio_name(result: FitResult) -> str:
+    return "Odds ratio" if result.family == "binomial" else "Rate ratio"
+
+
+def fixed_caption(result: FitResult) -> str:
+    what = result.extra.get("outcome_meaning", "")
+    ratio = ratio_name(result).lower()
+    scale = "logit" if result.family == "binomial" else "log"
+    return (f"The model describes {what}. Estimates on the {scale} scale with standard errors, "
+            f"Wald z and p (as lme4's summary) and 95% confidence intervals; the {ratio} is "
+            f"exp(estimate): how many times {'the odds' if scale == 'logit' else 'the count'} "
+            "multiply per unit of the predictor (or for this category against the reference).")
+
+
+def fixed_view(result: FitResult) -> tuple[pd.DataFrame, dict]:
+    """The fixed-effects table and its column settings for a generalized model."""
+    f = result.fixed
+    r = "odds_ratio" if result.family == "binomial" else "rate_ratio"
+    name = ratio_name(result)
+    shown = pd.DataFrame({
+        "Term": f["term"], "Estimate": f["estimate"], "Std. error": f["std_error"],
+        "z": f["z_value"], "p": [("< 0.001" if p < 0.001 else f"{p:.3f}") for p in f["p_value"]],
+        "95% CI low": f["ci_low"], "95% CI high": f["ci_high"], name: f[r],
+        f"{name} CI low": f[f"{r}_ci_low"], f"{name} CI high": f[f"{r}_ci_high"],
+    })
+    num = st.column_config.NumberColumn
+    config = {c: num(format="%.4f") for c in shown.columns if c not in ("Term", "z", "p")}
+    config["z"] = num(format="%.2f")
+    config[name] = num(format="%.3f", help=f"{name}: exp(estimate)")
+    return shown, config
+
+
+def icc_label(result: FitResult) -> str:
+    return "Latent ICC" + (" (adjusted)" if result.icc_adjusted else "")
+
+
+def diagnostics_section(result: FitResult) -> None:
+    """The Diagnostics page's checks for a yes/no or count model (instead of the normal-theory
+    residual plots): binned residuals, per-group observed - expected, overdispersion."""
+    from hlm_core.diagnostics_glmm import binned_residuals, group_residuals, overdispersion
+    from hlm_core.effects_glmm import response_title
+    from hlm_core.figures_glmm import binned_residual_plot, group_residual_plot
+    from ui import widgets
+
+    fitted_title = f"Fitted: {response_title(result).lower()}"
+    st.subheader("Binned residuals")
+    binned = binned_residuals(result)
+    widgets.chart(binned_residual_plot(binned, fitted_title), key="diag_binned")
+    out = int(binned["outside"].sum())
+    st.caption(
+        "Pupils sorted by their fitted value and put in bins; each point is a bin's average "
+        "of observed minus fitted. About 95% of the bins should lie inside the dotted band; "
+        f"here {len(binned) - out} of {len(binned)} do. A pattern (a curve) suggests a missing "
+        "predictor or bend."
+    )
+    group = result.model_frame.blocks[0].group
+    st.subheader(f"Observed minus expected per {widgets.group_label(group)}")
+    per = group_residuals(result, group)
+    what = "proportion" if result.family == "binomial" else "mean count"
+    widgets.chart(group_residual_plot(per, widgets.group_label(group),
+                                      f"Observed - expected {what}"), key="diag_groups")
+    st.caption(
+        f"Each point is a {widgets.group_label(group)}: its observed {what} minus what the "
+        "predictors alone expect, with the band chance alone would give. Groups outside the "
+        "band are what the group effects capture."
+    )
+    if result.family == "poisson":
+        st.subheader("Overdispersion")
+        st.write(overdispersion(result).sentence())
+    st.caption("The normal Q-Q plots, residual spread, influence and cross-check with a second "
+               "engine are for score outcomes; for yes/no and count models use the checks above.")
