@@ -417,7 +417,7 @@ if er is not None:
         f"Each {g_md}'s expected rank by its {md(what, None)} (1 = highest) with a 95% "
         f"interval, from {source}. "
         + (f"Ranks are among all {G:,}, hidden ones included. " if len(hidden) else "")
-        + rank_uncertainty_text(er_shown, group, plural(group))
+        + rank_uncertainty_text(er_shown, g_md, gs_md)
         + " Coloured: the whole interval lies in the top (blue) or bottom (orange) half of the "
         "ranking."
     )
