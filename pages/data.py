@@ -205,8 +205,8 @@ if levels:
         for rel in structure.relations:
             if rel.kind == "reversed":
                 st.caption(
-                    f":material/account_tree: **Nested:** each {rel.outer} sits in one "
-                    f"{rel.inner}; the model uses (1 | {rel.inner}/{rel.outer})."
+                    f":material/account_tree: **Nested:** each {md(rel.outer)} sits in one "
+                    f"{md(rel.inner)}; the model uses {md(f'(1 | {rel.inner}/{rel.outer})')}."
                 )
             elif rel.kind == "crossed":
                 st.info(
