@@ -173,3 +173,22 @@ def test_many_groups_wait_for_the_user_before_drawing_fair_comparisons():
     assert "Shrinkage: each group's own data → the model's estimate" in [
         s.value for s in at.subheader]
     assert len(figures(at)) >= 3
+
+
+def test_a_katex_group_name_stays_text_in_every_caption(classes):
+    """A grouping column named as a KaTeX `\\href` macro showed as red KaTeX error text in the
+    rank caption (the group words went into Markdown unescaped): every text element of the
+    page that names the group must hold it escaped, so the reader sees the name as typed."""
+    name = "$\\href{http://127.0.0.1:9/k}{x}$"
+    frame = classes.rename(columns={"class": name})
+    at = upload(new_app(), "classes.csv", frame.to_csv(index=False).encode())
+    fit_by_formula(at, f"y ~ x + (1 | `{name}`)")
+    go(at, "class_effects")
+    assert not at.exception, [e.value for e in at.exception]
+    naming = []
+    for kind in ("header", "subheader", "markdown", "caption", "info", "warning", "success"):
+        naming += [str(e.value) for e in getattr(at, kind) if "href" in str(e.value)]
+    assert any("expected rank" in s for s in naming)  # the rank caption names the group
+    for s in naming:
+        assert "\\$\\\\href" in s and "$\\href" not in s.replace("\\$\\\\href", ""), s
+    assert name in texts(at)
