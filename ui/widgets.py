@@ -181,8 +181,12 @@ def safe_file_name(name: str) -> str:
 
 
 def group_label(group: str) -> str:
-    """'class:school' -> 'class (within school)' for pickers; plain names unchanged."""
+    """'class:school' -> 'class (within school)' for pickers; plain names unchanged, and so is
+    a grouping column whose own name holds ':' (it is a column, not lme4's nesting)."""
     if ":" not in group:
+        return group
+    fitted = session().current_fit()
+    if fitted is not None and group in fitted.spec.variables():
         return group
     parts = [p.strip("()") for p in group.split(":")]
     return f"{parts[0]} (within {' within '.join(parts[1:])})"

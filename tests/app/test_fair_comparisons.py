@@ -192,3 +192,5 @@ def test_a_katex_group_name_stays_text_in_every_caption(classes):
     for s in naming:
         assert "\\$\\\\href" in s and "$\\href" not in s.replace("\\$\\\\href", ""), s
     assert name in texts(at)
+    # a column whose name holds ':' is one column, not lme4's nesting ("x (within y)")
+    assert f"Intercept per {name} (y when" in texts(at)
