@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from hlm_core.result import FitResult
+from ui.text import md
 
 
 def ratio_name(result: FitResult) -> str:
@@ -65,13 +66,14 @@ def diagnostics_section(result: FitResult) -> None:
         "predictor or bend."
     )
     group = result.model_frame.blocks[0].group
-    st.subheader(f"Observed minus expected per {widgets.group_label(group)}")
+    group_md = md(widgets.group_label(group))  # a column name is text, never Markdown
+    st.subheader(f"Observed minus expected per {group_md}")
     per = group_residuals(result, group)
     what = "proportion" if result.family == "binomial" else "mean count"
     widgets.chart(group_residual_plot(per, widgets.group_label(group),
                                       f"Observed - expected {what}"), key="diag_groups")
     st.caption(
-        f"Each point is a {widgets.group_label(group)}: its observed {what} minus what the "
+        f"Each point is a {group_md}: its observed {what} minus what the "
         "predictors alone expect, with the band chance alone would give. Groups outside the "
         "band are what the group effects capture."
     )

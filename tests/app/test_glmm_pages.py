@@ -5,8 +5,10 @@ in tests/test_glmm.py)."""
 from __future__ import annotations
 
 import json
+from io import BytesIO
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from apphelpers import fit_by_formula, frame_by_key, go, new_app, state, texts, upload, widget
 
@@ -130,3 +132,20 @@ def test_random_slope_yes_no_model_class_effects_and_fair_comparisons(pupils_csv
     assert not at.exception and not at.error
     assert "Effect of ses per class" in texts(at)
     assert "Shrinkage" in texts(at)
+
+
+def test_a_markdown_group_name_stays_text_on_the_yes_no_diagnostics(pupils_csv):
+    """The per-group check of a yes/no model names the grouping column in its heading and
+    caption: a column named as a KaTeX macro or link must show as typed, never render."""
+    name = "$\\href{http://127.0.0.1:9/k}{x}$ [a](http://127.0.0.1:9/l)"
+    frame = pd.read_csv(BytesIO(pupils_csv)).rename(columns={"class": name})
+    at = upload(new_app(), "pupils.csv", frame.to_csv(index=False).encode())
+    fit_by_formula(at, f"result ~ ses + small + (1 | `{name}`)")
+    go(at, "diagnostics")
+    assert not at.exception, [e.value for e in at.exception]
+    naming = [str(e.value) for kind in ("subheader", "caption") for e in getattr(at, kind)
+              if "href" in str(e.value)]
+    assert len(naming) >= 2, naming
+    for s in naming:
+        assert "\\$\\\\href" in s and "\\[a\\]" in s, s
+    assert f"Observed minus expected per {name}" in texts(at)
