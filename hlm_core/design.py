@@ -396,11 +396,17 @@ def check_groups(
         if n_re >= n:
             raise ModelError(
                 f"The random part for '{b.group}' has {n_re:,} random effects but only {n:,} "
-                f"rows ({b.n_levels:,} groups x {b.Z.shape[1]}: {', '.join(b.term_names)}), so "
+                f"rows ({b.n_levels:,} groups x {b.Z.shape[1]}: {_first_names(b.term_names)}), so "
                 "it can't be estimated (lme4 refuses it too). Remove a random slope or use a "
                 "grouping with fewer, larger groups."
             )
     return sizes
+
+
+def _first_names(names: list[str], shown: int = 5) -> str:
+    """The first few names of a long list, and how many more (a message stays short)."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more:,} more" if more > 0 else "")
 
 
 def _lme4_block_order(blocks: list[RandomBlock]) -> list[RandomBlock]:

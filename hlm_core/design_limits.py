@@ -83,12 +83,18 @@ def random_sizes(blocks_spec: list, group_codes: dict, variables: dict) -> list[
 def check_design_size(n: int, p: int, random: list[tuple[int, int]]) -> None:
     """Refuse a model whose matrices would not fit the memory budget, before building them.
 
-    `p` fixed-effect columns, and per random term (groups, columns per group). Counted: the
-    dense fixed design (n x p), the within-group designs (n x k each) and the engine's dense
-    random-effects cross-product (q x q, q = all random effects), in 8-byte numbers.
+    `p` fixed-effect columns, and per random term (groups, columns per group). Counted, in
+    8-byte numbers: the dense fixed design (n x p), the within-group designs (n x k each), and
+    the random-effects cross-product as the engine's sparse Cholesky holds it: block-diagonal
+    for the largest term (groups x k x k: one small block per group, as 20,000 classes with a
+    random intercept and slope need), dense for the effects of every other term (q_rest², the
+    fill-in a crossed or higher level can cause).
     """
-    q = sum(g * k for g, k in random)
-    need = 8.0 * (n * p + n * sum(k for _, k in random) + q * q + p * p)
+    q_terms = [g * k for g, k in random]
+    q = sum(q_terms)
+    q_rest = q - max(q_terms, default=0)
+    blocks = sum(g * k * k for g, k in random)
+    need = 8.0 * (n * p + n * sum(k for _, k in random) + blocks + q_rest * q_rest + p * p)
     budget = limits.current().max_design_bytes
     if need <= budget:
         return
