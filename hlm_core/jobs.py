@@ -28,6 +28,7 @@ server):
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import pickle
@@ -38,6 +39,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing import context, forkserver, popen_forkserver, reduction, spawn, util
 from typing import Any
 
 from hlm_core.errors import HLMError
@@ -53,11 +55,9 @@ __all__ = [
     "warm_up",
 ]
 
-# What the fork server imports once, so that each worker starts with it in memory. '__main__'
-# first: a server started as a script (e.g. the `streamlit` command) would otherwise be
-# re-imported by every worker.
+# What the fork server imports once, so that each worker starts with it in memory (the last one
+# also does a small read and fit, so first-call set-up is done once, not in every worker).
 PRELOAD = [
-    "__main__",
     "hlm_core.jobs",
     "hlm_core.io",
     "hlm_core.fit",
@@ -178,6 +178,37 @@ _context: Any = None
 _slots: tuple[int, threading.BoundedSemaphore] | None = None
 
 
+class _Popen(popen_forkserver.Popen):
+    """multiprocessing's fork-server start (Python 3.11's `_launch`), except that the worker
+    does not re-import the server's `__main__`: under Streamlit that is the page script being
+    run (Streamlit installs it as `__main__`), which a worker must never execute."""
+
+    def _launch(self, process_obj: Any) -> None:
+        prep_data = {
+            k: v for k, v in spawn.get_preparation_data(process_obj._name).items()
+            if not k.startswith("init_main")
+        }
+        buf = io.BytesIO()
+        context.set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            context.set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)
+        _parent_w = os.dup(w)
+        self.finalizer = util.Finalize(self, util.close_fds, (_parent_w, self.sentinel))
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+class _WorkerProcess(context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj: Any) -> _Popen:
+        return _Popen(process_obj)
+
+
 def _ctx() -> Any:
     """The fork-server context (created once per server process)."""
     global _context
@@ -192,8 +223,6 @@ def _ctx() -> Any:
 def warm_up() -> None:
     """Start the fork server now (it imports hlm_core in the background), so the first job
     doesn't wait for it. Safe to call often."""
-    from multiprocessing import forkserver
-
     _ctx()
     forkserver.ensure_running()
 
@@ -236,7 +265,7 @@ class Job:
                                protocol=pickle.HIGHEST_PROTOCOL)
         ctx = _ctx()
         self._conn, child = ctx.Pipe(duplex=True)
-        self._proc = ctx.Process(
+        self._proc = _WorkerProcess(
             target=_worker,
             args=(child, self.limits.memory_mb, self.limits.seconds, _hlm_env()),
             daemon=True,

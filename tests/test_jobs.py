@@ -168,3 +168,18 @@ def test_limits_come_from_the_environment():
 def test_the_servers_reader_settings_reach_the_worker(monkeypatch):
     monkeypatch.setenv("HLM_TEST_SETTING", "42")
     assert run_job(job_tasks.setting, ("HLM_TEST_SETTING",), limits=QUICK) == "42"
+
+
+def test_the_worker_never_runs_the_servers_main_script(tmp_path, monkeypatch):
+    """Streamlit installs the page script being run as `__main__`; multiprocessing would run
+    it again in every worker. Ours start without it."""
+    import types
+
+    sentinel = tmp_path / "ran"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(sentinel)!r}, 'w').close()\n")
+    fake = types.ModuleType("__main__")
+    fake.__file__ = str(script)
+    monkeypatch.setitem(__import__("sys").modules, "__main__", fake)
+    assert run_job(job_tasks.pid, limits=QUICK) != os.getpid()
+    assert not sentinel.exists()
