@@ -327,22 +327,25 @@ class Job:
                 f"on this server, so it was stopped.{advice}"
             )
         if kind == "memory":
-            return JobOutOfMemory(
+            return JobOutOfMemory(  # detail: how the worker ended, for the server log
                 f"{self.what} needed more than {_memory_text(lim.memory_mb)} of memory, the "
                 f"limit on this server, so it was stopped.{advice}"
             )
         failed = JobFailed(
-            f"{self.what} ended unexpectedly (most likely it needed more memory than this "
-            f"server allows).{advice}" if kind == "died" else
+            f"{self.what} ended unexpectedly.{advice}" if kind == "died" else
             f"{self.what} failed inside the program.{advice}"
         )
         failed.detail = detail  # the worker's traceback, for the server log only
         return failed
 
     def _ended(self) -> None:
-        """The worker closed its end without an answer: it died (killed, out of memory)."""
+        """The worker closed its end without an answer: it died. Aborted (native code whose
+        allocation failed at the memory ceiling, e.g. the engine's Rust core) or killed (the
+        system out of memory) means memory; anything else, a crash."""
         self._proc.join(timeout=5)
-        self._outcome = ("died", self._proc.exitcode)
+        code = self._proc.exitcode
+        memory = code in (-signal.SIGABRT, -signal.SIGKILL)
+        self._outcome = ("memory" if memory else "died", f"worker exit code {code}")
 
     def _kill(self) -> None:
         if self._proc.is_alive():

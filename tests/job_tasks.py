@@ -38,3 +38,8 @@ def pid() -> int:
 
 def setting(name: str) -> str | None:
     return os.environ.get(name)
+
+
+def abort() -> None:
+    """What native code (the engine's Rust core) does when an allocation fails."""
+    os.abort()

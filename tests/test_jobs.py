@@ -127,8 +127,11 @@ def test_an_internal_error_or_a_dead_worker_ends_in_words():
         run_job(job_tasks.crash, what="Fitting the model", limits=QUICK)
     assert str(err.value) == "Fitting the model failed inside the program."
     assert "ZeroDivisionError" in err.value.detail  # for the server log, never the page
-    with pytest.raises(JobFailed, match=r"^Reading x\.csv ended unexpectedly"):
+    with pytest.raises(JobFailed, match=r"^Reading x\.csv ended unexpectedly\.$"):
         run_job(job_tasks.die, what="Reading x.csv", limits=QUICK)
+    # native code aborts when an allocation fails at the ceiling: said as memory
+    with pytest.raises(JobOutOfMemory, match=r"^Fitting the model needed more than 1 GB "):
+        run_job(job_tasks.abort, what="Fitting the model", limits=QUICK)
 
 
 def test_far_cell_workbook_is_read_safely_in_a_worker():
