@@ -66,6 +66,7 @@ PRELOAD = [
     "hlm_core.crosscheck",
     "hlm_core.jobs_warm",
 ]
+NICE = 5  # workers run at a lower CPU priority than the server
 POLL_S = 0.1  # how often the waiting side looks at the job (and lets the UI show progress)
 
 
@@ -150,6 +151,7 @@ def _worker(conn: Any, memory_mb: int, seconds: float, env: dict[str, str]) -> N
     """The worker process: read the job from `conn`, run it, send back ("ok", value),
     ("error", HLMError), ("memory", None) or ("crash", traceback text)."""
     signal.alarm(int(seconds) + 30)  # a backstop should the server itself be gone
+    os.nice(NICE)  # page loads (in the server) come first when the cores are busy
     os.environ.update(env)  # the server's current HLM_* settings (reader limits too)
     try:
         _limit_memory(memory_mb)

@@ -4,9 +4,10 @@ server for everyone else.
 
 `run` returns the job's value or raises HLMError with a plain message (over a limit, the user's
 own problem); the caller keeps the session's earlier data and fit then. Stop, or any other click
-while a job runs, makes Streamlit end this script run at the next progress update; the job is
-then killed (hlm_core.jobs.run_job's `finally`) and the next run says so at the top of the page
-(`Session.job_note`, shown by ui.widgets.page_header).
+while a job runs, makes Streamlit start a new run of the page and stop this one at its next
+progress update (at most `TICK_S` later); the job is then killed (hlm_core.jobs.run_job's
+`finally`). After Stop, the new run says so at the top of the page (`Session.job_note`, set by
+the button's callback, shown by ui.widgets.page_header).
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ TICK_S = 0.5  # how often the progress bar is redrawn (each redraw is a message 
 
 def _duration(seconds: float) -> str:
     return f"{seconds / 60:g} minutes" if seconds >= 120 else f"{seconds:g} s"
+
+
+def _stopped(what: str) -> None:
+    """The Stop button's callback: it runs first thing in the next run (Streamlit starts that
+    run at once and tells this one to stop, which kills the job), so that run can say so."""
+    session().job_note = f"{what} was stopped. What you had before is kept."
 
 
 def run(
@@ -51,6 +58,7 @@ def run(
             with box.container():
                 shown["bar"] = st.progress(0.0, text=f"{what}…")
                 st.button("Stop", key=f"w_stop_{key}", icon=":material/stop_circle:",
+                          on_click=_stopped, args=(what,),
                           help="Stops it now; the data and results you had before are kept.")
         if waiting:
             shown["bar"].progress(0.0, text=f"Waiting for the server ({elapsed:.0f} s): it is "
@@ -70,9 +78,6 @@ def run(
         raise
     except HLMError:
         box.empty()
-        raise
-    except BaseException:  # Stop, another click, the tab closed: the job is already killed
-        session().job_note = f"{what} was stopped. What you had before is kept."
         raise
     box.empty()
     return value
