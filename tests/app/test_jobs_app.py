@@ -4,12 +4,10 @@ fit it had before."""
 
 from __future__ import annotations
 
-import io
-
-import numpy as np
-import pandas as pd
 import pytest
-from apphelpers import button, fit_by_formula, go, new_app, state, texts, upload
+from apphelpers import button, fit_by_formula, go, new_app, state, texts, upload, widget
+
+from benchmarks.make_data import far_cell_xlsx, pupils_csv
 
 FORMULA = "normexam ~ standLRT + (1 | school)"
 
@@ -19,27 +17,6 @@ def fitted(exam_csv):
     """exam.csv loaded and a model fitted: what must survive a failed read or fit."""
     at = upload(new_app(), "exam.csv", exam_csv)
     return fit_by_formula(at, FORMULA)
-
-
-def big_csv(rows: int = 1_000_000) -> bytes:
-    rng = np.random.default_rng(1)
-    frame = pd.DataFrame({
-        "score": np.round(rng.normal(50, 10, rows), 1),
-        "hours": rng.integers(0, 20, rows),
-        "class": [f"class {i}" for i in rng.integers(0, 5000, rows)],
-    })
-    return frame.to_csv(index=False).encode()
-
-
-def far_cell_xlsx() -> bytes:
-    """The audit's 2 KB workbook whose only cell is XFD1048576."""
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    book.active["XFD1048576"] = 1
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
 
 
 def assert_kept(at, before) -> None:
@@ -54,7 +31,7 @@ def assert_kept(at, before) -> None:
 def test_a_file_over_the_memory_limit_keeps_the_earlier_data_and_fit(fitted, monkeypatch):
     before = state(fitted).current_fit()
     monkeypatch.setenv("HLM_JOB_MEMORY_MB", "100")
-    at = upload(fitted, "pupils.csv", big_csv())
+    at = upload(fitted, "pupils.csv", pupils_csv(1_000_000))
     errors = [e.value for e in at.error]
     assert len(errors) == 1, errors
     assert errors[0].startswith("Reading pupils.csv needed more than 100 MB of memory, the "
@@ -66,7 +43,7 @@ def test_a_file_over_the_memory_limit_keeps_the_earlier_data_and_fit(fitted, mon
 def test_a_file_over_the_time_limit_keeps_the_earlier_data_and_fit(fitted, monkeypatch):
     before = state(fitted).current_fit()
     monkeypatch.setenv("HLM_JOB_SECONDS", "0.3")
-    at = upload(fitted, "pupils.csv", big_csv())
+    at = upload(fitted, "pupils.csv", pupils_csv(1_000_000))
     errors = [e.value for e in at.error]
     assert len(errors) == 1, errors
     assert errors[0].startswith("Reading pupils.csv took longer than 0.3 seconds, the time "
@@ -88,8 +65,6 @@ def test_the_far_cell_workbook_ends_in_words_and_keeps_the_earlier_data(fitted):
 def test_a_fit_over_the_memory_limit_keeps_the_earlier_fit(fitted, monkeypatch):
     before = state(fitted).current_fit()
     go(fitted, "model")
-    from apphelpers import widget
-
     widget(fitted, "text_input", "Formula").input(
         "normexam ~ standLRT + (standLRT | school)").run()
     monkeypatch.setenv("HLM_JOB_MEMORY_MB", "1")

@@ -9,41 +9,17 @@ XFD1048576), the server is still up and B's data and fit are intact.
 
 from __future__ import annotations
 
-import io
 import statistics
 import time
 import urllib.request
 
-import numpy as np
-import pandas as pd
 import pytest
 
+from benchmarks.make_data import far_cell_xlsx, pupils_csv
 from tests.browser.conftest import serve
 
 ROWS = 3_000_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def big_csv(rows: int = ROWS) -> bytes:
-    """score,hours,class: `rows` pupils in 5,000 classes (about 55 MB)."""
-    rng = np.random.default_rng(12)
-    labels = np.array([f"class {i}" for i in range(5000)], dtype=object)
-    frame = pd.DataFrame({
-        "score": np.round(rng.normal(50, 10, rows), 1),
-        "hours": rng.integers(0, 20, rows),
-        "class": labels[rng.integers(0, 5000, rows)],
-    })
-    return frame.to_csv(index=False).encode()
-
-
-def far_cell_xlsx() -> bytes:
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    book.active["XFD1048576"] = 1
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +59,7 @@ def server_up(url: str) -> bool:
 
 def test_a_big_read_does_not_stall_other_sessions_and_stop_ends_it(browser, url, tmp_path):
     data = tmp_path / "big.csv"
-    data.write_bytes(big_csv())
+    data.write_bytes(pupils_csv(ROWS))
     again = tmp_path / "again.csv"
     again.write_bytes(data.read_bytes())
     b = browser.new_context(viewport={"width": 1400, "height": 1000})
