@@ -16,11 +16,13 @@ Which module to open:
   missing-value codes applied), column summary, structure check, the data file for exports.
 - ``ui.fits``: fitting and its caches (fit on show, model ladder, Diagnostics refits, `memo`
   for slow view computations, saved models, figure images for export).
+- ``ui.jobs``: heavy work (reading an upload, fitting, the ladder, refits) in a worker process
+  (hlm_core.jobs) with progress and a Stop button; ui.data and ui.fits go through it.
 - ``ui.guidance``: workshop mode, the guided tour, hover help, the presenter view.
 - ``ui.nav``: page paths and the "nothing here yet" notes (`need_data`, `need_fit`).
 - ``ui.widgets``: page furniture — header and sidebar status, errors, CSV downloads, charts,
   group labels, the centring line, "Save this model".
 
-Imports go one way: state ← data ← fits ← model ← widgets (builder, guidance and nav stand
-aside), so no module reaches back up.
+Imports go one way: state ← jobs ← data ← fits ← model ← widgets (builder, guidance and nav
+stand aside), so no module reaches back up.
 """
