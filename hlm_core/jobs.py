@@ -361,25 +361,24 @@ def run_job(
     args: tuple = (),
     kwargs: dict[str, Any] | None = None,
     *,
-    what: str = "The job",
-    advice: str = "",
-    limits: JobLimits | None = None,
     tick: Callable[[float, bool], None] | None = None,
+    **options: Any,
 ) -> Any:
-    """Run `fn(*args, **kwargs)` in a worker process and return its value.
+    """Run `fn(*args, **kwargs)` in a worker process and return its value. `options` are
+    `Job`'s: `what` (e.g. "Fitting the model"), `advice` (what to change), `limits`.
 
     `tick(elapsed_seconds, waiting_for_a_slot)` is called about every 0.1 s while it runs (the
     UI draws progress there; an exception raised from it — Stop, a new page — stops the job).
     Raises the job's HLMError, or JobFailed with a plain message when it was stopped, ran out
     of time or memory, or ended unexpectedly."""
-    limits = limits or JobLimits.from_env()
+    limits = options["limits"] = options.get("limits") or JobLimits.from_env()
     slots = _job_slots(limits.max_jobs)
     queued = time.monotonic()
     while not slots.acquire(timeout=POLL_S):
         if tick is not None:
             tick(time.monotonic() - queued, True)
     try:
-        job = Job(fn, args, kwargs, what=what, advice=advice, limits=limits)
+        job = Job(fn, args, kwargs, **options)
         try:
             while not job.wait(POLL_S):
                 if tick is not None:

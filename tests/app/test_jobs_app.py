@@ -28,26 +28,20 @@ def assert_kept(at, before) -> None:
     assert "What the model found" in texts(at)
 
 
-def test_a_file_over_the_memory_limit_keeps_the_earlier_data_and_fit(fitted, monkeypatch):
+@pytest.mark.parametrize("setting, value, message", [
+    ("HLM_JOB_MEMORY_MB", "100", "Reading pupils.csv needed more than 100 MB of memory, the "
+                                 "limit on this server, so it was stopped. Save a smaller file"),
+    ("HLM_JOB_SECONDS", "0.3", "Reading pupils.csv took longer than 0.3 seconds, the time "
+                               "limit on this server, so it was stopped. Save a smaller file"),
+])
+def test_a_file_over_a_limit_keeps_the_earlier_data_and_fit(fitted, monkeypatch, setting, value,
+                                                             message):
     before = state(fitted).current_fit()
-    monkeypatch.setenv("HLM_JOB_MEMORY_MB", "100")
+    monkeypatch.setenv(setting, value)
     at = upload(fitted, "pupils.csv", pupils_csv(1_000_000))
     errors = [e.value for e in at.error]
     assert len(errors) == 1, errors
-    assert errors[0].startswith("Reading pupils.csv needed more than 100 MB of memory, the "
-                                "limit on this server, so it was stopped.")
-    assert "Save a smaller file" in errors[0]
-    assert_kept(at, before)
-
-
-def test_a_file_over_the_time_limit_keeps_the_earlier_data_and_fit(fitted, monkeypatch):
-    before = state(fitted).current_fit()
-    monkeypatch.setenv("HLM_JOB_SECONDS", "0.3")
-    at = upload(fitted, "pupils.csv", pupils_csv(1_000_000))
-    errors = [e.value for e in at.error]
-    assert len(errors) == 1, errors
-    assert errors[0].startswith("Reading pupils.csv took longer than 0.3 seconds, the time "
-                                "limit on this server, so it was stopped.")
+    assert errors[0].startswith(message)
     assert_kept(at, before)
 
 
