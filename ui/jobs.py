@@ -51,9 +51,9 @@ def run(
     shown: dict[str, Any] = {"at": 0.0}
 
     def tick(elapsed: float, waiting: bool) -> None:
-        if elapsed - shown["at"] < TICK_S:
+        if elapsed - shown["at"] < TICK_S and waiting == shown.get("waiting", waiting):
             return  # quick jobs draw nothing; long ones redraw twice a second
-        shown["at"] = elapsed
+        shown["at"], shown["waiting"] = elapsed, waiting
         if "bar" not in shown:
             with box.container():
                 shown["bar"] = st.progress(0.0, text=f"{what}…")
@@ -65,7 +65,7 @@ def run(
                                   "busy with other users' work; yours starts next.")
         else:
             shown["bar"].progress(min(elapsed / limits.seconds, 1.0),
-                                  text=f"{what}… {elapsed:.0f} s (stopped after "
+                                  text=f"{what}… {elapsed:.0f} s (the limit is "
                                   f"{_duration(limits.seconds)})")
 
     try:
