@@ -151,8 +151,8 @@ def browser_attack(rows: int) -> None:
             print(f"A's data page drawn {time.perf_counter() - start:.1f} s after the upload")
 
             page_a.get_by_role("link", name="Model").first.click()
-            page_a.get_by_label("Formula").fill(BIG_FORMULA)
-            page_a.get_by_label("Formula").press("Enter")
+            page_a.get_by_role("textbox", name="Formula").fill(BIG_FORMULA)
+            page_a.get_by_role("textbox", name="Formula").press("Enter")
             page_a.get_by_role("button", name="Fit model").click()
             fitting = page_a.get_by_text("Fitting the model…")
             try:

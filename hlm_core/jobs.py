@@ -66,7 +66,7 @@ PRELOAD = [
     "hlm_core.crosscheck",
     "hlm_core.jobs_warm",
 ]
-NICE = 5  # workers run at a lower CPU priority than the server
+NICE = 10  # workers run at a lower CPU priority than the server (page loads first)
 POLL_S = 0.1  # how often the waiting side looks at the job (and lets the UI show progress)
 
 
