@@ -16,6 +16,8 @@ Which module to open:
   missing-value codes applied), column summary, structure check, the data file for exports.
 - ``ui.fits``: fitting and its caches (fit on show, model ladder, Diagnostics refits, `memo`
   for slow view computations, saved models, figure images for export).
+- ``ui.text``: `md_text` / `md_code`, a file's names and values made safe for Markdown (no
+  imports, so every ui module can use them; ui.widgets re-exports them for the pages).
 - ``ui.jobs``: heavy work (reading an upload, fitting, the ladder, refits) in a worker process
   (hlm_core.jobs) with progress and a Stop button; ui.data and ui.fits go through it.
 - ``ui.guidance``: workshop mode, the guided tour, hover help, the presenter view.

@@ -21,6 +21,7 @@ from hlm_core import jobs
 from hlm_core.errors import HLMError
 from hlm_core.jobs import JobFailed, JobLimits
 from ui.state import log, session
+from ui.text import md_text
 
 TICK_S = 0.5  # how often the progress bar is redrawn (each redraw is a message to the browser)
 
@@ -56,7 +57,7 @@ def run(
         shown["at"], shown["waiting"] = elapsed, waiting
         if "bar" not in shown:
             with box.container():
-                shown["bar"] = st.progress(0.0, text=f"{what}…")
+                shown["bar"] = st.progress(0.0, text=f"{md_text(what)}…")
                 st.button("Stop", key=f"w_stop_{key}", icon=":material/stop_circle:",
                           on_click=_stopped, args=(what,),
                           help="Stops it now; the data and results you had before are kept.")
@@ -65,7 +66,7 @@ def run(
                                   "busy with other users' work; yours starts next.")
         else:
             shown["bar"].progress(min(elapsed / limits.seconds, 1.0),
-                                  text=f"{what}… {elapsed:.0f} s (the limit is "
+                                  text=f"{md_text(what)}… {elapsed:.0f} s (the limit is "
                                   f"{_duration(limits.seconds)})")
 
     try:

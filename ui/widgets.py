@@ -4,7 +4,6 @@ under results tables, and the "Save this model" controls."""
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -19,34 +18,13 @@ from ui.data import working_frame
 from ui.fits import save_model, saved_models
 from ui.model import centering_text
 from ui.state import session
+from ui.text import md_code as md_code  # re-exported: pages call widgets.md_code
+from ui.text import md_text
 
 if TYPE_CHECKING:  # plotly loads when a chart is first drawn
     import plotly.graph_objects as go
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$:])")
-_MD_LINE_START = re.compile(r"^(\s*)([-+]|\d+[.)])", re.M)  # list markers
-
-
-def md_text(text: object) -> str:
-    """`text` for st.markdown/st.caption/st.error exactly as written: every Markdown character
-    escaped (names and values from a file are text, never Markdown; a message that says
-    "write it in backticks, as `Maths score`" shows its backticks)."""
-    text = _MD_SPECIAL.sub(r"\\\1", str(text))
-    text = _MD_LINE_START.sub(  # "- x" -> "\- x", "1. x" -> "1\. x"
-        lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) in "-+"
-                                else m.group(2)[:-1] + "\\" + m.group(2)[-1]), text)
-    return text.replace("\n", "  \n")
-
-
-def md_code(text: object) -> str:
-    """`text` as an inline code span, backticks included as typed: the fence is one backtick
-    longer than the longest run inside (`` y ~ `Maths score` ``), so nothing breaks."""
-    text = " ".join(str(text).split())
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def page_header(title: str, intro: str | None = None) -> None:
@@ -61,7 +39,7 @@ def page_header(title: str, intro: str | None = None) -> None:
     guidance.view_options()
     s = session()
     if s.job_note:  # a read or fit stopped in the last run (ui.jobs): said once
-        st.info(s.job_note, icon=":material/stop_circle:")
+        st.info(md_text(s.job_note), icon=":material/stop_circle:")
         s.job_note = None
     with st.sidebar:
         sidebar_status()
