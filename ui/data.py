@@ -57,8 +57,7 @@ def load_upload(name: str, data: bytes, sheet: str | None = None) -> bool:
     s = session()
     s.read_error = None
     try:
-        table = jobs.run(read_table, data, name=name, sheet=sheet,
-                         what=f"Reading {name} ({len(data) / 1e6:,.1f} MB)",
+        table = jobs.run(read_table, data, name=name, sheet=sheet, what=f"Reading {name}",
                          advice=READ_ADVICE, key="read")
     except HLMError as exc:
         s.read_error = str(exc)
