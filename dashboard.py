@@ -2,11 +2,14 @@
 
 import streamlit as st
 
+from ui.jobs import warm_up
+
 st.set_page_config(
     page_title="Multilevel models for schools",
     page_icon="assets/icon.png",  # a local file: a material icon is fetched from Google
     layout="wide",
 )
+warm_up()  # the worker fork server for reading and fitting (hlm_core.jobs), started once
 st.navigation(
     [
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:", default=True),

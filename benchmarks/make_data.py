@@ -62,3 +62,30 @@ def star_like_dataset(seed: int = 11) -> pd.DataFrame:
         "sx": sx,
         "math": math.round(0).astype(int),
     })
+
+
+def pupils_csv(rows: int, n_classes: int = 5000, seed: int = 12) -> bytes:
+    """A big, plain upload as CSV bytes: score, hours, class (about 18 bytes a row; 5 million
+    rows is the audit's 200 MB-class file). Made in memory, quickly."""
+    rng = np.random.default_rng(seed)
+    labels = np.array([f"class {i}" for i in range(n_classes)], dtype=object)
+    frame = pd.DataFrame({
+        "score": np.round(rng.normal(50, 10, rows), 1),
+        "hours": rng.integers(0, 20, rows),
+        "class": labels[rng.integers(0, n_classes, rows)],
+    })
+    return frame.to_csv(index=False).encode()
+
+
+def far_cell_xlsx() -> bytes:
+    """The audit's 2 KB workbook whose only cell is XFD1048576 (the last cell of a sheet):
+    read naively it expands to 17 billion cells."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active["XFD1048576"] = 1
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()

@@ -37,6 +37,8 @@ with right:
     )
     st.button("Use example data", icon=":material/school:", on_click=data.load_example)
     st.caption(example_info(example).description + ".")
+if data.read_pending():
+    st.rerun()  # the header and sidebar, drawn before, show the new data
 guidance.workshop_note("data")
 
 if session().read_error:

@@ -100,7 +100,9 @@ else:
         )
         if st.button("Try the other optimizer", icon=":material/autorenew:"):
             try:
-                fits.diag_run("optimizer", lambda: try_other_optimizer(result, frame))
+                fits.diag_run("optimizer", lambda: fits.refit(
+                    try_other_optimizer, result, frame,
+                    what="Refitting with the other optimizer"))
             except HLMError as exc:
                 widgets.show_error(str(exc))
         tried = fits.diag_get("optimizer")
@@ -214,7 +216,9 @@ st.caption(
 )
 if st.button(f"Refit without each of the top {TOP} groups", icon=":material/science:"):
     try:
-        fits.diag_run("influence", lambda: influential_groups(result, frame, top=TOP))
+        fits.diag_run("influence", lambda: fits.refit(
+            influential_groups, result, frame, top=TOP,
+            what=f"Refitting without each of the top {TOP} groups"))
     except HLMError as exc:
         widgets.show_error(str(exc))
 influence = fits.diag_get("influence")
@@ -262,8 +266,7 @@ st.caption(
 def run_crosscheck():
     """(the fit checked, CrossCheck or the plain message why it can't be run)."""
     try:
-        with st.spinner("Refitting with statsmodels…", show_time=True):
-            return result, crosscheck(frame, result)
+        return result, fits.refit(crosscheck, frame, result, what="Refitting with statsmodels")
     except HLMError as exc:
         return result, str(exc)
     except Exception:

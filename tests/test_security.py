@@ -11,7 +11,8 @@
    error details for users, nothing loaded from other hosts.
 4. Nothing of an uploaded file is written to disk: after reading, fitting and computing the
    class effects of in-memory uploads that carry a unique marker, no file in the temp folder or
-   the working folder modified during the test contains the marker.
+   the working folder modified during the test contains the marker — also when they are read,
+   fitted and refitted in worker processes, as the app does (hlm_core.jobs).
 """
 
 from __future__ import annotations
@@ -407,5 +408,28 @@ def test_nothing_of_an_upload_is_written_to_disk():
         crosscheck(frame, result)
         lrt(small, result, frame)
         result_to_dict(result, ranef=True)
+    hits = files_containing(marker.encode(), since, roots)
+    assert not hits, f"user data written to disk: {hits}"
+
+
+def test_nothing_of_an_upload_is_written_to_disk_by_the_worker_processes():
+    """The app reads, fits, ladders and refits in worker processes (hlm_core.jobs): the bytes
+    and frames travel through pipes, never through files."""
+    from hlm_core.compare import ladder
+    from hlm_core.crosscheck import crosscheck
+    from hlm_core.jobs import run_job
+
+    marker = f"MARK{uuid.uuid4().hex}"
+    roots = [Path(tempfile.gettempdir()), Path.cwd()]
+    since = time.time() - 2
+    for name, data in uploads_with(marker):
+        table = run_job(read_table, (data,), {"name": name})
+        frame = table.frame
+        assert frame["class"].iloc[0].startswith(marker)
+        spec = parse_formula("score ~ hours + (hours | class)")
+        result = run_job(fit, (frame, spec))
+        assert result.ranef["class"]["level"].iloc[0].startswith(marker)
+        run_job(ladder, (frame, spec))
+        run_job(crosscheck, (frame, result))
     hits = files_containing(marker.encode(), since, roots)
     assert not hits, f"user data written to disk: {hits}"

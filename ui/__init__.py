@@ -18,6 +18,10 @@ Which module to open:
   for slow view computations, saved models, figure images for export).
 - ``ui.intervals``: 95% intervals for a fit: the likelihood profile (at once when quick, else
   on request) and the parametric bootstrap on request, with progress, Cancel, draws and seed.
+- ``ui.text``: `md` / `md_code`, the one escaping helper: a file's names and values (and
+  messages quoting them) made safe for Markdown; no other ui import, so every ui module uses it.
+- ``ui.jobs``: heavy work (reading an upload, fitting, the ladder, refits) in a worker process
+  (hlm_core.jobs) with progress and a Stop button; ui.data and ui.fits go through it.
 - ``ui.guidance``: workshop mode, the guided tour, hover help, the presenter view.
 - ``ui.plan``: the Plan a study page's session glue: planning inputs read from this session's
   fits (with their sources), the input widgets' state, the simulation run in pieces.
@@ -25,6 +29,6 @@ Which module to open:
 - ``ui.widgets``: page furniture — header and sidebar status, errors, CSV downloads, charts,
   group labels, the centring line, "Save this model".
 
-Imports go one way: state ← data ← fits ← model ← widgets (builder, guidance and nav stand
-aside), so no module reaches back up.
+Imports go one way: state ← jobs ← data ← fits ← model ← widgets (builder, guidance and nav
+stand aside), so no module reaches back up.
 """

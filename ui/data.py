@@ -22,7 +22,7 @@ from hlm_core.export import safe_csv
 from hlm_core.io import Table, detect_missing_codes, read_table
 from hlm_core.result import FitResult
 from hlm_core.structure import Structure
-from ui import builder
+from ui import builder, jobs
 from ui.state import log, session
 
 # What the uploader accepts: every format hlm_core reads, and the ones it refuses with advice
@@ -45,11 +45,20 @@ def set_table(table: Table, raw: tuple[str, bytes] | None = None) -> None:
     session().new_data(table, raw)
 
 
+READ_ADVICE = (
+    "Save a smaller file (fewer rows or columns, e.g. one year or one school) as CSV and try "
+    "again."
+)
+
+
 def load_upload(name: str, data: bytes, sheet: str | None = None) -> bool:
-    """What the Data page does with an uploaded file. False (message stored) if unreadable."""
+    """What the Data page does with an uploaded file: read it in a worker process (memory and
+    time limits, progress, Stop). False (message stored, earlier data kept) if it can't."""
     s = session()
+    s.read_error = None
     try:
-        table = read_table(data, name=name, sheet=sheet)
+        table = jobs.run(read_table, data, name=name, sheet=sheet, what=f"Reading {name}",
+                         advice=READ_ADVICE, key="read")
     except HLMError as exc:
         s.read_error = str(exc)
         return False
@@ -66,16 +75,22 @@ def load_upload(name: str, data: bytes, sheet: str | None = None) -> bool:
 
 
 def on_upload() -> None:
-    """Callback of the "Upload data" widget: read the new file before the page is drawn."""
+    """Callback of the "Upload data" widget: note the new file; the Data page reads it
+    (`read_pending`), where a progress bar and a Stop button can be shown."""
     upload = st.session_state.get(W_UPLOAD)
     s = session()
     if upload is None or s.upload_id == upload.file_id:
         return
     s.upload_id = upload.file_id
-    # a large file takes seconds to read: say so (shown only after half a second, so a small
-    # file's read doesn't flicker)
-    with st.spinner(f"Reading the file ({upload.size / 1e6:,.1f} MB)…", show_time=True):
-        load_upload(upload.name, upload.getvalue())
+    s.pending_read = (upload.name, upload.getvalue(), None)
+
+
+def read_pending() -> bool:
+    """Read the file or sheet noted by `on_upload` / `choose_sheet`, if any. True when new
+    data were loaded (the page then redraws with them)."""
+    s = session()
+    pending, s.pending_read = s.pending_read, None
+    return pending is not None and load_upload(*pending)
 
 
 def load_example(name: str | None = None) -> None:
@@ -106,12 +121,11 @@ def load_example(name: str | None = None) -> None:
     s.levels = list(info.levels)
 
 
-def choose_sheet(sheet: str) -> bool:
-    """Read another sheet of the workbook already uploaded (False, message stored, if not)."""
-    raw = session().raw
-    if raw is None:
-        return False
-    return load_upload(raw[0], raw[1], sheet=sheet)
+def choose_sheet(sheet: str) -> None:
+    """Note another sheet of the workbook already uploaded, for `read_pending` to read."""
+    s = session()
+    if s.raw is not None:
+        s.pending_read = (s.raw[0], s.raw[1], sheet)
 
 
 # ---------------------------------------------------------------------------- working frame

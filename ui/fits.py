@@ -2,6 +2,10 @@
 the model ladder, the Diagnostics page's refits on request, the memo of slow view computations,
 the models the user saved for the Compare page and the figure images made for export.
 
+Every fit, ladder and refit runs in a worker process (ui.jobs → hlm_core.jobs): memory and time
+limits, a progress bar and a Stop button; a fit that fails or is stopped leaves the earlier fit
+on show.
+
 Every cache lives in the session object (ui.state) only, keyed by the data key, so a fit is
 never shown for data it was not fitted to, and never reaches another session.
 """
@@ -12,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-import streamlit as st
 
 from hlm_core.compare import Ladder, ladder
 from hlm_core.errors import HLMError
@@ -20,11 +23,13 @@ from hlm_core.fit import fit
 from hlm_core.formula import format_formula
 from hlm_core.result import FitResult
 from hlm_core.spec import ModelSpec
+from ui import jobs
 from ui.data import working_frame
 from ui.state import log, session
 
 MAX_FITS = 6  # fits kept per session (the newest; the one on show is never dropped)
 MAX_LADDERS = 4
+FIT_ADVICE = "Try a simpler model (fewer random slopes or predictors) or a smaller data set."
 
 
 # ---------------------------------------------------------------------------- fits
@@ -36,8 +41,9 @@ def fit_key(spec: ModelSpec) -> tuple:
 
 
 def fit_model(spec: ModelSpec) -> FitResult | None:
-    """Fit `spec` to the working data, or reuse this session's earlier fit of the same
-    (data, spec). Shows a spinner while fitting and a plain message when it can't be done."""
+    """Fit `spec` to the working data (in a worker process), or reuse this session's earlier
+    fit of the same (data, spec). Shows progress and Stop while fitting and a plain message
+    when it can't be done."""
     s = session()
     key = fit_key(spec)
     s.fit_error = None
@@ -47,8 +53,8 @@ def fit_model(spec: ModelSpec) -> FitResult | None:
         return s.fits[key]
     frame = working_frame()
     try:
-        with st.spinner("Fitting the model…", show_time=True):
-            result = fit(frame, spec)
+        result = jobs.run(fit, frame, spec, what="Fitting the model", advice=FIT_ADVICE,
+                          key="fit")
     except HLMError as exc:
         s.fit_error = str(exc)
         return None
@@ -150,8 +156,10 @@ def fit_ladder(spec: ModelSpec, extra: list[tuple[str, ModelSpec]]) -> Ladder | 
         return store[key]
     frame = working_frame()
     try:
-        with st.spinner("Fitting the model ladder by ML…", show_time=True):
-            out = ladder(frame, spec, extra=list(extra) or None)
+        out = jobs.run(ladder, frame, spec, extra=list(extra) or None,
+                       what="Fitting the model ladder by ML",
+                       advice="Try a simpler model, or compare the models one at a time.",
+                       key="ladder")
     except HLMError as exc:
         out = str(exc)
     except Exception:
@@ -188,6 +196,12 @@ def diag_get(what: str) -> Any:
     """A Diagnostics refit result stored for the fit on show (None if not run yet)."""
     s = session()
     return s.diagnostics.get((s.fit_key, what))
+
+
+def refit(fn: Callable[..., Any], *args: Any, what: str, **kwargs: Any) -> Any:
+    """A Diagnostics refit `fn(*args, **kwargs)` (a module-level hlm_core function) in a worker
+    process, with progress and Stop; HLMError in plain words if it can't be done."""
+    return jobs.run(fn, *args, what=what, advice=FIT_ADVICE, key="refit", **kwargs)
 
 
 def diag_run(what: str, compute: Callable[[], Any]) -> Any:

@@ -17,7 +17,7 @@ from hlm_core.plan_views import TYPICAL
 from hlm_core.power import PlanResult
 from hlm_core.power_sim import PowerSimulation, SimResult, SimSettings, top_and_inner
 from hlm_core.result import FitResult
-from ui import data, fits
+from ui import data, fits, jobs
 from ui.state import log, session
 from ui.text import md
 from ui.widgets import group_label
@@ -76,8 +76,8 @@ def fit_null_model() -> str | None:
 
     def compute() -> FitResult | str:
         try:
-            with st.spinner("Fitting the null model…"):
-                return fit(data.working_frame(), null)
+            return jobs.run(fit, data.working_frame(), null, what="Fitting the null model",
+                            advice=fits.FIT_ADVICE, key="plan_null")
         except HLMError as exc:
             return str(exc)
         except Exception:

@@ -119,6 +119,9 @@ class Session:
 
     # hlm_core.power_sim.PowerSimulation running (or done) on the Plan a study page
     plan_sim: Any | None = field(default=None, metadata=CACHE)
+    # (name, bytes, sheet) of a file (or sheet) chosen but not read yet: the Data page reads it
+    # in a worker process (ui.data.read_pending), with a progress bar and a Stop button
+    pending_read: tuple[str, bytes, str | None] | None = field(default=None, metadata=CACHE)
 
     # ---- plain-language problems to show, and builder bookkeeping
     read_error: str | None = field(default=None, metadata=MESSAGE)  # the file can't be read
@@ -126,6 +129,8 @@ class Session:
     # (message, position, text) of the last bad formula
     formula_error: tuple[str, int | None, str] | None = field(default=None, metadata=MESSAGE)
     fit_error: str | None = field(default=None, metadata=MESSAGE)  # why the last fit failed
+    # "Fitting the model was stopped…": a job interrupted by Stop or a click (ui.jobs)
+    job_note: str | None = field(default=None, metadata=MESSAGE)
     # builder values a typed formula replaced, until the page redraws (ui.model)
     stale: dict[str, Any] | None = field(default=None, metadata=MESSAGE)
     # {controls key: (spec, sentence)} said after "Save this model"

@@ -43,6 +43,10 @@ def page_header(title: str, intro: str | None = None) -> None:
         st.caption(intro)
     guidance.tour_step(title)
     guidance.view_options()
+    s = session()
+    if s.job_note:  # a read or fit stopped in the last run (ui.jobs): said once
+        st.info(md_text(s.job_note), icon=":material/stop_circle:")
+        s.job_note = None
     with st.sidebar:
         sidebar_status()
     warn_before_leaving(session().current_fit() is not None)

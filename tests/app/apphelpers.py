@@ -131,12 +131,29 @@ def fit_by_formula(at: AppTest, formula: str) -> AppTest:
     return at
 
 
+def count_jobs(monkeypatch) -> list:
+    """The hlm_core functions the app runs in worker processes from now on (ui.jobs →
+    hlm_core.jobs.run_job), in order: how a test sees that something was (not) refitted."""
+    import hlm_core.jobs
+
+    calls: list = []
+    real = hlm_core.jobs.run_job
+
+    def recording(fn, args=(), kwargs=None, **options):
+        calls.append(fn)
+        return real(fn, args, kwargs, **options)
+
+    monkeypatch.setattr(hlm_core.jobs, "run_job", recording)
+    return calls
+
+
 def reference(case: str) -> dict:
     return json.loads((FIXTURES / f"{case}.json").read_text())
 
 
 __all__ = [
     "button",
+    "count_jobs",
     "figures",
     "fit_by_formula",
     "frame_by_key",

@@ -4,6 +4,7 @@ null model's ICC and design effect, the plain-language reading, saved models, th
 import pytest
 from apphelpers import (
     button,
+    count_jobs,
     figures,
     fit_by_formula,
     frame_by_key,
@@ -90,25 +91,22 @@ def test_ladder_table_matches_lme4(exam_rs_app):
 
 
 def test_ladder_is_cached_per_data_and_model(exam_rs_app, monkeypatch):
-    calls = []
-    real = ui.fits.ladder
+    jobs = count_jobs(monkeypatch)  # every ladder runs as a job in a worker process
 
-    def counting(frame, spec, extra=None):
-        calls.append(spec)
-        return real(frame, spec, extra=extra)
+    def ladders_run() -> int:
+        return sum(fn is ui.fits.ladder for fn in jobs)
 
-    monkeypatch.setattr(ui.fits, "ladder", counting)
     at = exam_rs_app
     fit_ladder(at)
     go(at, "results")
     go(at, "compare")  # shown again without a click, not refitted
     assert frame_by_key(at, TABLE)["Model"].size == 3
     fit_ladder(at)
-    assert len(calls) == 1
+    assert ladders_run() == 1
     # another model: another ladder
     fit_by_formula(at, "normexam ~ standLRT + sex + (standLRT | school)")
     table = fit_ladder(at)
-    assert len(calls) == 2
+    assert ladders_run() == 2
     assert "2. + student-level predictors" in table["Model"].tolist()
 
 

@@ -6,6 +6,7 @@ import pytest
 from apphelpers import (
     FIXTURES,
     button,
+    count_jobs,
     figures,
     fit_by_formula,
     frame_by_key,
@@ -19,7 +20,8 @@ from apphelpers import (
     widget,
 )
 
-from hlm_core.diagnostics import fitted_and_residuals
+from hlm_core.crosscheck import crosscheck
+from hlm_core.diagnostics import fitted_and_residuals, influential_groups
 from hlm_core.figures_checks import _thin
 from hlm_core.fit import fit
 from hlm_core.formula import parse_formula
@@ -74,27 +76,18 @@ def test_figures_from_the_fit(exam_rs_app):
 def test_influential_groups_refit_on_request_once(exam_rs_app, monkeypatch):
     at = go(exam_rs_app, "diagnostics")
     assert not [d for d in at.dataframe]  # nothing refitted until asked
-    calls = []
-    import hlm_core.fit as fit_module
-
-    real = fit_module.fit
-
-    def counting(frame, spec, **kw):
-        calls.append(spec)
-        return real(frame, spec, **kw)
-
-    monkeypatch.setattr(fit_module, "fit", counting)
+    calls = count_jobs(monkeypatch)  # the refits run as one job in a worker process
     button(at, "Refit without each of the top 5 groups").click().run()
     assert not at.exception and not at.error
     table = at.dataframe[0].value
-    assert len(table) == 5 and len(calls) == 5
+    assert len(table) == 5 and calls == [influential_groups]
     assert {"school", "n", "(Intercept)", "standLRT", "largest change (SE)"} <= set(table.columns)
     assert (table["largest change (SE)"] > 0).all()
     assert "Download influence table (CSV)" in [b.label for b in at.get("download_button")]
     # kept for this fit: visiting another page and coming back does not refit
     go(at, "results")
     go(at, "diagnostics")
-    assert len(at.dataframe[0].value) == 5 and len(calls) == 5
+    assert len(at.dataframe[0].value) == 5 and calls == [influential_groups]
 
 
 def test_singular_fit_triage_offers_the_uncorrelated_model():
@@ -142,16 +135,7 @@ def test_crosscheck_with_statsmodels_on_request_once(exam_rs_app, monkeypatch):
     at = go(exam_rs_app, "diagnostics")
     label = "Cross-check with a second engine (statsmodels)"
     assert not [d for d in at.dataframe]  # nothing refitted until asked
-    import hlm_core.crosscheck as cc_module
-
-    calls = []
-    real = cc_module.statsmodels_engine.fit_arrays
-
-    def counting(*args, **kw):
-        calls.append(1)
-        return real(*args, **kw)
-
-    monkeypatch.setattr(cc_module.statsmodels_engine, "fit_arrays", counting)
+    calls = count_jobs(monkeypatch)  # the statsmodels refit runs as a job in a worker process
     button(at, label).click().run()
     assert not at.exception and not at.error
     verdicts = [s.value for s in at.success]
@@ -174,7 +158,7 @@ def test_crosscheck_with_statsmodels_on_request_once(exam_rs_app, monkeypatch):
     go(at, "diagnostics")
     assert any("agree to within 0.001" in s.value for s in at.success)
     button(at, label).click().run()
-    assert len(calls) == 1
+    assert calls == [crosscheck]
 
 
 def test_crosscheck_says_plainly_when_it_cannot_check_the_model(exam_csv):

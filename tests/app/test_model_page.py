@@ -3,6 +3,7 @@
 import pytest
 from apphelpers import (
     button,
+    count_jobs,
     fit_by_formula,
     frame_by_key,
     go,
@@ -122,17 +123,14 @@ def test_fit_error_is_plain_text_not_a_traceback(exam_app):
 
 
 def test_fit_is_cached_on_data_and_model(exam_csv, monkeypatch):
-    calls = []
-    real_fit = ui.fits.fit
+    jobs = count_jobs(monkeypatch)  # every fit runs as a job in a worker process
 
-    def counting_fit(frame, spec):
-        calls.append(spec)
-        return real_fit(frame, spec)
+    def fits_run() -> int:
+        return sum(fn is ui.fits.fit for fn in jobs)
 
-    monkeypatch.setattr(ui.fits, "fit", counting_fit)
     at = upload(new_app(), "exam.csv", exam_csv)
     fit_by_formula(at, "normexam ~ standLRT + (1 | school)")
-    assert len(calls) == 1
+    assert fits_run() == 1
     assert any("Fitted" in s.value for s in at.success)
     for page in ("results", "class_effects", "slopes", "results", "model"):
         go(at, page)
@@ -141,13 +139,13 @@ def test_fit_is_cached_on_data_and_model(exam_csv, monkeypatch):
     widget(at, "text_input", "Find a group").input("1").run()
     go(at, "model")
     button(at, "Fit model").click().run()  # same data, same model: no refit
-    assert len(calls) == 1
+    assert fits_run() == 1
     widget(at, "radio", "Estimation").set_value("ML").run()
     button(at, "Fit model").click().run()
-    assert len(calls) == 2
+    assert fits_run() == 2
     widget(at, "radio", "Estimation").set_value("REML").run()
     button(at, "Fit model").click().run()  # back to the first model: cached
-    assert len(calls) == 2
+    assert fits_run() == 2
 
 
 def test_a_stale_fit_is_labelled(exam_csv):

@@ -1,0 +1,78 @@
+"""Reading and fitting run in worker processes with memory and time limits (ui.jobs): a file or
+model over a limit ends with a plain message on the page, and the session keeps the data and the
+fit it had before."""
+
+from __future__ import annotations
+
+import pytest
+from apphelpers import button, fit_by_formula, go, new_app, state, texts, upload, widget
+
+from benchmarks.make_data import far_cell_xlsx, pupils_csv
+
+FORMULA = "normexam ~ standLRT + (1 | school)"
+
+
+@pytest.fixture
+def fitted(exam_csv):
+    """exam.csv loaded and a model fitted: what must survive a failed read or fit."""
+    at = upload(new_app(), "exam.csv", exam_csv)
+    return fit_by_formula(at, FORMULA)
+
+
+def assert_kept(at, before) -> None:
+    """The data and the fit the session had before are still there and on show."""
+    s = state(at)
+    assert s.table.name == "exam.csv"
+    assert s.current_fit() is before
+    go(at, "results")
+    assert "What the model found" in texts(at)
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    # a 1M-row CSV (18 MB) reads in under 100 MB since main's faster reader; 50 MB is too little
+    ("HLM_JOB_MEMORY_MB", "50", "Reading pupils.csv needed more than 50 MB of memory, the "
+                                 "limit on this server, so it was stopped. Save a smaller file"),
+    ("HLM_JOB_SECONDS", "0.3", "Reading pupils.csv took longer than 0.3 seconds, the time "
+                               "limit on this server, so it was stopped. Save a smaller file"),
+])
+def test_a_file_over_a_limit_keeps_the_earlier_data_and_fit(fitted, monkeypatch, setting, value,
+                                                             message):
+    before = state(fitted).current_fit()
+    monkeypatch.setenv(setting, value)
+    at = upload(fitted, "pupils.csv", pupils_csv(1_000_000))
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(message)
+    assert_kept(at, before)
+
+
+def test_the_far_cell_workbook_ends_in_words_and_keeps_the_earlier_data(fitted):
+    before = state(fitted).current_fit()
+    at = upload(fitted, "far.xlsx", far_cell_xlsx(),
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "far.xlsx" in errors[0], errors
+    assert "Traceback" not in errors[0]
+    assert_kept(at, before)
+
+
+def test_a_fit_over_the_memory_limit_keeps_the_earlier_fit(fitted, monkeypatch):
+    before = state(fitted).current_fit()
+    go(fitted, "model")
+    widget(fitted, "text_input", "Formula").input(
+        "normexam ~ standLRT + (standLRT | school)").run()
+    monkeypatch.setenv("HLM_JOB_MEMORY_MB", "1")
+    button(fitted, "Fit model").click().run()
+    assert not fitted.exception
+    errors = [e.value for e in fitted.error]
+    assert errors == [
+        "Fitting the model needed more than 1 MB of memory, the limit on this server, so it "
+        "was stopped. Try a simpler model (fewer random slopes or predictors) or a smaller "
+        "data set."
+    ]
+    assert state(fitted).fits[state(fitted).fit_key] is before  # the earlier fit, kept
+    monkeypatch.delenv("HLM_JOB_MEMORY_MB")
+    button(fitted, "Fit model").click().run()  # back under the limit, the same click works
+    assert not fitted.error
+    assert state(fitted).current_fit().formula == "normexam ~ standLRT + (standLRT | school)"
