@@ -64,7 +64,7 @@ def server_side(frame, result, results: dict | None = None) -> None:
 
     from ui.state import KEY, Session
 
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     table = Table(frame=frame, name="bench.csv", fingerprint="bench")
     state = Session()
     state.new_data(table)

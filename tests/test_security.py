@@ -245,7 +245,7 @@ def source_files() -> list[Path]:
     files = sorted((ROOT / "hlm_core").rglob("*.py"))
     files += sorted((ROOT / "pages").glob("*.py")) if (ROOT / "pages").is_dir() else []
     files += sorted((ROOT / "ui").glob("*.py")) if (ROOT / "ui").is_dir() else []
-    files += [p for p in (ROOT / "app.py", ROOT / "dashboard.py") if p.exists()]
+    files += [p for p in (ROOT / "app.py",) if p.exists()]
     return files
 
 

@@ -1,4 +1,4 @@
-"""Helpers for the dashboard's AppTest suite: run dashboard.py, drive widgets by their labels, read
+"""Helpers for the dashboard's AppTest suite: run app.py, drive widgets by their labels, read
 back tables and plotly figures."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
-APP = str(ROOT / "dashboard.py")  # the pages; app.py serves them
+APP = str(ROOT / "app.py")  # the router (a script run: the pages)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

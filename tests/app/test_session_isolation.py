@@ -94,7 +94,7 @@ SAFE_TYPES = {"str", "int", "float", "bool", "None"}
 
 
 def _sources() -> list[Path]:
-    files = [ROOT / "app.py", ROOT / "dashboard.py", *sorted((ROOT / "ui").glob("*.py")),
+    files = [ROOT / "app.py", *sorted((ROOT / "ui").glob("*.py")),
              *sorted((ROOT / "pages").glob("*.py"))]
     return files + sorted((ROOT / "hlm_core").rglob("*.py"))
 
