@@ -39,6 +39,36 @@ def category_axis(names) -> dict:
             "tickmode": "array", "tickvals": names, "ticktext": names}
 
 
+def sorted_group_axes(
+    fig: go.Figure,
+    names,
+    ref: float,
+    ref_label: str,
+    *,
+    by_name: bool,
+    value_title: str,
+    group_title: str,
+    order_words: str,
+    base_height: int,
+) -> int:
+    """The dashed reference line and the axis titles of a plot of groups sorted by value: the
+    groups on a category axis while they are listed by name, a bare rank axis above that;
+    returns the figure's height (24 px a named group)."""
+    n = len(names)
+    title = f"{value_title}  (dashed line: {ref_label})"
+    line = {"color": "#334155", "dash": "dash", "width": 1.5}
+    if by_name:
+        fig.add_vline(x=ref, line=line)
+        fig.update_yaxes(**category_axis(names), title=group_title, automargin=True)
+        fig.update_xaxes(title=title, zeroline=False)
+        return base_height + 24 * max(n, 3)
+    fig.add_hline(y=ref, line=line)
+    fig.update_xaxes(title=f"{group_title}, {order_words} ({n:,} groups)",
+                     showticklabels=False, range=[0, n + 1])
+    fig.update_yaxes(title=title, zeroline=False)
+    return 520
+
+
 def line_style(k: int) -> tuple[str, str]:
     """(colour, dash) of the k-th group's line: the first six differ in both; the next six
     reuse the colours with other dashes, so twelve groups have twelve distinct pairs."""

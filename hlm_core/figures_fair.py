@@ -14,6 +14,7 @@ from hlm_core.figure_style import (
     WITHIN,
     _standard_layout,
     category_axis,
+    sorted_group_axes,
 )
 from hlm_core.plot_text import escape_figure
 from hlm_core.report import num
@@ -121,35 +122,13 @@ def shrinkage_plot(
             hovertemplate=hover,
         )
     )
-    height = _shrinkage_axes(fig, names, average, by_name, value_title, group_title)
+    height = sorted_group_axes(
+        fig, names, average, f"overall average {num(average)}", by_name=by_name,
+        value_title=value_title, group_title=group_title,
+        order_words="sorted by their own data", base_height=160,
+    )
     _standard_layout(fig, height)
     return escape_figure(fig)
-
-
-def _shrinkage_axes(
-    fig: go.Figure,
-    names: np.ndarray,
-    average: float,
-    by_name: bool,
-    value_title: str,
-    group_title: str,
-) -> int:
-    """The dashed average line and the axis titles; returns the figure's height."""
-    n = len(names)
-    ref_label = f"overall average {num(average)}"
-    title = f"{value_title}  (dashed line: {ref_label})"
-    if by_name:
-        fig.add_vline(x=average, line={"color": "#334155", "dash": "dash", "width": 1.5})
-        fig.update_yaxes(**category_axis(names), title=group_title, automargin=True)
-        fig.update_xaxes(title=title, zeroline=False)
-        height = 160 + 24 * max(n, 3)
-    else:
-        fig.add_hline(y=average, line={"color": "#334155", "dash": "dash", "width": 1.5})
-        fig.update_xaxes(title=f"{group_title}, sorted by their own data ({n:,} groups)",
-                         showticklabels=False, range=[0, n + 1])
-        fig.update_yaxes(title=title, zeroline=False)
-        height = 520
-    return height
 
 
 def rank_plot(

@@ -19,9 +19,9 @@ from hlm_core.figure_style import (
     LINE,
     MODES,
     WITHIN,
-    category_axis,
     ink,
     line_style,
+    sorted_group_axes,
 )
 from hlm_core.plot_text import escape_figure, plot_escape
 from hlm_core.report import num
@@ -59,7 +59,11 @@ def caterpillar(
     if webgl:
         _add_interval_band(fig, c)
     _add_caterpillar_points(fig, c, highlight, by_name, webgl, label_threshold)
-    height = _caterpillar_axes(fig, c, by_name, value_title or MODES[mode], group_title)
+    height = sorted_group_axes(
+        fig, c.names, c.ref, c.ref_label, by_name=by_name,
+        value_title=value_title or MODES[mode], group_title=group_title,
+        order_words="sorted from lowest to highest", base_height=140,
+    )
     _mark_groups(fig, c, search, by_name)
     fig.update_layout(
         title={"text": title} if title else None,
@@ -198,29 +202,6 @@ def _add_caterpillar_points(
             fig.add_trace(scatter(x=rank[mask], y=val[mask], error_y=err, **common))
         else:
             fig.add_trace(scatter(x=rank[mask], y=val[mask], **common))
-
-
-def _caterpillar_axes(
-    fig: go.Figure, c: CaterpillarData, by_name: bool, value_title: str, group_title: str
-) -> int:
-    """The reference line and axis titles; returns the figure's height."""
-    ref, names, n = c.ref, c.names, len(c.val)
-    value_title = f"{value_title}  (dashed line: {c.ref_label})"
-    if by_name:
-        fig.add_vline(x=ref, line={"color": "#334155", "dash": "dash", "width": 1.5})
-        fig.update_yaxes(**category_axis(names), title=group_title, automargin=True)
-        fig.update_xaxes(title=value_title, zeroline=False)
-        height = 140 + 24 * max(n, 3)
-    else:
-        fig.add_hline(y=ref, line={"color": "#334155", "dash": "dash", "width": 1.5})
-        fig.update_xaxes(
-            title=f"{group_title}, sorted from lowest to highest ({n:,} groups)",
-            showticklabels=n <= 0,
-            range=[0, n + 1],
-        )
-        fig.update_yaxes(title=value_title, zeroline=False)
-        height = 520
-    return height
 
 
 def _mark_groups(fig: go.Figure, c: CaterpillarData, search: Iterable[str], by_name: bool) -> None:
