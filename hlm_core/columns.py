@@ -15,9 +15,11 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from hlm_core.errors import ModelError
+from hlm_core.design import level_labels
+from hlm_core.errors import HLMError, ModelError
 
-__all__ = ["guess_outcome", "stray_entries", "treat_as_missing"]
+__all__ = ["apply_choices", "guess_outcome", "stray_entries", "to_categorical", "to_numeric",
+           "treat_as_missing"]
 
 MOSTLY = 0.8  # at least this share of the entries are numbers
 OUTCOME_HINTS = ("score", "mark", "grade", "result", "achiev", "attain", "outcome", "exam",
@@ -101,3 +103,54 @@ def guess_outcome(frame: pd.DataFrame, exclude: Iterable[str] = ()) -> str | Non
         return None
     return next((c for c in cols if numeric(c) and not any(
         re.fullmatch(rf"{h}s?(_?id)?|id", str(c).lower()) for h in ID_HINTS)), None)
+
+
+def to_categorical(s: pd.Series) -> pd.Series:
+    """A column as categories, labelled as hlm_core's design labels levels."""
+    return level_labels(s).astype("category")
+
+
+def to_numeric(s: pd.Series, name: str) -> pd.Series:
+    """Numbers from a text column, or HLMError naming a value that is not a number."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    text = s.astype("string").str.strip()
+    out = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+    bad = out.isna() & s.notna() & text.ne("")
+    if bad.any():
+        example = text[bad].iloc[0]
+        raise HLMError(
+            f"'{name}' holds text such as '{example}', so it can't be treated as numbers. "
+            "It stays a category."
+        )
+    return out.astype(float)
+
+
+def apply_choices(frame: pd.DataFrame, types: dict[str, str], missing: dict[str, list],
+                  stray: dict[str, list[str]]) -> tuple[pd.DataFrame, list[str]]:
+    """The data the model sees: `frame` with text entries treated as missing (`stray`),
+    missing-value codes blanked (`missing`) and column types switched (`types`), as the Data
+    page and a saved analysis set them; plus plain messages for choices that could not apply
+    (the column is then left as it was)."""
+    problems: list[str] = []
+    if missing or types or stray:
+        frame = frame.copy()
+    for col, values in stray.items():
+        try:
+            frame = treat_as_missing(frame, col, values)[0]
+        except HLMError as exc:
+            problems.append(str(exc))
+    for col, values in missing.items():
+        if col in frame.columns:
+            frame[col] = frame[col].mask(frame[col].isin(list(values)))
+    for col, kind in types.items():
+        if col not in frame.columns:
+            problems.append(f"There is no column called '{col}' in the data.")
+        elif kind == "categorical":
+            frame[col] = to_categorical(frame[col])
+        else:
+            try:
+                frame[col] = to_numeric(frame[col], col)
+            except HLMError as exc:
+                problems.append(str(exc))
+    return frame, problems

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from hlm_core.columns import stray_entries, treat_as_missing
+from hlm_core.columns import apply_choices, stray_entries, to_numeric
 from hlm_core.design import is_factor, level_labels
 from hlm_core.errors import HLMError
 from hlm_core.examples import classroom, example_bytes, example_info
@@ -131,27 +131,6 @@ def choose_sheet(sheet: str) -> None:
 # ---------------------------------------------------------------------------- working frame
 
 
-def to_categorical(s: pd.Series) -> pd.Series:
-    """A column as categories, labelled as hlm_core's design labels levels."""
-    return level_labels(s).astype("category")
-
-
-def to_numeric(s: pd.Series, name: str) -> pd.Series:
-    """Numbers from a text column, or HLMError naming a value that is not a number."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        s = s.astype(object)
-    text = s.astype("string").str.strip()
-    out = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
-    bad = out.isna() & s.notna() & text.ne("")
-    if bad.any():
-        example = text[bad].iloc[0]
-        raise HLMError(
-            f"'{name}' holds text such as '{example}', so it can't be treated as numbers. "
-            "It stays a category."
-        )
-    return out.astype(float)
-
-
 def working_frame() -> pd.DataFrame:
     """The data the model sees: as read, with the user's type switches and missing codes.
     Built once per change (cached in this session only)."""
@@ -159,21 +138,9 @@ def working_frame() -> pd.DataFrame:
     key = s.data_key()
     if s.frame is not None and s.frame[0] == key:
         return s.frame[1]
-    frame = s.table.frame
-    if s.missing or s.types or s.stray:
-        frame = frame.copy()
-    for col, values in s.stray.items():
-        try:
-            frame = treat_as_missing(frame, col, values)[0]
-        except HLMError as exc:
-            s.type_error = str(exc)
-    for col, values in s.missing.items():
-        frame[col] = frame[col].mask(frame[col].isin(list(values)))
-    for col, kind in s.types.items():
-        if kind == "categorical":
-            frame[col] = to_categorical(frame[col])
-        else:
-            frame[col] = to_numeric(frame[col], col)
+    frame, problems = apply_choices(s.table.frame, s.types, s.missing, s.stray)
+    if problems:
+        s.type_error = problems[-1]
     s.frame = (key, frame)
     return frame
 
