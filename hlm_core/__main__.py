@@ -4,6 +4,7 @@
                            [--ci profile|boot [--nsim N] [--seed S]] [--json]
                            [--family binomial|poisson [--nagq K] [--success V]
                            [--threshold ">=500"]]
+    python -m hlm_core fit --analysis FILE.hlm.zip [--model NAME] [DATA FILE] [--json]
     python -m hlm_core compare FILE --formula A --formula B [--family F] [--json]
     python -m hlm_core describe FILE --levels class school [--json]
     python -m hlm_core slopes FILE --formula F --predictor X --from A --to B [--step S]
@@ -64,8 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m hlm_core", description="Multilevel models for school data.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     f = sub.add_parser("fit", help="fit one model")
-    f.add_argument("file")
-    f.add_argument("--formula", required=True, help='lme4 formula, e.g. "score ~ x + (1 | class)"')
+    f.add_argument("file", nargs="?", help="the data file (with --analysis: only when the "
+                   "analysis file does not hold the data)")
+    f.add_argument("--formula", help='lme4 formula, e.g. "score ~ x + (1 | class)"')
+    f.add_argument("--analysis", help="an analysis file saved by the app (.hlm.zip): refit its "
+                   "current model")
+    f.add_argument("--model", help="with --analysis: refit this saved model instead")
     f.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
     f.add_argument("--sheet", help="worksheet name for Excel files")
     f.add_argument("--ranef", action="store_true", help="include each group's random effects")
@@ -130,8 +135,42 @@ def _read(args: argparse.Namespace) -> tuple[Any, float]:
     from hlm_core.io import read_table
 
     t = time.perf_counter()
+    if getattr(args, "analysis", None):
+        return _read_analysis(args), time.perf_counter() - t
+    if args.command == "fit" and args.formula is None:
+        raise HLMError("Give the model with --formula, or an analysis file with --analysis.")
+    if args.file is None:
+        raise HLMError("Give the data file to read.")
     table = read_table(args.file, sheet=args.sheet)
     return table, time.perf_counter() - t
+
+
+def _read_analysis(args: argparse.Namespace):
+    """The analysis file's data, read and changed as saved; its model goes to args.spec."""
+    from hlm_core.analysis_file import chosen_model, data_mismatch, read_analysis
+    from hlm_core.columns import apply_choices
+    from hlm_core.io import read_table
+
+    if args.formula:
+        raise HLMError("Give either --formula or --analysis, not both.")
+    with open(args.analysis, "rb") as f:
+        a = read_analysis(f.read())
+    args.spec = chosen_model(a, args.model)
+    if args.file is not None:
+        with open(args.file, "rb") as f:
+            data = f.read()
+    elif a.data is not None:
+        data = a.data
+    else:
+        raise HLMError(f"The analysis file does not hold the data: give the data file "
+                       f"({a.data_name}) after 'fit'.")
+    table = read_table(data, name=a.data_name, sheet=args.sheet or a.sheet)
+    table.frame, problems = apply_choices(table.frame, a.types, a.missing, a.stray)
+    table.notes = [*table.notes, *problems]
+    mismatch = data_mismatch(a, data)
+    if mismatch:
+        table.notes.append(mismatch)
+    return table
 
 
 def _fmt(v: float | None, digits: int = 4) -> str:
@@ -298,7 +337,11 @@ def run(argv: list[str] | None = None, out=None) -> int:
         from hlm_core.fit import fit
         from hlm_core.result import records, result_to_dict
     if args.command == "fit":
-        spec = _with_family(_parse(args.formula, frame, reml=not args.ml), args)
+        spec = getattr(args, "spec", None)  # from --analysis, with its family, if any
+        if spec is None:
+            spec = _with_family(_parse(args.formula, frame, reml=not args.ml), args)
+        elif args.ml and spec.reml:
+            spec = spec.with_(reml=False)
         t = time.perf_counter()
         res = fit(frame, spec)
         payload = result_to_dict(res, ranef=args.ranef) if args.json else None

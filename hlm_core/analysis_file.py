@@ -298,3 +298,29 @@ def _from_manifest(m: Any) -> Analysis:
         current=None if cur is None else spec_from_record(cur, "The current model"),
         saved=saved, options=m["options"], app_version=m["app_version"],
     )
+
+
+# ------------------------------------------------------------------------ the data again
+
+
+def data_mismatch(a: Analysis, data: bytes) -> str | None:
+    """A plain sentence when `data` are not the file the analysis was saved with, else None."""
+    if a.data_sha256 is None or hashlib.sha256(data).hexdigest() == a.data_sha256:
+        return None
+    return (f"This data file is not the one the analysis was saved with ({a.data_name}): its "
+            "contents differ (another sha256 fingerprint). The saved choices and models are "
+            "applied to it, but the numbers may differ from the saved analysis.")
+
+
+def chosen_model(a: Analysis, name: str | None = None) -> ModelSpec:
+    """The saved current model, or the saved model called `name`."""
+    if name is None:
+        if a.current is None:
+            raise AnalysisFileError("The analysis file holds no current model to fit.")
+        return a.current
+    for n, spec in a.saved:
+        if n == name:
+            return spec
+    names = ", ".join(repr(n) for n, _ in a.saved) or "none"
+    raise AnalysisFileError(f"The analysis file has no saved model called {name!r} "
+                            f"(saved models: {names}).")

@@ -26,7 +26,7 @@ import pyreadstat
 if __package__ in (None, ""):  # run as a script: make `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.corpus import hostile_files
+from tests.corpus import analysis_files, hostile_files
 from tests.fixtures.make_files import _workbook, tiny_png
 
 OUT = Path(__file__).parent / "files"
@@ -578,6 +578,8 @@ def main(out: Path | None = None, quiet: bool = False) -> None:
     excel_files()
     stats_files()
     hostile_files.write_all(write)
+    if out is None:  # the bad analysis files (.hlm.zip) live in tests/corpus/analysis/
+        analysis_files.write_all()
     for path in sorted(OUT.iterdir()):
         size = path.stat().st_size
         assert size < 100_000, path
