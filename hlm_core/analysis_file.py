@@ -71,6 +71,7 @@ class Analysis:
     data: bytes | None = None
     app_version: str = __version__
     sha256: str | None = None  # of the analysis file itself, set when read
+    source_name: str | None = None  # the analysis file's name, set by whoever opened it
 
 
 def file_name(data_name: str) -> str:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from hlm_core.examples import example_info, list_examples
 from hlm_core.io import SUPPORTED_FORMATS
-from ui import builder, data, guidance, model, nav, widgets
+from ui import analysis, builder, data, guidance, model, nav, widgets
 from ui.state import session
 from ui.text import MAX_CELL_SHOWN, md, preview
 
@@ -39,6 +39,7 @@ with right:
     st.caption(example_info(example).description + ".")
 if data.read_pending():
     st.rerun()  # the header and sidebar, drawn before, show the new data
+analysis.open_section()
 guidance.workshop_note("data")
 
 if session().read_error:

@@ -68,8 +68,7 @@ def load_upload(name: str, data: bytes, sheet: str | None = None) -> bool:
             f"{name} could not be read as a table. Save it as CSV or Excel (.xlsx) and try again."
         )
         return False
-    raw = (name, data) if len(table.sheets) > 1 else None
-    set_table(table, raw)
+    set_table(table, (name, data))  # kept: another sheet, or "Save analysis" with the data
     s.file_sha = hashlib.sha256(data).hexdigest()
     return True
 

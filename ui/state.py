@@ -59,6 +59,10 @@ class Session:
     example: str | None = field(default=None, metadata=USER)
     # sha256 of the data file's bytes (for the report)
     file_sha: str | None = field(default=None, metadata=USER)
+    # (file name, sha256) of the analysis file this session was opened from (report, workbook)
+    analysis: tuple[str, str] | None = field(default=None, metadata=USER)
+    # hlm_core.analysis_file.Analysis opened without its data, waiting for the data file
+    pending: Any | None = field(default=None, metadata=KEEP_USER)
     # file_id of the upload already read (a rerun doesn't read it again)
     upload_id: str | None = field(default=None, metadata=KEEP_USER)
 

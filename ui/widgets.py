@@ -49,6 +49,9 @@ def page_header(title: str, intro: str | None = None) -> None:
         s.job_note = None
     with st.sidebar:
         sidebar_status()
+        from ui.analysis import save_button  # ui.analysis needs ui.fits, which needs this module
+
+        save_button()
     warn_before_leaving(session().current_fit() is not None)
     if session().table is not None:
         preload_components()
