@@ -58,17 +58,10 @@ def save_button() -> None:
     st.markdown("**Save analysis**")
     include = st.checkbox("Include the data in the file", value=True, key=W_INCLUDE,
                           help="Without the data, opening the analysis asks for the data file.")
-    key = (s.data_key(), tuple(s.levels), s.spec, tuple(s.saved), include, s.workshop)
-    try:
-        blob = fits.memo("analysis_file", key,
-                         lambda: write_analysis(current_analysis(), include_data=include))
-    except Exception:  # a value the manifest can't hold must not take the sidebar down
-        log.exception("saving the analysis failed")
-        st.caption("This analysis can't be saved as a file.")
-        return
-    st.download_button("Save analysis", blob, file_name=file_name(current_analysis().data_name),
-                       mime="application/zip", icon=":material/save:", key="w_save_analysis",
-                       on_click="ignore")
+    a = current_analysis()  # the choices as they are now; the zip is made on click
+    st.download_button("Save analysis", lambda: write_analysis(a, include_data=include),
+                       file_name=file_name(a.data_name), mime="application/zip",
+                       icon=":material/save:", key="w_save_analysis", on_click="ignore")
 
 
 def on_open() -> None:
