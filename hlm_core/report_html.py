@@ -151,6 +151,7 @@ def html_report(
     created: str | None = None,
     extra_tables: dict[str, pd.DataFrame] | None = None,
     code: dict[str, str] | None = None,
+    analysis: tuple[str, str] | None = None,
 ) -> str:
     """A self-contained HTML report of the fit: opens offline, loads nothing from anywhere.
 
@@ -159,7 +160,8 @@ def html_report(
     class effects tables, `figures` (title -> plotly figure; interactive, with plotly.js
     embedded once, inline), `extra_tables` (e.g. comparisons), `code` (title -> the
     reproducible code, hlm_core.codegen), the data file's sha256
-    `frame_fingerprint`, package `versions` and the date. Every user string is HTML-escaped;
+    `frame_fingerprint`, the analysis file it was opened from (`analysis`: name, sha256),
+    package `versions` and the date. Every user string is HTML-escaped;
     the figures' data travel as JSON that plotly escapes for script tags.
     """
     from datetime import UTC, datetime
@@ -180,7 +182,8 @@ def html_report(
         *_tables_section(result, extra_tables),
         *_figures_section(figures),
         *_effects_section(result),
-        *_reproducibility_section(code, data_name, frame_fingerprint, versions, created),
+        *_reproducibility_section(code, data_name, frame_fingerprint, versions, created,
+                                  analysis),
         "</body></html>",
     ]
     return "\n".join(parts)
@@ -307,6 +310,7 @@ def _reproducibility_section(
     frame_fingerprint: str,
     versions: dict[str, str],
     created: str,
+    analysis: tuple[str, str] | None = None,
 ) -> list[str]:
     parts: list[str] = []
     add = parts.append
@@ -318,6 +322,10 @@ def _reproducibility_section(
         add(f"<tr><th>data file</th><td>{_h(data_name)}</td></tr>")
     add(f"<tr><th>data fingerprint (sha256)</th><td><code>{_h(frame_fingerprint)}</code>"
         "</td></tr>")
+    if analysis:
+        add(f"<tr><th>analysis file</th><td>{_h(analysis[0])}</td></tr>")
+        add(f"<tr><th>analysis file fingerprint (sha256)</th><td><code>{_h(analysis[1])}"
+            "</code></td></tr>")
     for k, v in versions.items():
         add(f"<tr><th>{_h(k)}</th><td>{_h(v)}</td></tr>")
     add(f"<tr><th>date</th><td>{_h(created)}</td></tr>")

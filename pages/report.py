@@ -208,10 +208,13 @@ if study_plan is not None:
 data_name = data.data_file_name()
 fingerprint = data.data_fingerprint()
 versions = package_versions()
+opened_from = session().analysis  # (name, sha256) of the analysis file opened, if any
 created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 about = {
     "data file": data_name,
     "data fingerprint (sha256)": fingerprint,
+    **({"analysis file": opened_from[0], "analysis file fingerprint (sha256)": opened_from[1]}
+       if opened_from else {}),
     "created": created,
     **{f"version: {k}": v for k, v in versions.items()},
 }
@@ -232,6 +235,7 @@ def make_report() -> bytes:
             result, fingerprint, report_figures(result), versions,
             data_name=data_name, frame=frame, created=created, extra_tables=extra,
             code={"R code (lme4 + lmerTest)": code_r, "Python code (hlm_core)": code_py},
+            analysis=opened_from,
         ).encode("utf-8")
     except Exception:
         log.exception("HTML report failed for %s", result.formula)

@@ -11,6 +11,7 @@ import zipfile
 import pytest
 from apphelpers import FIXTURES, fit_by_formula, go, new_app, state, upload, widget
 from downloads import download_bytes, record_downloads
+from openpyxl import load_workbook
 
 from tests.corpus import analysis_files
 
@@ -61,9 +62,18 @@ def test_a_saved_analysis_opens_with_the_same_numbers(downloads):
     go(at, "results")
     assert not at.error
 
+    # the report and the workbook name the analysis file they came from
+    go(at, "report")
+    html = download_bytes(at, "dl_report", downloads).decode("utf-8")
+    assert "analysis file fingerprint (sha256)" in html and s.analysis[1] in html
+    book = download_bytes(at, "dl_workbook", downloads)
+    cells = [c.value for ws in load_workbook(io.BytesIO(book)).worksheets
+             for row in ws.iter_rows() for c in row]
+    assert "exam.hlm.zip" in cells and s.analysis[1] in cells
+
 
 def test_without_the_data_the_app_asks_and_checks_the_file(downloads):
-    blob, fitted = _saved_session(downloads, include=False)
+    blob, _ = _saved_session(downloads, include=False)
     assert zipfile.ZipFile(io.BytesIO(blob)).namelist() == ["manifest.json"]
     manifest = json.loads(zipfile.ZipFile(io.BytesIO(blob)).read("manifest.json"))
     assert manifest["data"]["included"] is False
