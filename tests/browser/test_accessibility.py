@@ -58,7 +58,7 @@ def fitted(browser, app_url):
     page.set_default_timeout(30_000)
     page.goto(app_url)
     page.get_by_role("button", name="Use example data").wait_for()
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
         str(TUTORIAL))
     page.get_by_text("classroom.csv: 500 rows, 6 columns").wait_for(timeout=60_000)
     settle(page)

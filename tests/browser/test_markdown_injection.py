@@ -75,7 +75,7 @@ def test_user_text_never_becomes_markup(browser, app_url, canary, canary_hits, a
     page.set_default_timeout(60_000)
     page.goto(app_url)
     page.get_by_role("button", name="Use example data").wait_for()
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
         files=[{"name": file_name, "mimeType": "text/csv", "buffer": data}])
     page.get_by_text("120 rows, 4 columns", exact=False).first.wait_for()
     settle(page)

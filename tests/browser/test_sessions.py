@@ -17,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.browser.test_walkthrough import DATA_UPLOAD
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
@@ -166,7 +168,7 @@ def test_two_sessions_with_different_data_never_mix(browser, app_url):
             contexts.append(u.context)
         # both upload, then both wait: the two reads overlap at the server
         for u in (a, b):
-            u.page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+            u.page.locator(DATA_UPLOAD).first.set_input_files(
                 str(FIXTURES / u.file)
             )
         for u in (a, b):

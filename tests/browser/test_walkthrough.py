@@ -35,6 +35,10 @@ PLOT_GROUPS_JS = """
 """
 
 
+# the Data page's first uploader is "Upload data" (the second is "Open analysis")
+DATA_UPLOAD = '[data-testid="stFileUploader"] input[type="file"]'
+
+
 def settle(page, seconds: float = 0.3) -> None:
     """Wait until Streamlit has finished the current run (no 'running' status widget)."""
     time.sleep(seconds)
@@ -63,7 +67,7 @@ def open_page(page, title: str) -> None:
 
 
 def upload(page, path: Path) -> None:
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
+    page.locator(DATA_UPLOAD).first.set_input_files(str(path))
     page.get_by_text(f"{path.name}: 4,059 rows, 10 columns").wait_for(timeout=60_000)
     settle(page)
 
