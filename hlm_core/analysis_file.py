@@ -92,10 +92,12 @@ def spec_record(spec: ModelSpec) -> dict[str, Any]:
         "method": "REML" if spec.reml else "ML",
         "centring": {v: c for v, c in spec.centering if c in CENTRINGS},
     }
-    for name in ("family", "link", "threshold"):
-        value = getattr(spec, name, None)
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            rec[name] = value
+    family = getattr(spec, "family", "gaussian")
+    if family != "gaussian":  # lme4's glmer: the outcome type options, as plain values
+        rec["family"] = family
+        rec["nagq"] = spec.nagq
+        rec["success"] = spec.success
+        rec["threshold"] = list(spec.threshold) if spec.threshold else None
     return rec
 
 
@@ -113,9 +115,25 @@ def spec_from_record(rec: dict[str, Any], where: str) -> ModelSpec:
         if kind not in CENTRINGS or var not in spec.variables():
             raise AnalysisFileError(
                 f"{where}: centring {var!r} as {kind!r} does not fit the model's formula.")
-    extra = {k: rec[k] for k in ("family", "link", "threshold")
-             if k in rec and hasattr(spec, k)}
+    extra = _family_fields(rec, where) if "family" in rec else {}
     return spec.with_(centering=tuple(sorted(cent.items())), **extra)
+
+
+def _family_fields(rec: dict[str, Any], where: str) -> dict[str, Any]:
+    """A generalized model's options, checked: family, nagq, success, threshold."""
+    _need(rec, where, family=str, nagq=int, success=(str, type(None)),
+          threshold=(list, type(None)))
+    if rec["family"] not in ("binomial", "poisson"):
+        raise AnalysisFileError(f"{where}: unknown family {rec['family']!r}.")
+    th = rec["threshold"]
+    if th is not None and not (len(th) == 2 and th[0] in (">=", ">", "<=", "<")
+                               and isinstance(th[1], (int, float))
+                               and not isinstance(th[1], bool)):
+        raise AnalysisFileError(f"{where}: the pass mark (threshold) can't be read.")
+    if not 1 <= rec["nagq"] <= 25:
+        raise AnalysisFileError(f"{where}: nagq must be between 1 and 25.")
+    return {"family": rec["family"], "nagq": rec["nagq"], "success": rec["success"],
+            "threshold": (th[0], float(th[1])) if th else None, "reml": False}
 
 
 # ------------------------------------------------------------------------------- writing

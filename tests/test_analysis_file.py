@@ -128,3 +128,15 @@ def test_cli_says_when_the_data_file_differs(tmp_path):
     assert run(["fit", str(other), "--analysis", str(path), "--json"], out=out) == 0
     assert any("not the one the analysis was saved with" in n
                for n in json.loads(out.getvalue())["notes"])
+
+
+def test_a_generalized_model_keeps_its_family_and_pass_mark():
+    spec = parse_formula("normexam ~ standLRT + (1 | school)").with_(
+        family="binomial", threshold=(">=", 0.5), reml=False)
+    a = _analysis()
+    a.current, a.saved = spec, [("pass", spec)]
+    b = read_analysis(write_analysis(a))
+    assert b.current == spec and b.saved[0][1] == spec
+    m = json.loads(zipfile.ZipFile(io.BytesIO(write_analysis(a))).read("manifest.json"))
+    assert m["current_model"]["family"] == "binomial"
+    assert m["current_model"]["threshold"] == [">=", 0.5]
