@@ -96,7 +96,8 @@ def test_report_page_without_data_or_fit_says_what_to_do():
     button(go(at, "data"), "Use example data").click().run()
     go(at, "report")
     assert "No model fitted yet" in texts(at) and not at.error
-    assert not at.get("download_button")
+    # no report downloads before a fit; only the sidebar's "Save analysis" (issue 16)
+    assert [b.label for b in at.get("download_button")] == ["Save analysis"]
 
 
 # ----------------------------------------------------------------------------- write-up
