@@ -49,6 +49,11 @@ def widget(at: AppTest, kind: str, label: str):
     return found[0]
 
 
+def page_downloads(at) -> list[str]:
+    """The page's download buttons (not the sidebar's "Save analysis")."""
+    return [b.label for b in at.get("download_button") if b.label != "Save analysis"]
+
+
 def button(at: AppTest, label: str):
     return widget(at, "button", label)
 

@@ -10,6 +10,7 @@ from apphelpers import (
     frame_by_key,
     go,
     new_app,
+    page_downloads,
     reference,
     texts,
     upload,
@@ -86,7 +87,7 @@ def test_ladder_table_matches_lme4(exam_rs_app):
     assert float(metrics["ICC (null model, ML)"]) == pytest.approx(icc, abs=1e-3)
     deff = 1 + (4059 / 65 - 1) * icc
     assert float(metrics["Design effect"]) == pytest.approx(deff, abs=1e-2)
-    assert [b.label for b in at.get("download_button")] == ["Download model comparison (CSV)"]
+    assert page_downloads(at) == ["Download model comparison (CSV)"]
     assert len(figures(at, "ladder_plot")) == 1
 
 

@@ -11,6 +11,7 @@ from apphelpers import (
     go,
     groups_in_figure,
     new_app,
+    page_downloads,
     reference,
     texts,
     trace_array,
@@ -93,7 +94,7 @@ def test_caterpillar_one_point_per_school_with_intervals(exam_ri_app):
     assert "Clearly above the average" in names and "Clearly below the average" in names
     table = frame_by_key(at, "effects_table")
     assert len(table) == 65
-    assert "Download class effects (CSV)" in [b.label for b in at.get("download_button")]
+    assert "Download class effects (CSV)" in page_downloads(at)
 
 
 def test_caterpillar_deviation_view_search_and_extremes(exam_ri_app):
@@ -158,7 +159,7 @@ def test_slopes_one_line_per_school_matching_lme4(exam_rs_app):
     # raw per-school OLS lines beside it
     raw_groups = groups_in_figure(raw_fig)
     assert 60 <= len(raw_groups) <= 65 and len(set(raw_groups)) == len(raw_groups)
-    assert [b.label for b in at.get("download_button")] == ["Download predicted lines (CSV)"]
+    assert page_downloads(at) == ["Download predicted lines (CSV)"]
 
 
 def test_slopes_range_changes_the_lines(exam_rs_app):

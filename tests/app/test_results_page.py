@@ -13,6 +13,7 @@ from apphelpers import (
     go,
     groups_in_figure,
     new_app,
+    page_downloads,
     reference,
     texts,
     upload,
@@ -99,7 +100,7 @@ def test_every_table_downloads_as_safe_csv(exam_csv):
     at = upload(new_app(), "exam.csv", exam_csv)
     fit_by_formula(at, "normexam ~ standLRT + sex + (1 | school)")
     go(at, "results")
-    labels = [b.label for b in at.get("download_button")]
+    labels = page_downloads(at)
     assert labels == [
         "Download fixed effects (CSV)",
         "Download variance components (CSV)",
