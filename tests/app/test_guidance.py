@@ -14,7 +14,7 @@ def test_app_starts_on_the_data_page():
     at = new_app()
     assert not at.exception
     assert at.title[0].value == "Data"
-    assert [f.label for f in at.file_uploader] == ["Upload data"]
+    assert [f.label for f in at.file_uploader] == ["Upload data", "Open analysis (.hlm.zip)"]
     assert "Use example data" in [b.label for b in at.button]
     assert not at.error
 
