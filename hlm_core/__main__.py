@@ -328,73 +328,93 @@ def run(argv: list[str] | None = None, out=None) -> int:
 
         return power_cli.run(args, out)
     table, read_s = _read(args)  # read first: an unreadable file is refused before slow imports
-    frame = table.frame
     read_notes = _read_notes(table)
     if not getattr(args, "json", False):
         for note in read_notes:
             print(f"Note: {note}", file=out)
-    if args.command in ("fit", "compare", "slopes"):  # the engine's imports: only when needed
-        from hlm_core.fit import fit
-        from hlm_core.result import records, result_to_dict
-    if args.command == "fit":
-        spec = getattr(args, "spec", None)  # from --analysis, with its family, if any
-        if spec is None:
-            spec = _with_family(_parse(args.formula, frame, reml=not args.ml), args)
-        elif args.ml and spec.reml:
-            spec = spec.with_(reml=False)
-        t = time.perf_counter()
-        res = fit(frame, spec)
-        payload = result_to_dict(res, ranef=args.ranef) if args.json else None
-        fit_s = time.perf_counter() - t
-        iv = _intervals(res, args)
-        if args.json:
-            payload["notes"] = read_notes + payload["notes"]
-            payload["timing"] = {"read_s": read_s, "fit_s": fit_s}
-            if iv is not None:
-                from hlm_core.ci_output import add_to_dict
+    command = {"fit": _run_fit, "compare": _run_compare, "slopes": _run_slopes}.get(
+        args.command, _run_describe
+    )
+    return command(args, table.frame, read_notes, read_s, out)
 
-                add_to_dict(payload, iv)
-                payload["timing"]["ci_s"] = iv.seconds
-            _write_json(payload, out)
-        else:
-            _print_fit(res, out)
-            if iv is not None:
-                _print_intervals(res, iv, out)
-            if args.ranef:
-                for g, tab in res.ranef.items():
-                    print(f"\nRandom effects for {g}:", file=out)
-                    print(tab.to_string(index=False), file=out)
-        return 0
-    if args.command == "compare":
-        from hlm_core.compare import lrt
 
-        if len(args.formula) != 2:
-            raise HLMError("Give exactly two --formula options: the smaller and the larger model.")
-        t = time.perf_counter()
-        a = fit(frame, _with_family(_parse(args.formula[0], frame, reml=False), args))
-        b = fit(frame, _with_family(_parse(args.formula[1], frame, reml=False), args))
-        cmp = lrt(a, b, frame)
-        fit_s = time.perf_counter() - t
-        if args.json:
-            payload = {
-                "family": args.family,
-                "models": records(cmp.table),
-                "chisq": cmp.chisq,
-                "df": cmp.df,
-                "p_value": cmp.p_value,
-                "refit_ml": cmp.refit_ml,
-                "notes": read_notes,
-                "timing": {"read_s": read_s, "fit_s": fit_s},
-            }
-            json.dump(payload, out, indent=1)
-            out.write("\n")
-        else:
-            print(cmp.table.to_string(index=False), file=out)
-            print(f"\nChi-square {cmp.chisq:.4f} on {cmp.df} df, p = {cmp.p_value:.4g}", file=out)
+def _run_fit(args: argparse.Namespace, frame, read_notes: list[str], read_s: float, out) -> int:
+    from hlm_core.fit import fit
+    from hlm_core.result import result_to_dict
+
+    spec = getattr(args, "spec", None)  # from --analysis, with its family, if any
+    if spec is None:
+        spec = _with_family(_parse(args.formula, frame, reml=not args.ml), args)
+    elif args.ml and spec.reml:
+        spec = spec.with_(reml=False)
+    t = time.perf_counter()
+    res = fit(frame, spec)
+    payload = result_to_dict(res, ranef=args.ranef) if args.json else None
+    fit_s = time.perf_counter() - t
+    iv = _intervals(res, args)
+    if args.json:
+        payload["notes"] = read_notes + payload["notes"]
+        payload["timing"] = {"read_s": read_s, "fit_s": fit_s}
+        if iv is not None:
+            from hlm_core.ci_output import add_to_dict
+
+            add_to_dict(payload, iv)
+            payload["timing"]["ci_s"] = iv.seconds
+        _write_json(payload, out)
         return 0
-    if args.command == "slopes":
-        _slopes(args, fit(frame, _parse(args.formula, frame)), out)
-        return 0
+    _print_fit(res, out)
+    if iv is not None:
+        _print_intervals(res, iv, out)
+    if args.ranef:
+        for g, tab in res.ranef.items():
+            print(f"\nRandom effects for {g}:", file=out)
+            print(tab.to_string(index=False), file=out)
+    return 0
+
+
+def _run_compare(
+    args: argparse.Namespace, frame, read_notes: list[str], read_s: float, out
+) -> int:
+    from hlm_core.compare import lrt
+    from hlm_core.fit import fit
+    from hlm_core.result import records
+
+    if len(args.formula) != 2:
+        raise HLMError("Give exactly two --formula options: the smaller and the larger model.")
+    t = time.perf_counter()
+    a = fit(frame, _with_family(_parse(args.formula[0], frame, reml=False), args))
+    b = fit(frame, _with_family(_parse(args.formula[1], frame, reml=False), args))
+    cmp = lrt(a, b, frame)
+    fit_s = time.perf_counter() - t
+    if args.json:
+        payload = {
+            "family": args.family,
+            "models": records(cmp.table),
+            "chisq": cmp.chisq,
+            "df": cmp.df,
+            "p_value": cmp.p_value,
+            "refit_ml": cmp.refit_ml,
+            "notes": read_notes,
+            "timing": {"read_s": read_s, "fit_s": fit_s},
+        }
+        json.dump(payload, out, indent=1)
+        out.write("\n")
+    else:
+        print(cmp.table.to_string(index=False), file=out)
+        print(f"\nChi-square {cmp.chisq:.4f} on {cmp.df} df, p = {cmp.p_value:.4g}", file=out)
+    return 0
+
+
+def _run_slopes(args: argparse.Namespace, frame, read_notes: list[str], read_s: float, out) -> int:
+    from hlm_core.fit import fit
+
+    _slopes(args, fit(frame, _parse(args.formula, frame)), out)
+    return 0
+
+
+def _run_describe(
+    args: argparse.Namespace, frame, read_notes: list[str], read_s: float, out
+) -> int:
     from hlm_core.structure import describe_structure
 
     st = describe_structure(frame, args.levels)
