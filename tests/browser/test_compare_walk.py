@@ -10,7 +10,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.browser.test_walkthrough import open_page, pick, screenshot, settle, upload
+from tests.browser.test_walkthrough import (
+    fit_formula,
+    open_page,
+    pick,
+    screenshot,
+    settle,
+    upload,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 LRT = json.loads((ROOT / "tests" / "fixtures" / "exam_rs.json").read_text())["lrt"]
@@ -24,14 +31,7 @@ def grid_values(page, index: int) -> list[str]:
 
 def test_model_ladder_on_the_compare_page(page, artifacts, exam_csv_path):
     upload(page, exam_csv_path)
-    open_page(page, "Model")
-    box = page.get_by_role("textbox", name="Formula")
-    box.fill("normexam ~ standLRT + (standLRT | school)")
-    box.press("Enter")
-    settle(page)
-    page.get_by_role("button", name="Fit model").click()
-    page.get_by_text("Fitted in").wait_for(timeout=60_000)
-    settle(page)
+    fit_formula(page, "normexam ~ standLRT + (standLRT | school)")
 
     open_page(page, "Compare")
     page.get_by_role("button", name="Fit the model ladder").click()
@@ -47,7 +47,7 @@ def test_model_ladder_on_the_compare_page(page, artifacts, exam_csv_path):
     assert row[7] == str(LRT["df"])
     assert row[8] == "< 0.001" and row[9] == "< 0.001", row
     assert page.get_by_text("Adding random slopes improved the fit: χ²(2) = 40.37").is_visible()
-    assert page.get_by_text("ICC (null model)").is_visible()
+    assert page.get_by_text("ICC (null model, ML)").is_visible()
     with page.expect_download() as dl:
         page.get_by_role("button", name="Download model comparison (CSV)").click()
     assert dl.value.suggested_filename == "model_ladder.csv"
