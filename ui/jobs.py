@@ -6,8 +6,10 @@ server for everyone else.
 own problem); the caller keeps the session's earlier data and fit then. Stop, or any other click
 while a job runs, makes Streamlit start a new run of the page and stop this one at its next
 progress update (at most `TICK_S` later); the job is then killed (hlm_core.jobs.run_job's
-`finally`). After Stop, the new run says so at the top of the page (`Session.job_note`, set by
-the button's callback, shown by ui.widgets.page_header).
+`finally`). The new run says so at the top of the page (`Session.job_note`, shown by
+ui.widgets.page_header): "... was stopped" after Stop (set by the button's callback), "...
+was interrupted by another click" after any other click (set here as this run unwinds), so a
+fit cut short by opening another page is never lost without a word.
 """
 
 from __future__ import annotations
@@ -79,6 +81,12 @@ def run(
         raise
     except HLMError:
         box.empty()
+        raise
+    except BaseException:  # another click started a new run: Streamlit stops this one here
+        s = session()
+        if not s.job_note:  # Stop's callback has said it already
+            s.job_note = (f"{what} was interrupted by another click before it finished, so "
+                          "nothing changed. Do it again and wait until it ends.")
         raise
     box.empty()
     return value
