@@ -129,7 +129,7 @@ def browser_walk(path: Path, n_groups: int, results: dict | None = None,
         t0 = time.perf_counter()
 
         def upload():
-            page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+            page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
                 str(path)
             )
             wait(page.get_by_text(f"{path.name}:"), "upload")

@@ -164,9 +164,8 @@ async def run_session(browser, url: str, index: int, data: Dataset, start: Start
             waiting = False
             await start.arrive_and_wait()
         t0 = last = time.perf_counter()
-        await page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
-            str(data.path)
-        )
+        uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]').first
+        await uploader.set_input_files(str(data.path))
         heading = f"{data.path.name}: {data.rows:,} rows"
         await _wait(page, page.get_by_text(heading), f"'{heading}'", ms)
         lap("upload")

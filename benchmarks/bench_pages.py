@@ -225,7 +225,7 @@ def app_walk(p, path: Path, formula: str, profile: Path | None = None,
                   f"{asked:.2f} s, run finished after {finished:.2f} s, browser busy "
                   f"{busy:.2f} s)", flush=True)
 
-        uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+        uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]').first
         step("upload -> Data page shows the file", lambda: uploader.set_input_files(str(path)),
              f"{path.name}:")
         t_upload = time.perf_counter() - rows[-1][1]

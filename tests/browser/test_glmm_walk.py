@@ -17,7 +17,7 @@ GLMM = ROOT / "tests" / "fixtures" / "glmm"
 
 def test_pass_fail_outcome_fit_odds_ratios_and_probabilities(page, artifacts):
     ref = {f["term"]: f for f in json.loads((GLMM / "bin_ri.json").read_text())["fixed"]}
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
         str(GLMM / "pupils.csv"))
     page.get_by_text("pupils.csv: 1,071 rows, 8 columns").wait_for(timeout=60_000)
     settle(page)
