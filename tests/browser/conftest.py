@@ -125,12 +125,35 @@ def app_url(tmp_path_factory) -> str:
         yield url
 
 
+_shared: dict = {}
+
+
 @pytest.fixture(scope="session")
-def browser():
+def playwright_driver():
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        yield p
+        b = _shared.pop("browser", None)
+        if b is not None and b.is_connected():
+            b.close()
+
+
+def launch(driver):
+    """A new Chromium with the project's flags (browser_flags.py)."""
+    return driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def shared_browser(driver):
+    """One Chromium shared by the tests, started again if an earlier test left it dead, so that
+    one crashed browser fails one test, not every browser test after it."""
+    b = _shared.get("browser")
+    if b is None or not b.is_connected():
+        b = _shared["browser"] = launch(driver)
+    return b
+
+
+@pytest.fixture
+def browser(playwright_driver):
+    return shared_browser(playwright_driver)
 
 
 @pytest.fixture

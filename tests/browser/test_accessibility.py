@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.browser.conftest import shared_browser
 from tests.browser.test_walkthrough import open_page, screenshot, settle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,8 @@ CHART_TEXT = """
 
 
 @pytest.fixture(scope="module")
-def fitted(browser, app_url):
+def fitted(playwright_driver, app_url):
+    browser = shared_browser(playwright_driver)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(30_000)

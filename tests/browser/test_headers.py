@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import urllib.request
 
+from tests.browser.conftest import launch
 from tests.browser.test_walkthrough import open_page, settle
 
 
@@ -89,7 +90,10 @@ def example_page(context, app_url: str):
     return page, seen
 
 
-def test_leaving_after_a_fit_asks_first(browser, app_url):
+def test_leaving_after_a_fit_asks_first(playwright_driver, app_url):
+    # A browser of its own: Chromium can crash when a context whose page has just dismissed a
+    # beforeunload dialog is closed, and the shared browser must not go down with it.
+    browser = launch(playwright_driver)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page, seen = example_page(context, app_url)
     page.close(run_before_unload=True)  # no fit yet: closes without asking
@@ -108,4 +112,6 @@ def test_leaving_after_a_fit_asks_first(browser, app_url):
         page.close(run_before_unload=True)  # reload/close after a fit: the browser asks
     assert seen == ["beforeunload"]
     assert not page.is_closed()  # dismissed: the work is still there
+    page.close(run_before_unload=False)
     context.close()
+    browser.close()
