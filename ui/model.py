@@ -83,14 +83,27 @@ def ensure_model_state(frame: pd.DataFrame) -> None:
         s.formula_text = _show(s.spec)
     # mirror the choices into the widgets (their own state is lost on a page change)
     for name, key in W.items():
-        st.session_state[key] = c.get(name)
+        _mirror(key, c.get(name))
     th = c.get("threshold")
-    st.session_state[W_THRESHOLD["on"]] = th is not None
+    _mirror(W_THRESHOLD["on"], th is not None)
     if th is not None:
-        st.session_state[W_THRESHOLD["op"]], st.session_state[W_THRESHOLD["value"]] = th
+        _mirror(W_THRESHOLD["op"], th[0])
+        _mirror(W_THRESHOLD["value"], th[1])
     for p in builder.builder_options(c, frame)["centering"]:
-        st.session_state[W_CENTER + p] = c["centering"].get(p, "none")
-    st.session_state[W_FORMULA] = s.formula_text
+        _mirror(W_CENTER + p, c["centering"].get(p, "none"))
+    _mirror(W_FORMULA, s.formula_text)
+
+
+def _mirror(key: str, value: Any) -> None:
+    """Give widget `key` the value `value`, only if it holds another one.
+
+    Why: a value written to a widget's key is sent to the browser, which puts it in the box
+    even while the user is typing there. Written on every run, the Formula box would lose
+    whatever the user had typed but not yet entered whenever the page ran again (the
+    builder's first run, a finished fit); written only when the model changed, it never
+    does."""
+    if key not in st.session_state or st.session_state[key] != value:
+        st.session_state[key] = value
 
 
 def on_builder_change(name: str) -> None:
@@ -98,12 +111,16 @@ def on_builder_change(name: str) -> None:
 
     A click that reaches the server before the browser has redrawn the builder after a typed
     formula (Enter, then Fit model at once) carries the builder's old values; those are not the
-    user's choice and must not undo the formula, so they are ignored until the page redraws."""
+    user's choice and must not undo the formula, so they are ignored until the page redraws.
+    A value equal to the current choice changes nothing (the browser reporting a widget it
+    has just been given): above all it never replaces a typed formula by the builder's."""
     s = session()
     stale = s.stale or {}
     value = st.session_state[W[name]]
     current = s.choices.get(name)
-    if name in stale and value == stale[name] and value != current:
+    if value == current:  # no change: it must not rewrite a typed formula as the builder's
+        return
+    if name in stale and value == stale[name]:
         st.session_state[W[name]] = current
         return
     c = dict(s.choices)

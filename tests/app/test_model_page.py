@@ -270,3 +270,48 @@ def test_double_bar_with_a_category_is_explained_under_the_formula(exam_app):
     ).run()
     assert not at.error
     assert "levels of the category 'sex'" in texts(at)
+
+
+def test_a_rerun_never_sends_the_formula_box_the_text_again(exam_app):
+    """The browser puts a value the server writes to a widget into the box, even while the
+    user is typing there: the Formula box is written only when the model changed, so a run
+    of the page (its first run finishing, a fit coming back) never replaces typed text."""
+    at = exam_app.run()
+    assert not widget(at, "text_input", "Formula").proto.set_value
+    assert not widget(at, "selectbox", "Outcome").proto.set_value
+    widget(at, "multiselect", "Predictors").set_value(["standLRT"]).run()
+    box = widget(at, "text_input", "Formula")
+    assert box.proto.set_value and "standLRT" in box.value  # the model changed: it is sent
+    at.run()
+    assert not widget(at, "text_input", "Formula").proto.set_value
+
+
+def test_the_builder_reporting_its_own_values_keeps_a_typed_formula(monkeypatch, exam_csv):
+    """A builder widget reporting the value the page gave it (the browser answering a run it
+    has not finished drawing) is no change: a typed formula the builder can't show stays."""
+    import io
+    import types
+
+    import pandas as pd
+
+    import ui.state
+    from hlm_core.io import Table
+    from ui import model
+
+    fake = types.SimpleNamespace(session_state={})
+    monkeypatch.setattr(model, "st", fake)
+    monkeypatch.setattr(ui.state, "st", fake)
+    frame = pd.read_csv(io.BytesIO(exam_csv))
+    monkeypatch.setattr(model, "working_frame", lambda: frame)
+    s = ui.state.session()
+    s.new_data(Table(frame=frame, name="exam.csv", fingerprint="exam"))
+    model.ensure_model_state(frame)
+    typed = "normexam ~ standLRT + I(standLRT^2) + (1 | school)"
+    assert model.apply_formula(typed)
+    model.ensure_model_state(frame)
+    model.builder_rendered()
+    assert s.custom
+    for name, key in model.W.items():
+        fake.session_state[key] = s.choices.get(name)
+        model.on_builder_change(name)
+    assert s.spec == parse_formula(typed) and s.formula_text == typed
