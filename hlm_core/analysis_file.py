@@ -328,7 +328,10 @@ def data_mismatch(a: Analysis, data: bytes) -> str | None:
         return None
     return (f"This data file is not the one the analysis was saved with ({a.data_name}): its "
             "contents differ (another sha256 fingerprint). The saved choices and models are "
-            "applied to it, but the numbers may differ from the saved analysis.")
+            "applied to it, so the numbers can differ from the saved analysis. That is what you "
+            "want when you reuse an analysis on new data (say, this year's results); to see "
+            "the saved numbers again, open the analysis once more and give the data file it "
+            "was saved with.")
 
 
 def chosen_model(a: Analysis, name: str | None = None) -> ModelSpec:

@@ -28,6 +28,7 @@ from hlm_core.transforms import source_columns
 from ui import data as ui_data
 from ui import fits, model
 from ui.state import log, session
+from ui.text import md
 
 W_INCLUDE = "w_include_data"
 W_OPEN = "w_open_analysis"
@@ -85,7 +86,7 @@ def open_analysis(name: str, blob: bytes) -> bool:
     """Read an analysis file and restore it (or ask for its data). False, message stored, if
     the file is refused; the session is then unchanged."""
     s = session()
-    s.read_error = None
+    s.read_error = s.data_note = None
     try:
         a = read_analysis(blob)
     except AnalysisFileError as exc:
@@ -141,7 +142,8 @@ def restore(a: Analysis, name: str, data: bytes | None) -> bool:
     s.levels = list(a.levels)
     s.saved = list(a.saved)
     s.analysis = (a.source_name or "analysis", a.sha256 or "")
-    s.read_error = data_mismatch(a, data) if data is not None else None
+    s.read_error = None
+    s.data_note = data_mismatch(a, data) if data is not None else None
     model.set_levels(s.levels)
     if a.current is not None:
         model.set_spec(a.current)
@@ -156,12 +158,15 @@ def open_section() -> None:
                      help="An analysis saved with 'Save analysis' in the sidebar: the data, "
                      "column choices, grouping levels and models come back and the current "
                      "model is fitted again.")
-    a = session().pending
+    s = session()
+    if s.data_note:  # the user may mean it (new data): a warning saying what to do, no error
+        st.warning(md(s.data_note, None), icon=":material/warning:")
+    a = s.pending
     if a is None:
         return
     st.warning(
         f"This analysis was saved without its data. Upload the data file it was saved with "
-        f"({a.data_name}); the app checks that it is the same file (its sha256 fingerprint).",
+        f"({md(a.data_name)}); the app checks that it is the same file (its sha256 fingerprint).",
         icon=":material/upload_file:",
     )
     st.file_uploader("Data file for the analysis", type=ui_data.UPLOAD_TYPES, key=W_DATA_FOR,

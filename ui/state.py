@@ -133,6 +133,8 @@ class Session:
     # (message, position, text) of the last bad formula
     formula_error: tuple[str, int | None, str] | None = field(default=None, metadata=MESSAGE)
     fit_error: str | None = field(default=None, metadata=MESSAGE)  # why the last fit failed
+    # "This data file is not the one the analysis was saved with…": a warning, not an error
+    data_note: str | None = field(default=None, metadata=MESSAGE)
     # "Fitting the model was stopped…": a job interrupted by Stop or a click (ui.jobs)
     job_note: str | None = field(default=None, metadata=MESSAGE)
     # builder values a typed formula replaced, until the page redraws (ui.model)

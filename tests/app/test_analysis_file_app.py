@@ -85,7 +85,11 @@ def test_without_the_data_the_app_asks_and_checks_the_file(downloads):
         ("exam.csv", other, "text/csv")).run()
     s = state(at)
     assert s.current_fit() is not None and s.pending is None
-    assert "not the one the analysis was saved with" in (s.read_error or "")
+    # a warning saying what it means and what to do, not an error: the user may mean it
+    assert "not the one the analysis was saved with" in (s.data_note or "")
+    assert s.read_error is None and not at.error
+    warning = next(w.value for w in at.warning if "not the one the analysis" in w.value)
+    assert "new data" in warning and "open the analysis once more" in warning
 
 
 def test_a_bad_file_changes_nothing():
