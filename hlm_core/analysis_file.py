@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hlm_core import __version__
+from hlm_core.analysis_options import check_options, empty_options, options_from_v1
 from hlm_core.errors import FormulaError, HLMError
 from hlm_core.formula import parse_formula
 from hlm_core.formula_text import format_formula
@@ -36,7 +37,8 @@ __all__ = [
     "write_analysis",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: page options (hlm_core.analysis_options); 1 is still read
+READS = (1, 2)
 FORMAT = "hlm-analysis"
 MANIFEST = "manifest.json"
 DATA_DIR = "data/"
@@ -67,7 +69,7 @@ class Analysis:
     levels: list[str] = field(default_factory=list)
     current: ModelSpec | None = None
     saved: list[tuple[str, ModelSpec]] = field(default_factory=list)
-    options: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, dict[str, Any]] = field(default_factory=empty_options)  # by page
     data: bytes | None = None
     app_version: str = __version__
     sha256: str | None = None  # of the analysis file itself, set when read
@@ -160,7 +162,7 @@ def manifest(a: Analysis, include_data: bool) -> dict[str, Any]:
         "levels": list(a.levels),
         "current_model": None if a.current is None else spec_record(a.current),
         "saved_models": [{"name": n, **spec_record(s)} for n, s in a.saved],
-        "options": dict(a.options),
+        "options": {page: dict(values) for page, values in a.options.items()},
     }
 
 
@@ -281,10 +283,11 @@ def _from_manifest(m: Any) -> Analysis:
     _need(m, "The manifest", format=str, schema_version=int)
     if m["format"] != FORMAT:
         raise AnalysisFileError("This zip's manifest.json is not an analysis file's manifest.")
-    if m["schema_version"] != SCHEMA_VERSION:
+    if m["schema_version"] not in READS:
         raise AnalysisFileError(
             f"This analysis file uses version {m['schema_version']} of the file format; this app "
-            f"reads version {SCHEMA_VERSION}. Open it with the app version that saved it.")
+            f"reads versions {READS[0]} to {READS[-1]}. Open it with the app version that saved "
+            "it.")
     none = type(None)
     _need(m, "The manifest", app_version=str, data=dict, reading=dict, levels=list,
           current_model=(dict, none), saved_models=list, options=dict)
@@ -311,11 +314,18 @@ def _from_manifest(m: Any) -> Analysis:
         _need(rec, f"Saved model {k}", name=str)
         saved.append((rec["name"], spec_from_record(rec, f"Saved model '{rec['name']}'")))
     cur = m["current_model"]
+    if m["schema_version"] == 1:
+        options = options_from_v1(m["options"])
+    else:
+        try:
+            options = check_options(m["options"])
+        except HLMError as exc:
+            raise AnalysisFileError(str(exc)) from None
     return Analysis(
         data_name=d["name"], data_sha256=d["sha256"], example=d["example"], sheet=r["sheet"],
         types=types, missing=missing, stray=stray, levels=list(m["levels"]),
         current=None if cur is None else spec_from_record(cur, "The current model"),
-        saved=saved, options=m["options"], app_version=m["app_version"],
+        saved=saved, options=options, app_version=m["app_version"],
     )
 
 

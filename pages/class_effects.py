@@ -78,6 +78,7 @@ if result.is_glmm:
             else "Expected count for an average pupil"),
         horizontal=True,
         key="w_effects_scale",
+        persist_state="session",
         help="The model works on the log-odds (logit) or log scale. The other view shows each "
         "group's prediction for a pupil with average values of the predictors (intercepts "
         "only; slopes stay on the model scale).",

@@ -60,6 +60,7 @@ if saved:
         names,
         default=names,
         key="w_compare_saved",
+        persist_state="session",
         help="Models saved with 'Save this model' on the Model or Results page. They are "
         "fitted by ML too and added below the ladder.",
     )
@@ -296,8 +297,9 @@ st.caption(
 )
 labels = [n for n, _ in compared]
 ca, cb = st.columns(2)
-pick_a = ca.selectbox("Model A", labels, index=0, key="w_compare_a")
-pick_b = cb.selectbox("Model B", labels, index=len(labels) - 1, key="w_compare_b")
+pick_a = ca.selectbox("Model A", labels, index=0, key="w_compare_a", persist_state="session")
+pick_b = cb.selectbox("Model B", labels, index=len(labels) - 1, key="w_compare_b",
+                      persist_state="session")
 if pick_a == pick_b:
     st.info("Choose two different models.")
 else:

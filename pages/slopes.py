@@ -86,6 +86,10 @@ whole = bool(np.all(np.mod(values[np.isfinite(values)], 1) == 0)) and hi_data - 
 # 0 can always be chosen (the R tutorial's table starts at 0 days), the data's range is the
 # default
 lo_min = min(lo_data, 0.0) if info.center == "none" and lo_data >= 0 else lo_data
+# a range kept from another model or opened from an analysis file must fit this slider
+kept = st.session_state.get(f"w_slopes_range_{predictor}")
+if kept is not None and not lo_min <= min(kept) <= max(kept) <= hi_data:
+    del st.session_state[f"w_slopes_range_{predictor}"]
 lo, hi = st.slider(
     f"Range of {md(predictor)}" + (" (centred)" if info.center != "none" else ""),
     min_value=lo_min,
@@ -94,6 +98,7 @@ lo, hi = st.slider(
     step=1.0 if whole else None,
     format="%d" if whole else None,
     key=f"w_slopes_range_{predictor}",
+    persist_state="session",
 )
 if hi <= lo:
     hi = lo + (hi_data - lo_data) / 100
@@ -124,9 +129,10 @@ if hold_choice == "typed":
         with boxes[k % len(boxes)]:
             if vi.kind == "numeric":
                 typed[v] = st.number_input(md(v), value=float(round(vi.mean, 4)), format="%.4g",
-                                           key=f"w_slopes_hold_{v}")
+                                           key=f"w_slopes_hold_{v}", persist_state="session")
             else:
-                typed[v] = st.selectbox(md(v), vi.levels, key=f"w_slopes_hold_{v}")
+                typed[v] = st.selectbox(md(v), vi.levels, key=f"w_slopes_hold_{v}",
+                                        persist_state="session")
     hold = typed
 step = st.number_input(
     f"Step in {md(predictor)} for the table",
@@ -134,6 +140,7 @@ step = st.number_input(
     value=default_step(result, predictor),
     format="%g",
     key=f"w_slopes_step_{predictor}",
+    persist_state="session",
     help="The table lists every group at " + predictor + " = from, from + step, ... up to the "
     "end of the range (1 for whole-number predictors such as days).",
 )

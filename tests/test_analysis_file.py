@@ -28,6 +28,17 @@ EXAM = (FIX / "exam.csv").read_bytes()
 REF = json.loads((FIX / "exam_rs.json").read_text())["reml"]
 
 
+OPTIONS = {
+    "view": {"workshop": True, "large_font": False},
+    "class_effects": {"scale": "response", "k": 7, "hide_small": True, "show": "deviation",
+                      "groups_shown": "extremes", "how_many": 4, "fair_effect": "standLRT"},
+    "slopes": {"predictor": "standLRT", "hold": "typed", "range": {"standLRT": [-2.5, 3.0]},
+               "step": {"standLRT": 0.5}, "held": {"sex": "M"}},
+    "compare": {"saved_models_added": ["intercepts"], "model_a": "intercepts",
+                "model_b": "centred"},
+}
+
+
 def _analysis(data: bytes | None = EXAM) -> Analysis:
     rs = parse_formula("normexam ~ standLRT + (standLRT | school)")
     ri = parse_formula("normexam ~ standLRT + sex + (1 | school)", reml=False)
@@ -36,7 +47,7 @@ def _analysis(data: bytes | None = EXAM) -> Analysis:
         data_name="exam.csv", data_sha256=hashlib.sha256(EXAM).hexdigest(),
         types={"student": "categorical"}, missing={"schavg": [99.0]},
         stray={}, levels=["school"], current=rs,
-        saved=[("intercepts", ri), ("centred", centred)], options={"k_small": 5}, data=data,
+        saved=[("intercepts", ri), ("centred", centred)], options=OPTIONS, data=data,
     )
 
 
@@ -53,7 +64,8 @@ def test_the_manifest_is_readable_json_and_the_data_optional():
     z = zipfile.ZipFile(io.BytesIO(write_analysis(_analysis(), include_data=False)))
     assert z.namelist() == ["manifest.json"]
     m = json.loads(z.read("manifest.json"))
-    assert m["schema_version"] == 1 and m["data"]["included"] is False
+    assert m["schema_version"] == 2 and m["data"]["included"] is False
+    assert m["options"] == OPTIONS
     assert m["current_model"] == {"formula": "normexam ~ standLRT + (standLRT | school)",
                                   "method": "REML", "centring": {}}
     assert m["saved_models"][1]["centring"] == {"standLRT": "group"}
@@ -140,3 +152,14 @@ def test_a_generalized_model_keeps_its_family_and_pass_mark():
     m = json.loads(zipfile.ZipFile(io.BytesIO(write_analysis(a))).read("manifest.json"))
     assert m["current_model"]["family"] == "binomial"
     assert m["current_model"]["threshold"] == [">=", 0.5]
+
+
+def test_a_version_1_file_still_opens_with_its_sidebar_switches():
+    m = json.loads(json.dumps(analysis_files.GOOD))
+    m["options"] = {"workshop": True, "large_font": "yes", "k_small": 5}  # v1: not checked
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("manifest.json", json.dumps(m))
+    a = read_analysis(buf.getvalue())
+    assert a.options["view"] == {"workshop": True, "large_font": False}
+    assert a.options["class_effects"] == {} and a.options["slopes"] == {}

@@ -26,7 +26,7 @@ from hlm_core.examples import example_bytes
 from hlm_core.io import Table, read_table
 from hlm_core.transforms import source_columns
 from ui import data as ui_data
-from ui import fits, model
+from ui import fits, model, page_options
 from ui.state import log, session
 from ui.text import md
 
@@ -46,7 +46,7 @@ def current_analysis() -> Analysis:
         missing={c: [v if isinstance(v, str) else float(v) for v in vals]
                  for c, vals in s.missing.items()},
         stray=dict(s.stray), levels=list(s.levels), current=s.spec, saved=list(s.saved),
-        options={"workshop": s.workshop, "large_font": s.large_font},
+        options=page_options.current_options(),
         data=raw[1] if raw else None,
     )
 
@@ -145,6 +145,7 @@ def restore(a: Analysis, name: str, data: bytes | None) -> bool:
     s.read_error = None
     s.data_note = data_mismatch(a, data) if data is not None else None
     model.set_levels(s.levels)
+    page_options.restore_options(a.options)  # each page shows the choices it was saved with
     if a.current is not None:
         model.set_spec(a.current)
         fits.fit_model(a.current)

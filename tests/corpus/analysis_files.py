@@ -26,6 +26,21 @@ GOOD = {
 }
 
 
+# version 2 adds the page options (hlm_core.analysis_options), checked like everything else
+GOOD2 = {**GOOD, "schema_version": 2, "options": {
+    "view": {"workshop": False, "large_font": False}, "class_effects": {"k": 5},
+    "slopes": {}, "compare": {}}}
+
+
+def _options(**pages) -> bytes:
+    m = json.loads(json.dumps(GOOD2))
+    m["options"].update(pages)
+    for page, value in pages.items():
+        if value is None:
+            del m["options"][page]
+    return json.dumps(m, indent=2).encode()
+
+
 def _zip(members: list[tuple[str, bytes]], method: int = zipfile.ZIP_DEFLATED) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", method) as z:
@@ -91,6 +106,20 @@ CASES: dict[str, tuple[bytes, str]] = {
     "declared_small.hlm.zip": (_declared_small(), "damaged"),
     "oversize_manifest.hlm.zip": (_zip([("manifest.json", b" " * 2_000_000)]),
                                   "too large"),
+    "unknown_page_option.hlm.zip": (_zip([("manifest.json", _options(
+        class_effects={"k": 5, "colour": "red"}))]), "unknown option 'class_effects.colour'"),
+    "unknown_options_page.hlm.zip": (_zip([("manifest.json", _options(plan={}))]),
+                                     "unknown page 'plan'"),
+    "missing_options_section.hlm.zip": (_zip([("manifest.json", _options(slopes=None))]),
+                                        "missing the section 'slopes'"),
+    "missing_view_switch.hlm.zip": (_zip([("manifest.json", _options(
+        view={"workshop": True}))]), "missing 'view.large_font'"),
+    "wrong_option_type.hlm.zip": (_zip([("manifest.json", _options(
+        class_effects={"k": "5"}))]), "'class_effects.k' must be a whole number"),
+    "bad_slopes_range.hlm.zip": (_zip([("manifest.json", _options(
+        slopes={"range": {"standLRT": [3, -3]}}))]), "'slopes.range' must be"),
+    "options_not_an_object.hlm.zip": (_zip([("manifest.json", _manifest(
+        schema_version=2, options=["k", 5]))]), "'options' must be an object"),
 }
 
 
