@@ -9,7 +9,7 @@ import json
 import zipfile
 
 import pytest
-from apphelpers import FIXTURES, fit_by_formula, go, new_app, state, upload, widget
+from apphelpers import FIXTURES, button, fit_by_formula, go, new_app, state, upload, widget
 from downloads import download_bytes, record_downloads
 from openpyxl import load_workbook
 
@@ -96,6 +96,79 @@ def test_a_bad_file_changes_nothing():
     at = upload(new_app(), "exam.csv", EXAM)
     before = state(at).table
     data, fragment = analysis_files.CASES["path_traversal.hlm.zip"]
+    _open(at, data)
+    assert state(at).table is before
+    assert any(fragment in e.value for e in at.error)
+
+
+def _page_choices(at) -> dict:
+    """What the Class effects, Slopes and Compare pages show, widget by widget."""
+    shown = {}
+    go(at, "class_effects")
+    for kind, label in (("radio", "Show"), ("checkbox", "Hide groups with fewer than k students"),
+                        ("number_input", "k (smallest group shown)"),
+                        ("radio", "Groups shown"), ("number_input", "How many at each end"),
+                        ("selectbox", "Effect to compare")):
+        shown[label] = widget(at, kind, label).value
+    go(at, "slopes")
+    for kind, label in (("selectbox", "Predictor"), ("slider", "Range of standLRT"),
+                        ("radio", "Hold the other predictors at"),
+                        ("number_input", "Step in standLRT for the table")):
+        shown[label] = widget(at, kind, label).value
+    go(at, "compare")
+    for kind, label in (("multiselect", "Saved models to add"), ("selectbox", "Model A"),
+                        ("selectbox", "Model B")):
+        shown[label] = widget(at, kind, label).value
+    return shown
+
+
+def test_each_page_opens_with_the_choices_it_was_saved_with(downloads):
+    at = upload(new_app(), "exam.csv", EXAM)
+    fit_by_formula(at, FORMULA)
+    s = state(at)
+    s.saved = [("first", s.spec), ("second", s.spec.with_(reml=False))]
+    go(at, "class_effects")
+    widget(at, "radio", "Show").set_value("deviation").run()
+    widget(at, "number_input", "k (smallest group shown)").set_value(12).run()
+    widget(at, "radio", "Groups shown").set_value("extremes").run()
+    widget(at, "number_input", "How many at each end").set_value(4).run()
+    widget(at, "selectbox", "Effect to compare").set_value("standLRT").run()
+    go(at, "slopes")
+    widget(at, "slider", "Range of standLRT").set_range(-2.0, 2.5).run()
+    widget(at, "radio", "Hold the other predictors at").set_value("zero").run()
+    widget(at, "number_input", "Step in standLRT for the table").set_value(0.5).run()
+    go(at, "compare")
+    widget(at, "multiselect", "Saved models to add").set_value(["second"]).run()
+    button(at, "Fit the model ladder").click().run()
+    widget(at, "selectbox", "Model A").set_value("second").run()
+    go(at, "results")
+    widget(at, "toggle", "Large font (presenter view)").set_value(True).run()
+    before = _page_choices(at)
+    assert before["Show"] == "deviation" and before["k (smallest group shown)"] == 12
+    assert before["Range of standLRT"] == (-2.0, 2.5) and before["Model A"] == "second"
+    blob = download_bytes(at, "w_save_analysis", downloads)
+    options = json.loads(zipfile.ZipFile(io.BytesIO(blob)).read("manifest.json"))["options"]
+    assert options["view"] == {"workshop": False, "large_font": True}
+    assert options["class_effects"]["k"] == 12 and options["slopes"]["hold"] == "zero"
+    assert options["slopes"]["range"] == {"standLRT": [-2.0, 2.5]}
+    assert options["compare"]["saved_models_added"] == ["second"]
+
+    # opened in a session whose pages were set otherwise: the file's choices replace them
+    other = upload(new_app(), "exam.csv", EXAM)
+    fit_by_formula(other, FORMULA)
+    go(other, "class_effects")
+    widget(other, "number_input", "k (smallest group shown)").set_value(30).run()
+    at = _open(other, blob)
+    assert state(at).large_font is True
+    go(at, "compare")
+    button(at, "Fit the model ladder").click().run()
+    assert _page_choices(at) == before
+
+
+def test_a_bad_page_option_changes_nothing():
+    at = upload(new_app(), "exam.csv", EXAM)
+    before = state(at).table
+    data, fragment = analysis_files.CASES["wrong_option_type.hlm.zip"]
     _open(at, data)
     assert state(at).table is before
     assert any(fragment in e.value for e in at.error)
