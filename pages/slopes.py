@@ -128,6 +128,8 @@ if hold_choice == "typed":
         vi = mf.variables[v]
         with boxes[k % len(boxes)]:
             if vi.kind == "numeric":
+                if isinstance(st.session_state.get(f"w_slopes_hold_{v}"), str):
+                    del st.session_state[f"w_slopes_hold_{v}"]  # kept for a category before
                 typed[v] = st.number_input(md(v), value=float(round(vi.mean, 4)), format="%.4g",
                                            key=f"w_slopes_hold_{v}", persist_state="session")
             else:

@@ -41,7 +41,16 @@ KEYS: dict[str, dict[str, str]] = {
 PER_VARIABLE: dict[str, dict[str, str]] = {
     "slopes": {"range": "w_slopes_range_", "step": "w_slopes_step_", "held": "w_slopes_hold_"},
 }
-_PAIRS = {("slopes", "range")}  # a slider's (from, to): a tuple in the widget, a list in JSON
+
+
+def _held(value: Any) -> Any:
+    return value if isinstance(value, str) else float(value)
+
+
+# how a value read from JSON goes back into its widget: a slider's (from, to) is a tuple, a
+# float widget needs a float even when the file says 1 (JSON keeps no difference)
+_BACK = {("slopes", "range"): lambda v: (float(v[0]), float(v[1])),
+         ("slopes", "step"): float, ("slopes", "held"): _held}
 
 
 def _plain(value: Any) -> Any:
@@ -97,5 +106,4 @@ def restore_options(options: dict[str, dict[str, Any]]) -> None:
             for variable in _keyed(prefix):
                 st.session_state.pop(prefix + variable, None)
             for variable, value in (saved.get(name) or {}).items():
-                st.session_state[prefix + variable] = (
-                    tuple(value) if (page, name) in _PAIRS else value)
+                st.session_state[prefix + variable] = _BACK[page, name](value)

@@ -172,3 +172,38 @@ def test_a_bad_page_option_changes_nothing():
     _open(at, data)
     assert state(at).table is before
     assert any(fragment in e.value for e in at.error)
+
+
+def _with_options(blob: bytes, options: dict) -> bytes:
+    z = zipfile.ZipFile(io.BytesIO(blob))
+    m = json.loads(z.read("manifest.json"))
+    m["options"] = options
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as w:
+        w.writestr("manifest.json", json.dumps(m))
+        w.writestr("data/exam.csv", z.read("data/exam.csv"))
+    return out.getvalue()
+
+
+def test_options_that_no_longer_fit_fall_back_to_the_pages_defaults(downloads):
+    """Well-formed options the model can't use (a predictor it lacks, a range outside the
+    data, text held for a number predictor, a model name not saved): each page draws its
+    default instead, with no error."""
+    blob, _ = _saved_session(downloads)
+    odd = _with_options(blob, {
+        "view": {"workshop": False, "large_font": False},
+        "class_effects": {"level": "class", "fair_effect": "hours", "scale": "response",
+                          "how_many": 10_000},
+        "slopes": {"predictor": "hours", "hold": "typed", "range": {"standLRT": [-50.0, 80.0]},
+                   "step": {"standLRT": 1}, "held": {"standLRT": "M", "sex": 3.5}},
+        "compare": {"saved_models_added": ["gone"], "model_a": "gone", "model_b": "gone"},
+    })
+    at = _open(new_app(), odd)
+    for page in ("class_effects", "slopes", "compare"):
+        go(at, page)
+        assert not at.error, (page, [e.value for e in at.error])
+    go(at, "slopes")
+    assert widget(at, "selectbox", "Predictor").value == "standLRT"
+    lo, hi = widget(at, "slider", "Range of standLRT").value
+    assert -50.0 < lo < hi < 80.0
+    assert widget(at, "number_input", "Step in standLRT for the table").value == 1.0
