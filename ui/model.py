@@ -97,11 +97,10 @@ def ensure_model_state(frame: pd.DataFrame) -> None:
 def _mirror(key: str, value: Any) -> None:
     """Give widget `key` the value `value`, only if it holds another one.
 
-    Why: a value written to a widget's key is sent to the browser, which puts it in the box
-    even while the user is typing there. Written on every run, the Formula box would lose
-    whatever the user had typed but not yet entered whenever the page ran again (the
-    builder's first run, a finished fit); written only when the model changed, it never
-    does."""
+    Why: every value written to a widget's key goes to the browser as a value to put in the
+    widget (Streamlit's set_value), on every run that writes it. Written only when the model
+    changed, a run that changed nothing (the builder's first run ending, a fit coming back)
+    sends the Formula box nothing that could replace what the user is typing there."""
     if key not in st.session_state or st.session_state[key] != value:
         st.session_state[key] = value
 

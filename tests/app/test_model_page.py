@@ -273,9 +273,9 @@ def test_double_bar_with_a_category_is_explained_under_the_formula(exam_app):
 
 
 def test_a_rerun_never_sends_the_formula_box_the_text_again(exam_app):
-    """The browser puts a value the server writes to a widget into the box, even while the
-    user is typing there: the Formula box is written only when the model changed, so a run
-    of the page (its first run finishing, a fit coming back) never replaces typed text."""
+    """A value the server writes to a widget goes to the browser as a value to put in it:
+    the Formula box (and the builder) are written only when the model changed, so a run of
+    the page that changed nothing sends nothing that could replace text being typed."""
     at = exam_app.run()
     assert not widget(at, "text_input", "Formula").proto.set_value
     assert not widget(at, "selectbox", "Outcome").proto.set_value
