@@ -25,6 +25,10 @@ Which module to open:
 - ``ui.guidance``: workshop mode, the guided tour, hover help, the presenter view.
 - ``ui.plan``: the Plan a study page's session glue: planning inputs read from this session's
   fits (with their sources), the input widgets' state, the simulation run in pieces.
+- ``ui.analysis``: Save analysis (sidebar) and Open analysis (Data page): the session as an
+  hlm_core.analysis_file.Analysis and back, checked before the session changes.
+- ``ui.page_options``: which widget holds each page option a saved analysis keeps; read to
+  save, written back on opening.
 - ``ui.nav``: page paths and the "nothing here yet" notes (`need_data`, `need_fit`).
 - ``ui.widgets``: page furniture — header and sidebar status, errors, CSV downloads, charts,
   group labels, the centring line, "Save this model".
