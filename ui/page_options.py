@@ -44,7 +44,9 @@ PER_VARIABLE: dict[str, dict[str, str]] = {
 
 
 def _held(value: Any) -> Any:
-    return value if isinstance(value, str) else float(value)
+    """A held value: a category's level as saved (text, or a whole number such as class 3),
+    a number predictor's value as a float."""
+    return value if isinstance(value, (str, int)) else float(value)
 
 
 # how a value read from JSON goes back into its widget: a slider's (from, to) is a tuple, a
