@@ -191,14 +191,16 @@ def build_glmm_result(frame: pd.DataFrame, mf: ModelFrame, raw) -> FitResult:
 
 
 def icc_definition(family: str) -> str:
-    """How the latent-scale ICC is defined, in one sentence for results pages and exports."""
+    """How the latent-scale ICC is defined, in one sentence for results pages and exports
+    (Unicode π, ², λ: it is read on pages, in the CLI and in workbooks, never typeset)."""
     if family == "binomial":
         return ("ICC on the latent (logit) scale: the between-group variance divided by itself "
-                "plus pi^2/3 (3.29), the variance of the logistic distribution that stands in "
+                "plus π²/3 (3.29), the variance of the logistic distribution that stands in "
                 "for the pupil-level variance of a yes/no outcome.")
     return ("ICC on the latent (log) scale: the between-group variance divided by itself plus "
-            "log(1 + 1/lambda), the log-normal approximation of the count's own variance, with "
-            "lambda the average count from the model without predictors (Nakagawa et al. 2017).")
+            "ln(1 + 1/λ), the log-normal approximation of the count's own variance, with "
+            "λ the average count from the model without predictors (Nakagawa et al. 2017; "
+            "as performance::icc in R).")
 
 
 def _link(family: str) -> str:

@@ -14,8 +14,11 @@ import pandas as pd
 
 from hlm_core.design import INTERCEPT
 from hlm_core.formatting import _p_clause, fmt, fmt_p, fmt_unit
+from hlm_core.report import _factor_level, _is_binary, _part, reference_level
 from hlm_core.result import FitResult
 from hlm_core.wording import plural
+
+RATIO_LABEL = {"odds_ratio": "odds ratio", "rate_ratio": "rate ratio"}
 
 
 def ratio_column(result: FitResult) -> str:
@@ -43,14 +46,58 @@ def typical_value(result: FitResult) -> float:
     return 1 / (1 + math.exp(-b0)) if result.family == "binomial" else math.exp(b0)
 
 
+def _ratio_words(result: FitResult, ratio: float) -> str:
+    """'1.81 times the odds of result = pass' / '0.85 times as many absences on average'."""
+    if result.family == "binomial":
+        return f"{ratio:.2f} times the odds of {success_phrase(result)}"
+    return f"{ratio:.2f} times as many {result.spec.outcome} on average"
+
+
 def _effect_sentence(result: FitResult, row: pd.Series) -> str:
+    """One effect as a ratio, naming what is compared as the linear write-up does: a factor
+    level against its reference group, a 0/1 predictor's 1 against 0, one extra unit of a
+    number predictor (issue 10's rule: the reader never has to guess the reference)."""
     r = ratio_column(result)
-    ratio, lo, hi = row[r], row[f"{r}_ci_low"], row[f"{r}_ci_high"]
-    unit = "the odds are" if result.family == "binomial" else "the expected count is"
-    clear = "clearly" if row["p_value"] < 0.05 else "not clearly"
-    return (f"For {row['term']} (one unit more, or this category against the reference), "
-            f"{unit} multiplied by {ratio:.2f} (95% CI {lo:.2f} to {hi:.2f}; {clear} "
-            "different from 1).")
+    term, ratio, p = row["term"], row[r], row["p_value"]
+    ci = f"95% CI {row[f'{r}_ci_low']:.2f} to {row[f'{r}_ci_high']:.2f}"
+    unclear = f"({RATIO_LABEL[r]} {ratio:.2f}, {ci}, p = {p:.2f})"
+    odds = what_is_modelled(result)
+    level = _factor_level(result, term)
+    if ":" in term and level is None:
+        parts = [_part(result, x) for x in term.split(":")]
+        if p < 0.05:
+            return (f"The effect of {parts[0]} depends on {' and '.join(parts[1:])}: the "
+                    f"{RATIO_LABEL[r]} changes by a factor of {ratio:.2f} ({ci}).")
+        return (f"There is no clear evidence that the effect of {parts[0]} depends on "
+                f"{' and '.join(parts[1:])} {unclear}.")
+    if level is not None:
+        var, lv = level
+        ref = reference_level(result, term)
+        if ref is None:  # `0 + sex`: the estimate is this level's own log odds / log rate
+            verb = "are" if result.family == "binomial" else "is"
+            to_one = " to 1" if result.family == "binomial" else ""
+            return f"With {var} '{lv}', {odds} {verb} {ratio:.2f}{to_one} ({ci})."
+        if p < 0.05:
+            return (f"Pupils with {var} '{lv}', compared with {var} '{ref[2]}' (the reference "
+                    f"group), had {_ratio_words(result, ratio)} ({ci}).")
+        return (f"Pupils with {var} '{lv}' do not clearly differ from those with {var} "
+                f"'{ref[2]}' (the reference group) {unclear}.")
+    if _is_binary(result, term):
+        if p < 0.05:
+            return (f"Pupils where {term} is 1, compared with where it is 0, had "
+                    f"{_ratio_words(result, ratio)} ({ci}).")
+        return f"There is no clear evidence that {term} (0 or 1) matters for {odds} {unclear}."
+    if p < 0.05:
+        return f"Each extra unit of {term} multiplies {odds} by {ratio:.2f} ({ci})."
+    return f"There is no clear evidence that {term} matters for {odds} {unclear}."
+
+
+def _unit(result: FitResult) -> str:
+    """One unit of the innermost grouping, 'class' (of a nesting `school/class` too)."""
+    mf = result.model_frame
+    inner = mf.blocks[0].columns[0] if mf is not None and mf.blocks[0].columns else \
+        next(iter(result.ngroups))
+    return plural(inner, 1)
 
 
 def describe_glmm_results(result: FitResult, max_terms: int = 6) -> str:
@@ -58,14 +105,12 @@ def describe_glmm_results(result: FitResult, max_terms: int = 6) -> str:
     where = " and ".join(f"{n:,} {plural(g)}" for g, n in result.ngroups.items())
     s = [f"The model uses {result.nobs:,} rows in {where} and describes "
          f"{what_is_modelled(result)}."]
+    typical = (f"A typical pupil (predictors at zero or their reference) in an average "
+               f"{_unit(result)} has")
     if result.family == "binomial":
-        s.append(f"A typical pupil (predictors at zero or their reference) in an average "
-                 f"{plural(next(iter(result.ngroups)), 1)} has a {typical_value(result):.0%} "
-                 f"chance of {success_phrase(result)}.")
+        s.append(f"{typical} a {typical_value(result):.0%} chance of {success_phrase(result)}.")
     else:
-        s.append(f"A typical pupil (predictors at zero or their reference) in an average "
-                 f"{plural(next(iter(result.ngroups)), 1)} has {typical_value(result):.2f} "
-                 f"{result.spec.outcome} on average.")
+        s.append(f"{typical} {typical_value(result):.2f} {result.spec.outcome} on average.")
     if result.icc is not None and math.isfinite(result.icc):
         s.append(f"On the latent scale, {result.icc:.0%} of the variation lies between groups "
                  f"(latent-scale ICC {fmt_unit(result.icc)}).")

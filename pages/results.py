@@ -44,16 +44,18 @@ for i, (g, n) in enumerate(result.ngroups.items(), start=1):
     cols[i].metric(f"Groups: {md(widgets.group_label(g))}", f"{n:,}")
 k = 1 + len(result.ngroups)
 icc_name = "ICC (adjusted)" if result.icc_adjusted else "ICC"
+icc_metric = (icc_name, (guidance.help_text("ICC") or "") + " For a model with predictors: of "
+              "the variation the predictors leave (adjusted ICC).")
 if result.is_glmm:
     icc_name = glmm_views.icc_label(result)
+    icc_metric = glmm_views.icc_metric(result)
 cols[k].metric(
-    icc_name,
+    icc_metric[0],
     "–" if result.icc is None else f"{result.icc:.3f}",
     delta=intervals.icc_delta(ci),
     delta_color="off",
     delta_arrow="off",
-    help=(guidance.help_text("ICC") or "") + " For a model with predictors: of the variation the "
-    "predictors leave (adjusted ICC).",
+    help=icc_metric[1],
 )
 cols[k + 1].metric(
     "R² marginal", f"{result.r2_marginal:.3f}", help=guidance.help_text("R² marginal")

@@ -254,7 +254,14 @@ def test_write_up_speaks_in_odds_and_equations_show_the_link():
     orow = res.fixed.set_index("term").loc["smallyes"]
     text = apa_paragraph(res)
     assert f"OR = {orow['odds_ratio']:.2f}" in text and "Laplace" in text and "z = " in text
-    assert f"multiplied by {orow['odds_ratio']:.2f}" in describe_results(res)
+    words = describe_results(res)
+    assert (f"Pupils with small 'yes', compared with small 'no' (the reference group), had "
+            f"{orow['odds_ratio']:.2f} times the odds of result = pass (95% CI "
+            f"{orow['odds_ratio_ci_low']:.2f} to {orow['odds_ratio_ci_high']:.2f})") in words
+    ses = res.fixed.set_index("term").loc["ses"]
+    assert f"Each extra unit of ses multiplies the odds of result = pass by " \
+           f"{ses['odds_ratio']:.2f}" in words
+    assert "against the reference" not in words and "one unit more" not in words
     table = apa_table(res)
     assert "OR" in table.columns and "t" not in table.columns
     eq = level_equations(res, _frame())
@@ -264,6 +271,16 @@ def test_write_up_speaks_in_odds_and_equations_show_the_link():
     eqp = level_equations(pois, _frame())
     assert eqp["mixed"].startswith("log(E(absences_ijk)) = ")
     assert "IRR = " in apa_paragraph(pois)
+    prow = pois.fixed.set_index("term").loc["ses"]
+    said = describe_results(pois)
+    assert f"Each extra unit of ses multiplies the expected number of absences by " \
+           f"{prow['rate_ratio']:.2f}" in said
+    # smallyes is not clearly different from 1 here: said so, with its rate ratio and p
+    small = pois.fixed.set_index("term").loc["smallyes"]
+    assert small["p_value"] > 0.05
+    assert (f"Pupils with small 'yes' do not clearly differ from those with small 'no' (the "
+            f"reference group) (rate ratio {small['rate_ratio']:.2f}") in said
+    assert "in an average class has" in said  # the inner unit of school/class, not 'class:school'
 
 
 def test_workbook_and_html_report_for_a_yes_no_model():

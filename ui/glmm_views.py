@@ -18,10 +18,12 @@ def fixed_caption(result: FitResult) -> str:
     what = result.extra.get("outcome_meaning", "")
     ratio = ratio_name(result).lower()
     scale = "logit" if result.family == "binomial" else "log"
+    times = "the odds are" if scale == "logit" else "the expected count is"
     return (f"The model describes {what}. Estimates on the {scale} scale with standard errors, "
             f"Wald z and p (as lme4's summary) and 95% confidence intervals; the {ratio} is "
-            f"exp(estimate): how many times {'the odds' if scale == 'logit' else 'the count'} "
-            "multiply per unit of the predictor (or for this category against the reference).")
+            f"exp(estimate): how many times {times} multiplied for one unit more of a number "
+            "predictor, or for a category compared with the reference group (its first value "
+            "in sorted order).")
 
 
 def fixed_view(result: FitResult) -> tuple[pd.DataFrame, dict]:
@@ -43,7 +45,19 @@ def fixed_view(result: FitResult) -> tuple[pd.DataFrame, dict]:
 
 
 def icc_label(result: FitResult) -> str:
+    """The ICC's name in tables: 'Latent ICC (adjusted)'."""
     return "Latent ICC" + (" (adjusted)" if result.icc_adjusted else "")
+
+
+def icc_metric(result: FitResult) -> tuple[str, str]:
+    """The headline metric's short label (it must fit a fifth of the page) and its help:
+    what 'latent' and 'adjusted' mean go in the help, not the label."""
+    label = "Latent ICC" + (" (adj.)" if result.icc_adjusted else "")
+    help_ = result.extra.get("icc_definition", "")
+    if result.icc_adjusted:
+        help_ += (" Adjusted: of the variation the predictors leave, as in a model with "
+                  "predictors.")
+    return label, help_
 
 
 def diagnostics_section(result: FitResult) -> None:

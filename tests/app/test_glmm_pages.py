@@ -49,6 +49,15 @@ def test_results_page_shows_odds_ratios_and_latent_icc(pupils_csv):
     assert "latent" in texts(at) and "odds" in texts(at)
     ses = table.set_index("Term").loc["ses"]
     assert ses["Odds ratio"] == pytest.approx(2.718281828 ** ses["Estimate"])
+    # the ICC's metric: a label short enough for its column; latent scale and π²/3 in its help
+    icc = next(m for m in at.metric if "ICC" in m.label)
+    assert icc.label == "Latent ICC (adj.)"
+    assert "π²/3" in icc.proto.help and "Adjusted" in icc.proto.help
+    words = texts(at)
+    assert "π²/3 (3.29)" in words and "pi^2" not in words
+    # the write-up names the reference group (issue 10's rule), never "against the reference"
+    assert "compared with small 'no' (the reference group)" in words
+    assert "one unit more, or this category" not in words
 
 
 def test_results_page_count_model_rate_ratios(pupils_csv):

@@ -44,7 +44,7 @@ def test_pass_fail_outcome_fit_odds_ratios_and_probabilities(page, artifacts):
     assert estimate == pytest.approx(ref["smallyes"]["estimate"], abs=2e-3)
     odds = float(values[row + 7])  # Term, Estimate, SE, z, p, CI low, CI high, Odds ratio
     assert odds == pytest.approx(math.exp(ref["smallyes"]["estimate"]), abs=5e-3)
-    assert page.get_by_text("Latent ICC (adjusted)").first.is_visible()
+    assert page.get_by_text("Latent ICC (adj.)", exact=True).first.is_visible()
     screenshot(page, artifacts, "glmm-2-results")
 
     open_page(page, "Class effects")
