@@ -6,9 +6,10 @@ set and these differences, each as lme4 / performance report them:
 * fixed effects carry Wald `z_value` (no df), 95 % Wald CIs, and odds ratios (binomial) or rate
   ratios (Poisson) with CIs on the ratio scale;
 * VarCorr has no Residual row and sigma is 1;
-* the ICC and Nakagawa R² use the latent-scale distribution variance: pi^2/3 for the logit link,
-  and for the log link the log-normal approximation log(1 + 1/lambda), lambda = exp(b0 +
-  tau^2 / 2) from the intercept-only model with the same random part (Nakagawa et al. 2017);
+* the ICC and Nakagawa R² use the latent-scale distribution variance: π²/3 for the logit link,
+  and for the log link the log-normal approximation ln(1 + 1/λ), λ = exp(b0 + τ0 / 2) from the
+  intercept-only model with the same random part (Nakagawa et al. 2017; performance's default
+  `approximation = "lognormal"`, checked in tests/test_glmm_performance.py);
 * with nAGQ > 1 the log-likelihood is lme4's (which leaves out the saturated model's constant).
 """
 
@@ -106,11 +107,16 @@ def _varcorr_table(mf: ModelFrame, raw) -> tuple[pd.DataFrame, list[np.ndarray]]
 
 
 def distribution_variance(frame: pd.DataFrame, mf: ModelFrame, raw, covs) -> float:
-    """The latent-scale 'residual' variance: pi^2/3 (logit); log(1 + 1/lambda) (log link)."""
+    """The latent-scale 'residual' variance: π²/3 (logit); ln(1 + 1/λ) (log link).
+
+    λ = exp(b0 + τ0 / 2) with b0 the intercept and τ0 the random-intercept variance (summed
+    over grouping factors) of the model without predictors and the same random part, as
+    Nakagawa et al. (2017) and performance::r2_nakagawa (insight's null model; a random slope's
+    variance does not enter λ there: the null model has no slope column to weigh it by).
+    """
     if mf.spec.family == "binomial":
         return LOGIT_RESIDUAL_VARIANCE
     from hlm_core.engines.glmm_engine import fit_glmm_arrays
-    from hlm_core.fit import _random_variance
 
     spec = mf.spec
     if mf.fixed_terms:  # the intercept-only model with the same random part
@@ -119,13 +125,18 @@ def distribution_variance(frame: pd.DataFrame, mf: ModelFrame, raw, covs) -> flo
             mf0 = model_frame(frame, null)
             raw0 = fit_glmm_arrays(mf0, spec.family, 1)
             covs0 = [L @ L.T for L in raw0.lambda_blocks]
-            b0, tau0 = float(raw0.beta[0]), _random_variance(mf0, covs0)
+            b0, tau0 = float(raw0.beta[0]), _intercept_variance(mf0, covs0)
         except (ModelError, np.linalg.LinAlgError, ValueError, RuntimeError):
-            b0, tau0 = float(np.log(mf.y.mean())), _random_variance(mf, covs)
+            b0, tau0 = float(np.log(mf.y.mean())), _intercept_variance(mf, covs)
     else:
-        b0, tau0 = float(raw.beta[0]), _random_variance(mf, covs)
+        b0, tau0 = float(raw.beta[0]), _intercept_variance(mf, covs)
     lam = np.exp(b0 + tau0 / 2)
     return float(np.log1p(1 / lam))
+
+
+def _intercept_variance(mf: ModelFrame, covs: list[np.ndarray]) -> float:
+    """The random intercepts' variances, summed over the grouping factors that have one."""
+    return float(sum(c[0, 0] for b, c in zip(mf.blocks, covs, strict=True) if b.intercept))
 
 
 def _success_labels(frame: pd.DataFrame, mf: ModelFrame) -> dict:
