@@ -201,6 +201,8 @@ def workbook(result, extra_tables: dict[str, pd.DataFrame] | None = None, *,
     from openpyxl import Workbook
 
     from hlm_core.ci_output import ci_sheet_note, varcorr_with_ci
+    from hlm_core.glmm import exported_fixed_note
+    from hlm_core.result import fixed_for_export
     from hlm_core.writeup import apa_table
 
     wb = Workbook()
@@ -220,7 +222,8 @@ def workbook(result, extra_tables: dict[str, pd.DataFrame] | None = None, *,
         **(about or {}),
     }
     add("About", pd.DataFrame({"Item": list(info), "Value": list(info.values())}))
-    add("Fixed effects", result.fixed)
+    add("Fixed effects", fixed_for_export(result),
+        exported_fixed_note(result.family) if result.is_glmm else None)
     add("Variance components", varcorr_with_ci(result), ci_sheet_note(result))
     add("Model fit", model_fit_table(result))
     add("Class effects", class_effects_table(result),

@@ -39,6 +39,24 @@ def glmm_fixed_columns(family: str) -> list[str]:
             r, f"{r}_ci_low", f"{r}_ci_high"]
 
 
+def exported_fixed(fixed: pd.DataFrame, family: str) -> pd.DataFrame:
+    """The fixed-effects table as the JSON, workbook and CSV give it (issue 13.7): `ci_low` /
+    `ci_high` are the odds (rate) ratio's interval, next to the ratio; the estimate's Wald
+    interval on the logit (log) scale is `estimate_ci_low` / `estimate_ci_high`. One meaning
+    per name: `ci_*` is always the interval of the number a reader quotes for that family."""
+    r = RATIO_NAME[family]
+    return fixed.rename(columns={"ci_low": "estimate_ci_low", "ci_high": "estimate_ci_high",
+                                 f"{r}_ci_low": "ci_low", f"{r}_ci_high": "ci_high"})
+
+
+def exported_fixed_note(family: str) -> str:
+    """What the exported columns hold, for the workbook's sheet and the README."""
+    scale, ratio = ("logit", "odds ratio") if family == "binomial" else ("log", "rate ratio")
+    return (f"estimate, std_error, z_value, p_value and estimate_ci_low/high (95% Wald "
+            f"interval) are on the {scale} scale; {RATIO_NAME[family]} = exp(estimate), the "
+            f"{ratio}, with ci_low/ci_high its 95% interval.")
+
+
 def check_nagq(spec: ModelSpec, mf: ModelFrame) -> None:
     """lme4's rule: adaptive quadrature only for a single scalar random effect."""
     if spec.nagq == 1:

@@ -10,6 +10,7 @@ import pandas as pd
 from hlm_core.ci_output import varcorr_with_ci
 from hlm_core.export_tables import class_effects_table, model_fit_table, pred_slope_table
 from hlm_core.images import export_style
+from hlm_core.result import fixed_for_export
 
 
 def package_versions() -> dict[str, str]:
@@ -252,9 +253,15 @@ def _tables_section(result, extra_tables: dict[str, pd.DataFrame] | None) -> lis
     parts: list[str] = []
     add = parts.append
     add("<h2>Fixed effects</h2>")
-    add("<p class=\"note\">Satterthwaite df (as lmerTest); 95% confidence intervals with "
-        "those df.</p>")
-    add(_html_table(result.fixed))
+    if result.is_glmm:
+        from hlm_core.glmm import exported_fixed_note
+
+        add(f"<p class=\"note\">Wald z tests (as lme4's summary); "
+            f"{_h(exported_fixed_note(result.family))}</p>")
+    else:
+        add("<p class=\"note\">Satterthwaite df (as lmerTest); 95% confidence intervals with "
+            "those df.</p>")
+    add(_html_table(fixed_for_export(result)))
     add("<h2>Variance components</h2>")
     add(_html_table(varcorr_with_ci(result)))
     add("<h2>Model fit</h2>")

@@ -107,6 +107,16 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
+def fixed_for_export(result: FitResult) -> pd.DataFrame:
+    """The fixed effects as every export names them (JSON, workbook, CSV): as fitted for a
+    linear model; for a generalized one `ci_low`/`ci_high` on the ratio scale (glmm.py)."""
+    if not result.is_glmm:
+        return result.fixed
+    from hlm_core.glmm import exported_fixed
+
+    return exported_fixed(result.fixed, result.family)
+
+
 def result_to_dict(result: FitResult, ranef: bool = False) -> dict[str, Any]:
     """The command line's --json layout (documented in README)."""
     out: dict[str, Any] = {
@@ -116,7 +126,7 @@ def result_to_dict(result: FitResult, ranef: bool = False) -> dict[str, Any]:
         "nobs": result.nobs,
         "ngroups": dict(result.ngroups),
         "rows_dropped": result.rows_dropped,
-        "fixed_effects": records(result.fixed),
+        "fixed_effects": records(fixed_for_export(result)),
         "variance_components": records(result.varcorr),
         "loglik": _clean(result.loglik),
         "aic": _clean(result.aic),
@@ -134,6 +144,9 @@ def result_to_dict(result: FitResult, ranef: bool = False) -> dict[str, Any]:
     if result.is_glmm:  # what the numbers mean for a yes/no or count outcome
         for key in ("link", "success", "failure", "icc_definition"):
             out[key] = result.extra.get(key)
+        from hlm_core.glmm import RATIO_NAME
+
+        out["ci_scale"] = RATIO_NAME[result.family]  # what fixed_effects' ci_low/ci_high are
     if ranef:
         out["random_effects"] = {
             g: records(t[["level", "term", "value", "cond_sd"]]) for g, t in result.ranef.items()

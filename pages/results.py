@@ -6,6 +6,7 @@ import streamlit as st
 from hlm_core.ci_output import varcorr_with_ci
 from hlm_core.intervals import Intervals
 from hlm_core.report import describe_results
+from hlm_core.result import fixed_for_export
 from ui import fits, glmm_views, guidance, intervals, nav, widgets
 from ui.text import md
 
@@ -116,7 +117,8 @@ st.dataframe(
             format="%.4f", help=guidance.help_text("confidence interval")),
     },
 )
-widgets.download_csv(fixed, "fixed_effects.csv", "Download fixed effects (CSV)", key="dl_fixed")
+widgets.download_csv(fixed_for_export(result), "fixed_effects.csv", "Download fixed effects (CSV)",
+                     key="dl_fixed")
 
 # ---------------------------------------------------------------- variance components
 st.subheader("Variance components", help=guidance.help_text("variance component"))

@@ -294,10 +294,18 @@ def test_workbook_and_html_report_for_a_yes_no_model():
     res = _fit("bin_ri")
     book = load_workbook(io.BytesIO(workbook(res)))
     fixed = next(ws for ws in book.worksheets if ws.title.lower().startswith("fixed"))
-    header = [c.value for c in next(fixed.iter_rows(max_row=1))]
-    assert "odds_ratio" in header and "z_value" in header
+    rows = [[c.value for c in r] for r in fixed.iter_rows()]
+    header = rows[0]
+    assert header == ["term", "estimate", "std_error", "z_value", "p_value", "estimate_ci_low",
+                      "estimate_ci_high", "odds_ratio", "ci_low", "ci_high"]
+    small = dict(zip(header, next(r for r in rows if r[0] == "smallyes"), strict=True))
+    orow = res.fixed.set_index("term").loc["smallyes"]
+    assert small["ci_low"] == pytest.approx(orow["odds_ratio_ci_low"])  # the ratio's interval
+    assert small["estimate_ci_high"] == pytest.approx(orow["ci_high"])  # the logit's
+    assert any("ci_low/ci_high its 95% interval" in str(r[0]) for r in rows[1:])
     page = html_report(res, "fp", None, None)
     assert "odds" in page and "logit" in page
+    assert "Satterthwaite" not in page and "Wald z tests" in page and "estimate_ci_low" in page
 
 
 def test_fair_comparisons_on_the_link_scale():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from hlm_core.__main__ import main, run
 
 GLMM = Path(__file__).parent / "fixtures" / "glmm"
 PUPILS = str(GLMM / "pupils.csv")
+Z95 = 1.959963984540054
 
 
 def _json(argv: list[str]) -> dict:
@@ -30,7 +32,15 @@ def test_fit_binomial_json_matches_glmer():
         assert "df" not in row and "t_value" not in row
         assert row["z_value"] == pytest.approx(f["z_value"], rel=0.02)
         assert row["odds_ratio"] == pytest.approx(2.718281828 ** row["estimate"])
-        assert row["odds_ratio_ci_low"] < row["odds_ratio"] < row["odds_ratio_ci_high"]
+        # issue 13.7: ci_low/ci_high are the odds ratio's interval; the logit's is estimate_ci_*
+        assert list(row) == ["term", "estimate", "std_error", "z_value", "p_value",
+                             "estimate_ci_low", "estimate_ci_high", "odds_ratio", "ci_low",
+                             "ci_high"]
+        for key, sign in (("ci_low", -1), ("ci_high", 1)):
+            wald = f["estimate"] + sign * Z95 * f["std_error"]  # lme4's estimate and SE
+            assert row[key] == pytest.approx(math.exp(wald), rel=0.01)
+            assert row[f"estimate_{key}"] == pytest.approx(
+                row["estimate"] + sign * Z95 * row["std_error"])
     assert got["loglik"] == pytest.approx(ref["loglik"], abs=2e-3)
     assert "latent" in got["icc_definition"]
     assert len(got["random_effects"]["class"]) == 60
@@ -43,6 +53,10 @@ def test_fit_poisson_agq_json():
     assert got["method"] == "AGQ(5)" and got["family"] == "poisson"
     assert [r["rate_ratio"] for r in got["fixed_effects"]] == pytest.approx(
         [2.718281828 ** f["estimate"] for f in ref["fixed"]], rel=1e-4)
+    for row in got["fixed_effects"]:  # the rate ratio's interval, on the ratio scale
+        assert row["ci_low"] == pytest.approx(math.exp(row["estimate_ci_low"]))
+        assert row["ci_low"] < row["rate_ratio"] < row["ci_high"]
+    assert got["ci_scale"] == "rate_ratio"
     assert got["loglik"] == pytest.approx(ref["loglik"], abs=2e-3)
 
 
