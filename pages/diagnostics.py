@@ -12,7 +12,6 @@ import streamlit as st
 from hlm_core.crosscheck import crosscheck, verdict
 from hlm_core.diagnostics import (
     fitted_and_residuals,
-    influential_groups,
     near_zero_terms,
     qq_points,
     residual_spread,
@@ -24,7 +23,7 @@ from hlm_core.figures import qq_plot, residuals_vs_fitted, spread_plot
 from hlm_core.formula import format_formula
 from hlm_core.report import num
 from hlm_core.wording import plural
-from ui import data, fits, glmm_views, guidance, model, nav, widgets
+from ui import data, fits, glmm_views, guidance, influence, model, nav, widgets
 from ui.state import log, session
 from ui.text import md
 
@@ -135,8 +134,10 @@ else:
                         widgets.show_error(session().fit_error or "The fit failed.")
 
 # ---------------------------------------------------------------- residuals
-if result.is_glmm:  # yes/no and count models get their own checks
+if result.is_glmm:  # yes/no and count models get their own checks, and the same refits
     glmm_views.diagnostics_section(result)
+    influence.influence_section(result, frame)
+    glmm_views.no_crosscheck_note()
     st.stop()
 fr = fits.memo("diag_residuals", fit_key, lambda: fitted_and_residuals(result))
 outcome = result.spec.outcome
@@ -206,53 +207,7 @@ st.caption(
 )
 
 # ---------------------------------------------------------------- influential groups
-st.subheader("Influential groups")
-TOP = 5
-st.caption(
-    f"Refits the model without each of the {TOP} {md(plural(first))} most likely to matter "
-    "(large, "
-    "clearly estimated effects in big groups) and shows how far each fixed effect moves, in "
-    "standard errors. A move of more than 1 SE means that group alone changes the conclusion."
-)
-if st.button(f"Refit without each of the top {TOP} groups", icon=":material/science:"):
-    try:
-        fits.diag_run("influence", lambda: fits.refit(
-            influential_groups, result, frame, top=TOP,
-            what=f"Refitting without each of the top {TOP} groups"))
-    except HLMError as exc:
-        widgets.show_error(str(exc))
-influence = fits.diag_get("influence")
-if influence is not None:
-    table = influence.table
-    if table.empty:
-        st.info("None of the refits succeeded, so influence can't be shown for this model.")
-    else:
-        terms = [c for c in table.columns if c not in ("group", "n")]
-        shown = table.copy()
-        shown["largest change (SE)"] = shown[terms].abs().max(axis=1)
-        shown = shown.rename(columns={"group": widgets.group_label(first)})
-        st.dataframe(
-            shown,
-            hide_index=True,
-            column_config={
-                c: st.column_config.NumberColumn(format="%+.2f") for c in terms
-            } | {"largest change (SE)": st.column_config.NumberColumn(format="%.2f")},
-        )
-        worst = shown.sort_values("largest change (SE)", ascending=False).iloc[0]
-        name = worst[widgets.group_label(first)]
-        if worst["largest change (SE)"] > 1:
-            st.warning(
-                f"Leaving out {first_md} {md(name)} moves an estimate by "
-                f"{worst['largest change (SE)']:.2f} standard errors: check its data.",
-                icon=":material/warning:",
-            )
-        else:
-            st.caption(
-                f":material/check_circle: No single {first_md} moves any estimate by more than "
-                f"1 SE (largest: {worst['largest change (SE)']:.2f}, {md(name)})."
-            )
-        widgets.download_csv(table, "influential_groups.csv", "Download influence table (CSV)",
-                        key="dl_influence")
+influence.influence_section(result, frame)
 
 # ---------------------------------------------------------------- cross-check
 st.subheader("Cross-check with a second engine")

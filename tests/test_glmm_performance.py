@@ -1,6 +1,7 @@
 """Latent-scale ICC and Nakagawa R² of yes/no and count models against R's `performance`
 (performance::icc, performance::r2_nakagawa, insight::get_variance), read from
-tests/fixtures/glmm/performance.json (made by make_performance_reference.R there: CI needs no R).
+tests/fixtures/glmm/performance.json (made by make_performance_reference.R there: CI needs no R);
+and the Diagnostics page's leave-one-class-out refits against glmer refits (influence.json).
 
 Which definition: the logit link's distribution variance is π²/3 everywhere. For the log link
 we use the log-normal approximation ln(1 + 1/λ), λ = exp(b0 + τ0/2) from the model without
@@ -95,3 +96,22 @@ def test_poisson_lambda_is_nakagawa_2017(fits, name):
     old = case["performance"]["var_distribution"]
     if old != pytest.approx(case["nakagawa2017"]["var_distribution"]):  # insight < 0.19.x
         assert old == pytest.approx(math.log1p(math.exp(-null["intercept"])), rel=1e-9)
+
+
+# ---------------------------------------------------------------- influence refits
+
+@pytest.mark.parametrize("name", ["bin_ri", "pois_ri"])
+def test_influential_classes_match_glmer_refits(name):
+    """The Diagnostics page's leave-one-class-out refits, against lme4::glmer refitted
+    without the same classes (influence.json, made by make_influence_reference.R)."""
+    from hlm_core.diagnostics import influential_groups
+
+    ref = json.loads((GLMM / "influence.json").read_text())[name]
+    frame = read_table(GLMM / "pupils.csv").frame
+    res = fit(frame, parse_formula(ref["formula"]).with_(family=ref["family"]))
+    got = influential_groups(res, frame, top=len(ref["rows"])).table
+    assert list(got["group"]) == [r["group"] for r in ref["rows"]]  # the classes R refitted
+    for (_, row), want in zip(got.iterrows(), ref["rows"], strict=True):
+        assert row["n"] == want["n"]
+        for term in res.fixed["term"]:
+            assert row[term] == pytest.approx(want[term], abs=0.02)  # in SEs

@@ -30,6 +30,7 @@ Which module to open:
 - ``ui.page_options``: which widget holds each page option a saved analysis keeps; read to
   save, written back on opening.
 - ``ui.nav``: page paths and the "nothing here yet" notes (`need_data`, `need_fit`).
+- ``ui.influence``: the Diagnostics page's influential-groups refits (every outcome type).
 - ``ui.widgets``: page furniture — header and sidebar status, errors, CSV downloads, charts,
   group labels, the centring line, "Save this model".
 

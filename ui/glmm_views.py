@@ -94,5 +94,19 @@ def diagnostics_section(result: FitResult) -> None:
     if result.family == "poisson":
         st.subheader("Overdispersion")
         st.write(overdispersion(result).sentence())
-    st.caption("The normal Q-Q plots, residual spread, influence and cross-check with a second "
-               "engine are for score outcomes; for yes/no and count models use the checks above.")
+    st.caption("The normal Q-Q plots and the residual spread per group are for score "
+               "outcomes (they assume normal residuals); for yes/no and count models use the "
+               "checks above.")
+
+
+def no_crosscheck_note() -> None:
+    """Why the second-engine cross-check offered for score outcomes is not offered here."""
+    st.subheader("Cross-check with a second engine")
+    st.info(
+        "Not available for yes/no and count models. The second engine used for score "
+        "outcomes, statsmodels, fits these models only in a Bayesian way (its "
+        "BinomialBayesMixedGLM and PoissonBayesMixedGLM), whose estimates differ from "
+        "maximum likelihood by design, so a comparison would not test these numbers. They "
+        "are instead checked against R's lme4 (glmer) in this program's own tests.",
+        icon=":material/info:",
+    )

@@ -10,7 +10,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from apphelpers import fit_by_formula, frame_by_key, go, new_app, state, texts, upload, widget
+from apphelpers import (
+    button,
+    fit_by_formula,
+    frame_by_key,
+    go,
+    new_app,
+    state,
+    texts,
+    upload,
+    widget,
+)
 
 GLMM = Path(__file__).resolve().parents[1] / "fixtures" / "glmm"
 PAGES = ["results", "class_effects", "slopes", "compare", "diagnostics", "report"]
@@ -158,3 +168,25 @@ def test_a_markdown_group_name_stays_text_on_the_yes_no_diagnostics(pupils_csv):
     for s in naming:
         assert "\\$\\\\href" in s and "\\[a\\]" in s, s
     assert f"Observed minus expected per {name}" in texts(at)
+
+
+def test_diagnostics_influence_refits_and_no_crosscheck_in_plain_words(pupils_csv):
+    from hlm_core.diagnostics import influential_groups
+    from hlm_core.fit import fit
+    from hlm_core.formula import parse_formula
+    from hlm_core.io import read_table
+
+    at = go(_binary(pupils_csv), "diagnostics")
+    words = texts(at)
+    assert "Not available for yes/no and count models" in words and "Bayesian" in words
+    assert not [b for b in at.button if "statsmodels" in b.label]  # nothing offered to fail
+    button(at, "Refit without each of the top 5 groups").click().run()
+    assert not at.exception and not at.error
+    shown = at.dataframe[-1].value
+    frame = read_table(GLMM / "pupils.csv").frame
+    res = fit(frame, parse_formula("result ~ ses + small + (1 | class)").with_(
+        family="binomial"))
+    want = influential_groups(res, frame, top=5).table  # checked against glmer refits
+    assert list(shown["class"]) == list(want["group"])
+    assert list(shown["smallyes"]) == pytest.approx(list(want["smallyes"]), abs=1e-6)
+    assert "on the logit scale" in texts(at)
