@@ -25,39 +25,23 @@ import time
 import warnings
 from typing import Any
 
+from hlm_core.cli_print import (
+    Plain,
+    print_fit,
+    print_intervals,
+    print_slopes,
+    say,
+    write_json,
+)
 from hlm_core.errors import HLMError
-from hlm_core.safe_text import visible
 
 EXIT_USER = 2
 
 
-class _Plain:
-    """A text stream that writes control characters in user text as visible escapes.
-
-    Names and values from a file reach the terminal in notes, tables and messages; an ESC or
-    OSC sequence in a class ID must not clear the screen or retitle the window. Our own line
-    breaks and tabs pass; JSON output does not go through here (the encoder escapes it).
-    """
-
-    def __init__(self, stream: Any):
-        self.stream = stream
-
-    def write(self, text: str) -> int:
-        return self.stream.write(visible(text, keep="\n\t"))
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-
-def _say(text: str) -> None:
-    """A message for people on stderr, control characters made visible."""
-    _Plain(sys.stderr).write(text)
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # plain words, exit 2, like every user error
-        _say(f"{message[0].upper()}{message[1:]}.\n")
-        _say(f"Run '{self.prog} --help' to see the options.\n")
+        say(f"{message[0].upper()}{message[1:]}.\n")
+        say(f"Run '{self.prog} --help' to see the options.\n")
         raise SystemExit(EXIT_USER)
 
 
@@ -173,45 +157,6 @@ def _read_analysis(args: argparse.Namespace):
     return table
 
 
-def _fmt(v: float | None, digits: int = 4) -> str:
-    if v is None:
-        return "NA"
-    return f"{v:.{digits}g}" if abs(v) >= 1e-4 or v == 0 else f"{v:.2e}"
-
-
-def _print_fit(res, out) -> None:
-    if res.is_glmm:
-        link = res.extra["link"]
-        print(f"Generalized linear mixed model ({res.family}, {link} link) fit by maximum "
-              f"likelihood ({res.method}): {res.formula}", file=out)
-        if res.family == "binomial":
-            print(f"Success: {res.extra['success']}   (failure: {res.extra['failure']})",
-                  file=out)
-    else:
-        print(f"Linear mixed model fit by {res.method}: {res.formula}", file=out)
-    groups = ", ".join(f"{g}: {n:,}" for g, n in res.ngroups.items())
-    print(f"Observations: {res.nobs:,}   Groups: {groups}", file=out)
-    if res.rows_dropped:
-        print(f"Rows left out for missing values: {res.rows_dropped:,}", file=out)
-    print(f"logLik {res.loglik:.3f}   AIC {res.aic:.2f}   BIC {res.bic:.2f}", file=out)
-    test = "Wald z" if res.is_glmm else "Satterthwaite df"
-    print(f"\nFixed effects ({test}):", file=out)
-    print(res.fixed.to_string(index=False, float_format=lambda v: _fmt(v, 5)), file=out)
-    print("\nVariance components:", file=out)
-    print(res.varcorr.to_string(index=False, float_format=lambda v: _fmt(v, 5)), file=out)
-    label = "ICC (adjusted)" if res.icc_adjusted else "ICC"
-    label = f"{label[:3]} on the latent scale{label[3:]}" if res.is_glmm else label
-    print(
-        f"\n{label}: {_fmt(res.icc)}   R2 marginal: {_fmt(res.r2_marginal)}   "
-        f"R2 conditional: {_fmt(res.r2_conditional)}",
-        file=out,
-    )
-    for n in res.notes:
-        print(f"Note: {n}", file=out)
-    for w in res.warnings:
-        print(f"Warning: {w}", file=out)
-
-
 def _intervals(res, args: argparse.Namespace):
     """--ci profile|boot: the intervals, or None without --ci."""
     if args.ci is None:
@@ -221,24 +166,6 @@ def _intervals(res, args: argparse.Namespace):
     from hlm_core.ci_output import compute_intervals
 
     return compute_intervals(res, args.ci, nsim=args.nsim, seed=args.seed)
-
-
-def _print_intervals(res, iv, out) -> None:
-    from hlm_core.ci_output import format_ci
-
-    how = ("likelihood profile" if iv.method == "profile"
-           else f"parametric bootstrap, {iv.nsim} draws, seed {iv.seed}")
-    print(f"\n95% intervals ({how}):", file=out)
-    print(iv.table.drop(columns="edge").to_string(index=False,
-                                                  float_format=lambda v: _fmt(v, 5)), file=out)
-    for e in iv.table["edge"]:
-        if e:
-            print(f"Note: {e}", file=out)
-    if iv.icc is not None:
-        label = "ICC (adjusted)" if res.icc_adjusted else "ICC"
-        print(f"{label} = {res.icc:.2f}, 95% CI {format_ci(*iv.icc)}", file=out)
-    for n in iv.notes:
-        print(f"Note: {n}", file=out)
 
 
 _ROUTINE_NOTES = {"Text encoding: UTF-8.", "Columns are separated by commas."}
@@ -280,7 +207,7 @@ def _parse(text: str, frame, reml: bool = True):
 
 def _slopes(args: argparse.Namespace, res, out) -> None:
     """The tutorial's pred.slope table: one row per group per step, as `{group, x, prediction}`."""
-    from hlm_core.effects import HOLDS, default_step, held_values, pred_slope
+    from hlm_core.effects import default_step, held_values, pred_slope
 
     step = args.step if args.step is not None else default_step(res, args.predictor) \
         if args.predictor in res.model_frame.variables else 1.0
@@ -293,36 +220,14 @@ def _slopes(args: argparse.Namespace, res, out) -> None:
                    "rows": rows}, out, indent=1)
         out.write("\n")
         return
-    print(f"Predicted {res.spec.outcome} for each group, {args.predictor} from {args.lo:g} to "
-          f"{args.hi:g} in steps of {step:g}; other predictors held at {HOLDS[args.hold]}:",
-          file=out)
-    if held:
-        print("  " + ", ".join(f"{k} = {v if isinstance(v, str) else _fmt(v)}"
-                               for k, v in held.items()), file=out)
-    print(f"\n{'group':>12} {args.predictor:>14} {'prediction':>12}", file=out)
-    for r in rows:
-        print(f"{r['group']:>12} {r['x']:>14g} {r['prediction']:>12.4f}", file=out)
-
-
-def _write_json(payload: dict[str, Any], out) -> None:
-    """The payload indented, with each random effect on one line: json's indenting encoder is
-    pure Python (2 s for 1,000,000 rows' 40,000 random effects), its compact one is C."""
-    ranef = payload.pop("random_effects", None)
-    text = json.dumps(payload, indent=1)
-    if ranef is not None:
-        groups = ",\n".join(
-            f"  {json.dumps(g)}: [\n" + ",\n".join("   " + json.dumps(r) for r in rows) + "\n  ]"
-            for g, rows in ranef.items()
-        )
-        text = text[: text.rfind("}")].rstrip() + ',\n "random_effects": {\n' + groups + "\n }\n}"
-    out.write(text + "\n")
+    print_slopes(res, args, step, held, rows, out)
 
 
 def run(argv: list[str] | None = None, out=None) -> int:
     out = out or sys.stdout
     args = _parser().parse_args(argv)
     if not getattr(args, "json", False):
-        out = _Plain(out)
+        out = Plain(out)
     if args.command == "power":  # no file to read
         from hlm_core import power_cli
 
@@ -360,11 +265,11 @@ def _run_fit(args: argparse.Namespace, frame, read_notes: list[str], read_s: flo
 
             add_to_dict(payload, iv)
             payload["timing"]["ci_s"] = iv.seconds
-        _write_json(payload, out)
+        write_json(payload, out)
         return 0
-    _print_fit(res, out)
+    print_fit(res, out)
     if iv is not None:
-        _print_intervals(res, iv, out)
+        print_intervals(res, iv, out)
     if args.ranef:
         for g, tab in res.ranef.items():
             print(f"\nRandom effects for {g}:", file=out)
@@ -437,10 +342,10 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter("ignore")
             return run(argv)
     except HLMError as exc:
-        _say(f"{exc}\n")
+        say(f"{exc}\n")
         return EXIT_USER
     except FileNotFoundError as exc:
-        _say(f"Can't find the file '{exc.filename}'. Check the path.\n")
+        say(f"Can't find the file '{exc.filename}'. Check the path.\n")
         return EXIT_USER
     except KeyboardInterrupt:
         return 130
