@@ -166,7 +166,7 @@ def boot_intervals(result: FitResult, draws: BootDraws) -> Intervals:
     for j, row in enumerate(result.varcorr.itertuples(index=False)):
         low, high = percentile(draws.sdcor[:, j])
         rows.append((row.group, row.term1, row.term2, row.sdcor, low, high,
-                     edge_words(row, low, high)))
+                     edge_words(result, row, low, high)))
     table = pd.DataFrame(rows, columns=["group", "term1", "term2", "sdcor", "ci_low", "ci_high",
                                         "edge"])
     icc = percentile(draws.icc) if result.icc is not None else None

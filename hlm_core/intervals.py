@@ -14,7 +14,6 @@ minimise the sigma-profiled ML deviance over the directions of theta that give t
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ from hlm_core import profile as prof
 from hlm_core.engines.mixedlm_engine import DevianceFunction
 from hlm_core.errors import ModelError
 from hlm_core.result import FitResult
-from hlm_core.wording import plural
 
 LEVEL = 0.95
 MANY_FREE = 5  # free parameters from which each profile point also starts from the estimate
@@ -253,7 +251,7 @@ def _n_fixed(result: FitResult) -> int:
     return len(result.fixed)
 
 
-def edge_words(row, low: float, high: float) -> str:
+def edge_words(result: FitResult, row, low: float, high: float) -> str:
     """What a bound at the edge of the parameter space means, in words (or "")."""
     if not (np.isfinite(low) and np.isfinite(high)):
         return ("No interval: the likelihood profile was too irregular to read one (lme4 "
@@ -269,7 +267,7 @@ def edge_words(row, low: float, high: float) -> str:
     if low <= 1e-12:
         what = "the average" if row.term1 == "(Intercept)" else f"the effect of {row.term1}"
         return (f"The lower bound is 0: the data are consistent with {what} not differing "
-                f"between {plural(re.sub(r'[.][0-9]+$', '', row.group))} at all.")
+                f"between {result.group_words(row.group)} at all.")
     return ""
 
 
@@ -360,7 +358,7 @@ def profile_intervals(
                            cutoff, should_stop)
         low, high = prof.confint(walked, LEVEL)
         rows.append((row.group, row.term1, row.term2, row.sdcor, low, high,
-                     edge_words(row, low, high)))
+                     edge_words(result, row, low, high)))
     icc = None
     if result.icc is not None:
         if progress:

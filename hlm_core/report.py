@@ -14,7 +14,6 @@ import pandas as pd
 
 from hlm_core.ci_output import icc_ci_text
 from hlm_core.result import FitResult
-from hlm_core.wording import plural
 
 INTERCEPT = "(Intercept)"
 Z95 = 1.959963984540054
@@ -147,8 +146,8 @@ def _slope_sentence(result: FitResult, term: str, g: str, sd: float, centre: flo
     and, when that range spans 0, what that implies (and how many groups' own estimates have
     the other sign) rather than claiming it goes the other way somewhere; few groups said."""
     lo, hi = centre - Z95 * sd, centre + Z95 * sd
-    text = (f"The effect of {term} varies between {plural(g)} (SD {num(sd)}): for most "
-            f"{plural(g)} (95%) the model expects it between {num(lo)} and {num(hi)}")
+    text = (f"The effect of {term} varies between {result.group_words(g)} (SD {num(sd)}): for most "
+            f"{result.group_words(g)} (95%) the model expects it between {num(lo)} and {num(hi)}")
     coef = result.coef.get(g)
     own = (coef.loc[coef["term"] == term, "value"].to_numpy(dtype=float)
            if coef is not None else np.array([]))
@@ -156,13 +155,14 @@ def _slope_sentence(result: FitResult, term: str, g: str, sd: float, centre: flo
         side = "below" if centre >= 0 else "above"
         k = int((own < 0).sum() if centre >= 0 else (own > 0).sum())
         text += (f"; that range includes 0, so the effect may be absent or reversed in some "
-                 f"{plural(g)}")
+                 f"{result.group_words(g)}")
         if own.size:
-            text += (f" ({k:,} of the {own.size:,} {plural(g)}' own estimates are {side} 0)")
+            text += (f" ({k:,} of the {own.size:,} {result.group_words(g)}' own estimates are "
+                     f"{side} 0)")
     text += "."
     if 0 < own.size < FEW_GROUPS:
-        text += (f" With only {own.size} {plural(g)}, this spread (and its correlation with "
-                 "the intercept) is a very uncertain estimate.")
+        text += (f" With only {own.size} {result.group_words(g)}, this spread (and its "
+                 "correlation with the intercept) is a very uncertain estimate.")
     return text
 
 
@@ -177,7 +177,7 @@ def describe_results(result: FitResult, max_terms: int = 6) -> str:
     groups = list(result.ngroups)
     sentences: list[str] = []
 
-    where = " and ".join(f"{n:,} {plural(g)}" for g, n in result.ngroups.items())
+    where = " and ".join(f"{n:,} {result.group_words(g)}" for g, n in result.ngroups.items())
     dropped = (
         f" ({result.rows_dropped:,} rows with missing values were left out)"
         if result.rows_dropped
@@ -187,7 +187,7 @@ def describe_results(result: FitResult, max_terms: int = 6) -> str:
 
     # how much lies between groups
     if result.icc is not None and math.isfinite(result.icc):
-        between = " and ".join(plural(g) for g in groups)
+        between = " and ".join(result.group_words(g) for g in groups)
         how = "differ between" if result.icc >= 0.05 else "differ little between"
         icc_name = "adjusted ICC" if result.icc_adjusted else "ICC"
         after = " once the predictors are taken into account," if result.icc_adjusted else ""
@@ -209,8 +209,9 @@ def describe_results(result: FitResult, max_terms: int = 6) -> str:
             g = _base_group(r["group"], groups)
             sd = float(r["sdcor"])
             sentences.append(
-                f"The average {outcome} is {num(mean)}; for most {plural(g)} (95%) their own "
-                f"average lies between {num(mean - Z95 * sd)} and {num(mean + Z95 * sd)}."
+                f"The average {outcome} is {num(mean)}; for most {result.group_words(g)} "
+                f"(95%) their own average lies between {num(mean - Z95 * sd)} and "
+                f"{num(mean + Z95 * sd)}."
             )
 
     # fixed effects
@@ -231,7 +232,7 @@ def describe_results(result: FitResult, max_terms: int = 6) -> str:
 
     # variance explained
     if math.isfinite(result.r2_marginal) and not null_model:
-        between = " and ".join(plural(g) for g in groups)
+        between = " and ".join(result.group_words(g) for g in groups)
         sentences.append(
             f"The predictors explain {pct(result.r2_marginal)} of the variation in {outcome} "
             f"(marginal R²); with the differences between {between} added, the model explains "

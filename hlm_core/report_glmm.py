@@ -102,7 +102,7 @@ def _unit(result: FitResult) -> str:
 
 def describe_glmm_results(result: FitResult, max_terms: int = 6) -> str:
     """What a yes/no or count model found, in a few plain sentences."""
-    where = " and ".join(f"{n:,} {plural(g)}" for g, n in result.ngroups.items())
+    where = " and ".join(f"{n:,} {result.group_words(g)}" for g, n in result.ngroups.items())
     s = [f"The model uses {result.nobs:,} rows in {where} and describes "
          f"{what_is_modelled(result)}."]
     typical = (f"A typical pupil (predictors at zero or their reference) in an average "
@@ -131,7 +131,7 @@ def apa_glmm_paragraph(result: FitResult) -> str:
     """An APA-style paragraph for a multilevel logistic or Poisson regression."""
     kind = ("multilevel logistic regression (binomial, logit link)" if result.family ==
             "binomial" else "multilevel Poisson regression (log link)")
-    where = " and ".join(f"{n:,} {plural(g)}" for g, n in result.ngroups.items())
+    where = " and ".join(f"{n:,} {result.group_words(g)}" for g, n in result.ngroups.items())
     approx = "Laplace approximation" if result.method == "Laplace" else \
         f"adaptive Gauss–Hermite quadrature with {result.spec.nagq} points"
     s = [f"We fitted a {kind} of {what_is_modelled(result)} to N = {result.nobs:,} pupils in "

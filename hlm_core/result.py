@@ -68,6 +68,23 @@ class FitResult:
     def group_names(self) -> list[str]:
         return list(self.ngroups)
 
+    def group_columns(self, group: str) -> tuple[str, ...]:
+        """The data columns that make grouping factor `group`, inner first: ('class',
+        'school') for lme4's 'class:school' of `(1 | school/class)`, ('class',) for 'class'
+        or its `||` pieces 'class.1'; (group,) when the design is not at hand. A column whose
+        own name holds ':' stays one column."""
+        for b in self.model_frame.blocks if self.model_frame is not None else []:
+            if group in (b.group, b.vc_group) and b.columns:
+                return tuple(b.columns)
+        return (group,)
+
+    def group_words(self, group: str, n: int = 2) -> str:
+        """The grouping factor's units in a sentence: 'classes (within schools)' (n == 1:
+        'class (within schools)'), by wording.plural's rule."""
+        from hlm_core.wording import plural
+
+        return plural(self.group_columns(group), n)
+
     def fixef(self) -> dict[str, float]:
         return dict(zip(self.fixed["term"], self.fixed["estimate"], strict=True))
 

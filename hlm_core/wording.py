@@ -11,7 +11,8 @@ The rule:
 * any other name is printed exactly as the file has it, followed by "groups": "65 sch groups",
   "between schoolNR groups" (one group: "sch group"). A name with spaces or symbols is quoted
   ('g 1' groups) so the sentence still reads;
-* an interaction `class:school` reads "classes (within schools)".
+* a nesting, given as its columns (class, school), reads "classes (within schools)"; a ':'
+  inside one column's name is part of the name.
 
 Only known nouns are pluralised, never guessed: a plain word not on the list ("intake" is, so
 is "ward") still reads correctly as "X groups".
@@ -73,18 +74,22 @@ def label(name: str) -> str:
     return name if is_noun(name) else f"{_shown(name)} group"
 
 
-def plural(name: str, n: int = 2) -> str:
+def plural(name: str | tuple[str, ...], n: int = 2) -> str:
     """The group's units for "65 ___" / "between ___": 'schools', 'sch groups'.
 
-    With `n == 1` the singular (`label`). A grouping interaction such as 'class:school' or
-    'class:(school:district)' reads 'classes (within schools within districts)'.
+    `name` is one column's name, taken as it is: a ':' in it is part of the name (a column
+    may be called 'class:2024'), never read as nesting. A nesting is given as its columns,
+    inner first, as `FitResult.group_columns` returns them: ('class', 'school') reads
+    'classes (within schools)', ('class', 'school', 'district') 'classes (within schools
+    within districts)'. With `n == 1` the singular: 'class', 'class (within schools)'.
     """
+    if not isinstance(name, str):
+        inner, *outer = name
+        if not outer:
+            return plural(inner, n)
+        return f"{plural(inner, n)} (within {' within '.join(plural(p) for p in outer)})"
     if n == 1:
         return label(name)
-    if ":" in name:
-        parts = [p.strip("()") for p in name.split(":")]
-        outer = " within ".join(plural(p) for p in parts[1:])
-        return f"{plural(parts[0])} (within {outer})"
     if is_noun(name):
         return _english_plural(name)
     return f"{_shown(name)} groups"

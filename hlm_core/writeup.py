@@ -50,7 +50,8 @@ def _group_phrase(result: FitResult) -> str:
     mf = result.model_frame
     n = f"N = {_count(result.nobs)} students"
     if mf is None:
-        groups = ", ".join(f"{_count(k)} {plural(g)}" for g, k in result.ngroups.items())
+        groups = ", ".join(f"{_count(k)} {result.group_words(g)}"
+                           for g, k in result.ngroups.items())
         return f"{n} in {groups}"
     st = _structure(mf, None)
     chain = st.chain

@@ -18,7 +18,6 @@ from hlm_core.fairness import (
     shrinkage,
 )
 from hlm_core.figures import MODES, caterpillar, rank_plot, shrinkage_plot
-from hlm_core.wording import plural
 from ui import fits, guidance, intervals, nav, widgets
 from ui.state import session
 from ui.text import md
@@ -67,7 +66,7 @@ with c3:
     )
 
 full_table = ranef_table(result, group)
-g_md, gs_md = md(group), md(plural(group))  # the group's name as Markdown text
+g_md, gs_md = md(group), md(result.group_words(group))  # the group's name as Markdown text
 if result.is_glmm:
     link = result.extra.get("link", "logit")
     scale = st.radio(

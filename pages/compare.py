@@ -10,7 +10,6 @@ from hlm_core.compare import compare_two, ladder_sentences, ladder_specs, unique
 from hlm_core.errors import HLMError
 from hlm_core.figures import ladder_plot
 from hlm_core.formula import format_formula
-from hlm_core.wording import plural
 from ui import data, fits, guidance, intervals, model, nav, widgets
 from ui.state import session
 from ui.text import md
@@ -127,8 +126,9 @@ for note in lad.notes[:-2]:  # rows left out so that every model uses the same r
     st.caption(f":material/info: {widgets.md_text(note)}")
 st.caption(
     f"{100 * lad.icc:.1f}% of the variation in {md(spec.outcome)} lies between "
-    f"{md(plural(first_group))}. With a design effect of {lad.design_effect:.2f}, an analysis "
-    f"that ignored the {md(plural(first_group))} would report standard errors about "
+    f"{md(null.group_words(first_group))}. With a design effect of "
+    f"{lad.design_effect:.2f}, an analysis "
+    f"that ignored the {md(null.group_words(first_group))} would report standard errors about "
     f"{np.sqrt(max(lad.design_effect, 0.0)):.1f} times too small for averages."
 )
 if null_ci is None and st.button("Compute the ICC's 95% interval", key="ci_null_go",

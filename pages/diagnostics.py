@@ -3,7 +3,6 @@ of the residuals and of every random effect, the residual spread per group, the 
 move the estimates most (refitted on request), and, for a singular or unconverged fit, what to
 try next in one click."""
 
-import re
 
 import numpy as np
 import pandas as pd
@@ -22,7 +21,6 @@ from hlm_core.errors import HLMError
 from hlm_core.figures import qq_plot, residuals_vs_fitted, spread_plot
 from hlm_core.formula import format_formula
 from hlm_core.report import num
-from hlm_core.wording import plural
 from ui import data, fits, glmm_views, guidance, influence, model, nav, widgets
 from ui.state import log, session
 from ui.text import md
@@ -79,7 +77,7 @@ else:
             row = vc[(vc["group"] == g) & (vc["term1"] == term) & (vc["term2"].fillna("") == "")]
             sd = float(row["sdcor"].iloc[0]) if len(row) else 0.0
             what = "the intercept" if term == "(Intercept)" else f"the slope of {term}"
-            base = plural(re.sub(r"\.\d+$", "", g))  # `||` blocks are named g.1, g.2
+            base = result.group_words(g)  # `||` blocks g.1, g.2 too
             lines.append(
                 f"- The SD of **{md(what)}** between **{md(base)}** is about 0 ({num(sd)}): "
                 f"{md(base)} hardly differ in it."
@@ -87,7 +85,8 @@ else:
         for r in extreme_corr.itertuples():
             lines.append(
                 f"- The correlation of **{md(r.term1)}** and **{md(r.term2)}** between "
-                f"**{md(plural(r.group))}** is {r.sdcor:+.3f}: the two can't be told apart."
+                f"**{md(result.group_words(r.group))}** is {r.sdcor:+.3f}: the two can't be "
+                "told apart."
             )
         if lines:
             st.markdown("\n".join(lines))
@@ -197,7 +196,8 @@ widgets.chart(spread_plot(spread, result.sigma, group_title=widgets.group_label(
 big = spread[spread["n"] >= 10].sort_values("sd", ascending=False).head(3)
 st.caption(
     f"Each point is a {first_md}: how widely its students' residuals vary, "
-    f"against its number of students. Small {md(plural(first))} scatter widely by chance; a "
+    f"against its number of students. Small {md(result.group_words(first))} scatter widely "
+    "by chance; a "
     "large "
     "one far above the dashed line has unusually mixed results."
     + (" Widest among those with 10 or more students: "

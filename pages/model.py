@@ -5,7 +5,6 @@ import streamlit as st
 
 from hlm_core.checks import double_bar_notes
 from hlm_core.formula import format_formula
-from hlm_core.wording import plural
 from ui import builder, builder_glmm, data, fits, guidance, model, nav, widgets
 from ui.state import session
 from ui.text import md
@@ -263,7 +262,7 @@ if result is not None:
         took = f" in {fit_s:.1f} s" if fit_s is not None else ""
         st.success(
             f"Fitted{took}: {result.nobs:,} rows in "
-            + " and ".join(f"{n:,} {md(plural(g))}" for g, n in result.ngroups.items())
+            + " and ".join(f"{n:,} {md(result.group_words(g))}" for g, n in result.ngroups.items())
             + ".",
             icon=":material/check_circle:",
         )

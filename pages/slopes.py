@@ -16,7 +16,6 @@ from hlm_core.effects_glmm import predicted_curves, raw_rates, response_title
 from hlm_core.errors import HLMError
 from hlm_core.figures import group_lines, spread_groups
 from hlm_core.plot_text import plot_escape
-from hlm_core.wording import plural
 from ui import data, fits, guidance, nav, widgets
 from ui.state import session
 from ui.text import md
@@ -201,8 +200,9 @@ if n_groups > MAX_LINES:
         drawn_pred = predicted[predicted["group"].astype(str).isin(keep)]
         drawn_own = own_lines[own_lines["group"].astype(str).isin(keep)]
         st.caption(
-            f"Showing {MAX_LINES:,} of {n_groups:,} {md(plural(group))}, evenly spread from the "
-            "lowest line to the highest. The table below and its CSV have all of them."
+            f"Showing {MAX_LINES:,} of {n_groups:,} {md(result.group_words(group))}, evenly "
+            "spread from the lowest line to the highest. The table below and its CSV have all "
+            "of them."
         )
 
 ys = np.concatenate([drawn_pred["prediction"].to_numpy(), drawn_own["prediction"].to_numpy()])
@@ -226,7 +226,7 @@ with left:
     widgets.chart(fig, key="slopes_model")
     st.caption(
         f"{widgets.md_text(held_text)} Lines are pulled towards the overall line, most for "
-        f"small {md(plural(group))}."
+        f"small {md(result.group_words(group))}."
     )
 with right:
     fig2 = group_lines(

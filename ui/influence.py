@@ -11,7 +11,6 @@ import streamlit as st
 from hlm_core.diagnostics import influential_groups
 from hlm_core.errors import HLMError
 from hlm_core.result import FitResult
-from hlm_core.wording import plural
 from ui import fits, widgets
 from ui.text import md
 
@@ -25,10 +24,10 @@ def influence_section(result: FitResult, frame: pd.DataFrame) -> None:
         result.family, "")
     st.subheader("Influential groups")
     st.caption(
-        f"Refits the model without each of the {TOP} {md(plural(first))} most likely to matter "
-        "(large, clearly estimated effects in big groups) and shows how far each fixed effect "
-        f"moves, in standard errors{scale}. A move of more than 1 SE means that group alone "
-        "changes the conclusion."
+        f"Refits the model without each of the {TOP} {md(result.group_words(first))} most "
+        "likely to matter (large, clearly estimated effects in big groups) and shows how far "
+        f"each fixed effect moves, in standard errors{scale}. A move of more than 1 SE means "
+        "that group alone changes the conclusion."
     )
     if st.button(f"Refit without each of the top {TOP} groups", icon=":material/science:"):
         try:

@@ -64,7 +64,7 @@ def test_results_paragraph_for_a_null_model():
 
 
 @pytest.mark.parametrize(("name", "out"), [("class", "classes"), ("school", "schools"),
-                                           ("city", "cities"), ("class:school",
+                                           ("city", "cities"), (("class", "school"),
                                                                 "classes (within schools)"),
                                            ("schoolNR", "schoolNR groups"),
                                            ("g 1", "'g 1' groups")])
