@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from hlm_core.figure_intervals import IntervalPoints, add_interval_band, add_interval_points
 from hlm_core.figure_style import (
     ABOVE,
     BELOW,
@@ -158,7 +159,6 @@ def rank_plot(
     total = n_ranked or n
     by_name = n <= label_threshold
     webgl = n > webgl_threshold
-    scatter = go.Scattergl if webgl else go.Scatter
     half = (total + 1) / 2
     top = hi < half  # the whole interval in the top half of the ranking
     bottom = lo > half
@@ -172,39 +172,17 @@ def rank_plot(
         "n = %{customdata[0]}<extra></extra>"
     )
     fig = go.Figure()
-    pos = np.arange(1, n + 1)
+    points = IntervalPoints(np.arange(1, n + 1), er, lo, hi, names, custom, hover)
     if webgl and not by_name:
-        band = {"mode": "lines", "line": {"width": 0}, "hoverinfo": "skip",
-                "legendgroup": "intervals"}
-        fig.add_trace(go.Scattergl(x=pos, y=lo, showlegend=False, name="95% intervals (low)",
-                                   **band))
-        fig.add_trace(go.Scattergl(x=pos, y=hi, fill="tonexty",
-                                   fillcolor="rgba(148,163,184,0.35)",
-                                   name="95% intervals", showlegend=True, **band))
+        add_interval_band(fig, points)
     for label, mask, colour in (
         ("Could be in either half", either, WITHIN),
         ("Clearly in the top half", top, ABOVE),
         ("Clearly in the bottom half", bottom, BELOW),
     ):
-        if not mask.any():
-            continue
-        err = {"type": "data", "symmetric": False, "array": hi[mask] - er[mask],
-               "arrayminus": er[mask] - lo[mask], "color": colour, "thickness": 1.2,
-               "width": 0 if n > label_threshold else 3}
-        common = {
-            "mode": "markers",
-            "marker": {"color": colour, "size": 7 if n <= 200 else 4},
-            "text": names[mask],
-            "customdata": custom[mask],
-            "hovertemplate": hover,
-            "name": label,
-        }
-        if by_name:
-            fig.add_trace(scatter(x=er[mask], y=names[mask], error_x=err, **common))
-        elif webgl:
-            fig.add_trace(scatter(x=pos[mask], y=er[mask], **common))
-        else:
-            fig.add_trace(scatter(x=pos[mask], y=er[mask], error_y=err, **common))
+        if mask.any():
+            add_interval_points(fig, points, mask, label, colour, by_name=by_name, webgl=webgl,
+                                thin_bars=n > label_threshold)
     height = _rank_axes(fig, names, total, by_name, group_title)
     _standard_layout(fig, height)
     return escape_figure(fig)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from hlm_core.figure_intervals import IntervalPoints, add_interval_band, add_interval_points
 from hlm_core.figure_style import (
     ABOVE,
     BELOW,
@@ -56,9 +57,13 @@ def caterpillar(
     by_name = n <= label_threshold
     webgl = n > webgl_threshold
     fig = go.Figure()
+    points = _interval_points(c, by_name)
     if webgl:
-        _add_interval_band(fig, c)
-    _add_caterpillar_points(fig, c, highlight, by_name, webgl, label_threshold)
+        add_interval_band(fig, points)
+    for label, mask, colour in interval_classes(c, highlight):  # one trace per interval class
+        if mask.any():
+            add_interval_points(fig, points, mask, label, colour, by_name=by_name, webgl=webgl,
+                                thin_bars=n > label_threshold, showlegend=highlight)
     height = sorted_group_axes(
         fig, c.names, c.ref, c.ref_label, by_name=by_name,
         value_title=value_title or MODES[mode], group_title=group_title,
@@ -141,32 +146,7 @@ def interval_classes(
     return groups
 
 
-def _add_interval_band(fig: go.Figure, c: CaterpillarData) -> None:
-    # Thousands of error bars (or segments) are slow to draw without a graphics card
-    # (seconds for 20,000 groups in a software-rendered browser); at this density one band
-    # from each group's low to high end, behind the points, shows the same spread.
-    rank, lo, hi = c.rank, c.lo, c.hi
-    band = {"mode": "lines", "line": {"width": 0}, "hoverinfo": "skip",
-            "legendgroup": "intervals"}
-    fig.add_trace(go.Scattergl(x=rank, y=lo, name="95% intervals (low)", showlegend=False,
-                               **band))
-    fig.add_trace(go.Scattergl(x=rank, y=hi, name="95% intervals", fill="tonexty",
-                               fillcolor="rgba(148,163,184,0.35)", showlegend=True, **band))
-
-
-def _add_caterpillar_points(
-    fig: go.Figure,
-    c: CaterpillarData,
-    highlight: bool,
-    by_name: bool,
-    webgl: bool,
-    label_threshold: int,
-) -> None:
-    """One trace per interval class: points with error bars (no bars when drawn with WebGL)."""
-    val, lo, hi, names, sizes, rank = c.val, c.lo, c.hi, c.names, c.sizes, c.rank
-    n = len(val)
-    scatter = go.Scattergl if webgl else go.Scatter
-    custom = np.column_stack([sizes.astype(float), lo, hi])
+def _interval_points(c: CaterpillarData, by_name: bool) -> IntervalPoints:
     value_axis = "x" if by_name else "y"
     hover = (
         "<b>%{text}</b><br>"
@@ -174,34 +154,8 @@ def _add_caterpillar_points(
         "95% interval %{customdata[1]:.4g} to %{customdata[2]:.4g}<br>"
         "n = %{customdata[0]}<extra></extra>"
     )
-    for label, mask, colour in interval_classes(c, highlight):
-        if not mask.any():
-            continue
-        err = {
-            "type": "data",
-            "symmetric": False,
-            "array": hi[mask] - val[mask],
-            "arrayminus": val[mask] - lo[mask],
-            "color": colour,
-            "thickness": 1.2,
-            "width": 0 if n > label_threshold else 3,
-        }
-        marker = {"color": colour, "size": 7 if n <= 200 else 4}
-        common = {
-            "name": label,
-            "mode": "markers",
-            "marker": marker,
-            "customdata": custom[mask],
-            "text": names[mask],
-            "hovertemplate": hover,
-            "showlegend": highlight,
-        }
-        if by_name:
-            fig.add_trace(scatter(x=val[mask], y=names[mask], error_x=err, **common))
-        elif not webgl:
-            fig.add_trace(scatter(x=rank[mask], y=val[mask], error_y=err, **common))
-        else:
-            fig.add_trace(scatter(x=rank[mask], y=val[mask], **common))
+    custom = np.column_stack([c.sizes.astype(float), c.lo, c.hi])
+    return IntervalPoints(c.rank, c.val, c.lo, c.hi, c.names, custom, hover)
 
 
 def _mark_groups(fig: go.Figure, c: CaterpillarData, search: Iterable[str], by_name: bool) -> None:
