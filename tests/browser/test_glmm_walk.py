@@ -60,3 +60,11 @@ def test_pass_fail_outcome_fit_odds_ratios_and_probabilities(page, artifacts):
     assert len(numbers) == 60
     assert numbers and all(0 <= x <= 1 for x in numbers)
     screenshot(page, artifacts, "glmm-3-class-effects")
+
+    open_page(page, "Diagnostics")
+    page.get_by_role("heading", name="Binned residuals").wait_for()
+    page.get_by_role("button", name="Refit without each of the top 5 groups").click()
+    page.get_by_text("Download influence table (CSV)").wait_for(timeout=60_000)
+    settle(page)
+    assert page.get_by_text("Not available for yes/no and count models").first.is_visible()
+    screenshot(page, artifacts, "glmm-4-diagnostics")
