@@ -112,8 +112,9 @@ def describe_glmm_results(result: FitResult, max_terms: int = 6) -> str:
     else:
         s.append(f"{typical} {typical_value(result):.2f} {result.spec.outcome} on average.")
     if result.icc is not None and math.isfinite(result.icc):
-        s.append(f"On the latent scale, {result.icc:.0%} of the variation lies between groups "
-                 f"(latent-scale ICC {fmt_unit(result.icc)}).")
+        between = " and ".join(result.group_words(g) for g in result.ngroups)
+        s.append(f"On the latent scale, {result.icc:.0%} of the variation lies between "
+                 f"{between} (latent-scale ICC {fmt_unit(result.icc)}).")
     rows = [r for _, r in result.fixed.iterrows() if r["term"] != INTERCEPT]
     s += [_effect_sentence(result, r) for r in rows[:max_terms]]
     if len(rows) > max_terms:

@@ -281,6 +281,7 @@ def test_write_up_speaks_in_odds_and_equations_show_the_link():
     assert (f"Pupils with small 'yes' do not clearly differ from those with small 'no' (the "
             f"reference group) (rate ratio {small['rate_ratio']:.2f}") in said
     assert "in an average class has" in said  # the inner unit of school/class, not 'class:school'
+    assert "lies between classes (within schools) and schools (latent-scale ICC" in said
 
 
 def test_workbook_and_html_report_for_a_yes_no_model():
