@@ -49,7 +49,10 @@ def fmt(v: float | None, digits: int = 4) -> str:
 
 
 def print_fit(res: FitResult, out: TextIO) -> None:
-    """The fit for people, in lme4's order: model, sample, fit statistics, tables, notes."""
+    """The fit for people, in lme4's order: model, sample, fit statistics, tables, notes (the
+    fixed effects with the JSON's column names)."""
+    from hlm_core.result import fixed_for_export
+
     if res.is_glmm:
         link = res.extra["link"]
         print(f"Generalized linear mixed model ({res.family}, {link} link) fit by maximum "
@@ -66,7 +69,8 @@ def print_fit(res: FitResult, out: TextIO) -> None:
     print(f"logLik {res.loglik:.3f}   AIC {res.aic:.2f}   BIC {res.bic:.2f}", file=out)
     test = "Wald z" if res.is_glmm else "Satterthwaite df"
     print(f"\nFixed effects ({test}):", file=out)
-    print(res.fixed.to_string(index=False, float_format=lambda v: fmt(v, 5)), file=out)
+    print(fixed_for_export(res).to_string(index=False, float_format=lambda v: fmt(v, 5)),
+          file=out)
     print("\nVariance components:", file=out)
     print(res.varcorr.to_string(index=False, float_format=lambda v: fmt(v, 5)), file=out)
     label = "ICC (adjusted)" if res.icc_adjusted else "ICC"
