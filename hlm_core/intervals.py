@@ -86,6 +86,29 @@ def _tri(q: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.nd
     return np.triu_indices(q, 1), np.tril_indices(q)
 
 
+def theta_of_sdcor(blocks: list[tuple[int, bool]], pars: np.ndarray,
+                   sigma: float = 1.0) -> np.ndarray | None:
+    """mixedlm's theta (row-wise lower triangles) for SDs and correlations in varcorr row
+    order (blocks: (number of terms, correlated)); None if they make no valid covariance."""
+    out, k = [], 0
+    for q, corr in blocks:
+        sd = pars[k : k + q]
+        k += q
+        if not corr or q == 1:
+            out.append(sd / sigma)
+            continue
+        iu, il = _tri(q)
+        r = np.eye(q)
+        r[iu] = pars[k : k + len(iu[0])]
+        r[iu[1], iu[0]] = r[iu]
+        k += len(iu[0])
+        L = psd_cholesky(r * np.outer(sd, sd) / sigma**2)
+        if L is None:
+            return None
+        out.append(L[il])
+    return np.concatenate(out)
+
+
 class SdcorModel:
     """The ML deviance as a function of (SDs, correlations, sigma) in varcorr row order."""
 
@@ -113,23 +136,7 @@ class SdcorModel:
         sigma = pars[-1]
         if not sigma > 0:
             return None
-        out, k = [], 0
-        for q, corr in self.blocks:
-            sd = pars[k : k + q]
-            k += q
-            if not corr or q == 1:
-                out.append(sd / sigma)
-                continue
-            iu, il = _tri(q)
-            r = np.eye(q)
-            r[iu] = pars[k : k + len(iu[0])]
-            r[iu[1], iu[0]] = r[iu]
-            k += len(iu[0])
-            L = psd_cholesky(r * np.outer(sd, sd) / sigma**2)
-            if L is None:
-                return None
-            out.append(L[il])
-        return np.concatenate(out)
+        return theta_of_sdcor(self.blocks, pars, sigma)
 
     def pars(self, theta: np.ndarray, sigma: float) -> np.ndarray:
         """The inverse of theta(): SDs and correlations from theta and sigma."""
@@ -345,6 +352,10 @@ def profile_intervals(
 ) -> Intervals:
     """Profile-likelihood 95% intervals for every varcorr row and the ICC (lme4's
     confint(fit, method = "profile")). Raises InterruptedError when `should_stop()` says so."""
+    if result.is_glmm:  # glmer's deviance over theta and beta (hlm_core.intervals_glmm)
+        from hlm_core.intervals_glmm import glmm_profile_intervals
+
+        return glmm_profile_intervals(result, progress, should_stop)
     t0 = time.perf_counter()
     model = SdcorModel(result)
     theta_ml, est, base = model.ml_fit(_theta_hat(result))
