@@ -177,6 +177,11 @@ if len(corr):
                        "95% CI": ci_help},
     )
 intervals.show_edges(ci)
+if result.is_glmm:
+    if isinstance(ci, Intervals):
+        for note in ci.notes:
+            st.caption(f":material/info: {md(note, None)}")
+    intervals.boot_section(result)
 widgets.download_csv(varcorr_with_ci(result), "variance_components.csv",
                      "Download variance components (CSV)", key="dl_varcorr")
 
