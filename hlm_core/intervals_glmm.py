@@ -8,8 +8,8 @@ others, fixed effects included. We do the same with mixedlm's joint (theta, beta
 walk and invert the profile with the linear models' port of lme4's machinery (hlm_core.profile),
 so the steps, the spline and the edge rules are lme4's.
 
-Each point is a smooth optimisation over a few parameters, so a quasi-Newton search (L-BFGS-B
-with central-difference gradients) replaces lme4's BOBYQA; Nelder-Mead takes over where it
+Each point is a smooth optimisation over a few parameters, so a quasi-Newton search (SLSQP with
+central-difference gradients) replaces lme4's BOBYQA; Nelder-Mead takes over where it
 fails. The fit is first polished on this scale (lme4 stops with "profiling detected new, lower
 deviance" when a profile point undercuts the fit).
 
@@ -126,7 +126,8 @@ def _gradient(fun, x: np.ndarray, f0: float, lower: np.ndarray, upper: np.ndarra
 
 def minimise(fun, start: np.ndarray, lower: np.ndarray, upper: np.ndarray
              ) -> tuple[np.ndarray, float]:
-    """Minimise a smooth deviance with bounds: L-BFGS-B, Nelder-Mead where that fails."""
+    """Minimise a smooth deviance with bounds: SLSQP (L-BFGS-B's line search stalls at the
+    first step on some of these profiles), Nelder-Mead where it fails."""
     x0 = np.clip(np.asarray(start, dtype=float), lower, upper)
     if len(x0) == 0:
         return x0, float(fun(x0))
@@ -139,8 +140,8 @@ def minimise(fun, start: np.ndarray, lower: np.ndarray, upper: np.ndarray
 
     bounds = list(zip(np.where(np.isfinite(lower), lower, None),
                       np.where(np.isfinite(upper), upper, None), strict=True))
-    res = optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                            options={"ftol": 1e-13, "gtol": 1e-6, "maxls": 40, "maxiter": 500})
+    res = optimize.minimize(fg, x0, jac=True, method="SLSQP", bounds=bounds,
+                            options={"ftol": 1e-12, "maxiter": 300})
     x, f = np.clip(res.x, lower, upper), float(fun(np.clip(res.x, lower, upper)))
     if not np.isfinite(f) or f > fun(x0):
         x, f = _minimise(fun, x0, lower, upper)

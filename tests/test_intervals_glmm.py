@@ -94,7 +94,7 @@ def test_singular_fit_lower_bound_is_zero_in_words():
 
 def test_one_sd_icc_interval_is_the_sd_interval_carried_over():
     """Binomial: ICC = s^2 / (s^2 + pi^2/3), rising in the SD s."""
-    _, _, result, iv = _profiled("small_bin")
+    _, _, _result, iv = _profiled("small_bin")
     lo, hi = iv.table.loc[0, ["ci_low", "ci_high"]]
     v = math.pi**2 / 3
     assert iv.icc == pytest.approx((lo**2 / (lo**2 + v), hi**2 / (hi**2 + v)), rel=1e-9)
