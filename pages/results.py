@@ -123,6 +123,10 @@ guidance.workshop_note("random_effect")
 st.caption(
     "How much groups differ: the standard deviation (SD) of each random effect and of the "
     "residual (within groups), and the correlations between random effects."
+    if not result.is_glmm else
+    "How much groups differ: the standard deviation (SD) of each random effect on the "
+    f"{result.extra.get('link', 'link')} scale (a yes/no or count outcome has no residual SD), "
+    "and the correlations between random effects, each with its 95% interval."
 )
 widgets.show_centering(result)
 if ci is None:
@@ -181,7 +185,7 @@ if result.is_glmm:
     if isinstance(ci, Intervals):
         for note in ci.notes:
             st.caption(f":material/info: {md(note, None)}")
-    intervals.boot_section(result)
+    intervals.boot_section(result, icc_name)
 widgets.download_csv(varcorr_with_ci(result), "variance_components.csv",
                      "Download variance components (CSV)", key="dl_varcorr")
 

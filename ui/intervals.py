@@ -175,7 +175,8 @@ def show_edges(iv: Intervals | str | None) -> None:
             st.caption(f":material/info: {md(note, None)}")
 
 
-def boot_section(result: FitResult, key: str = "vc_boot") -> Intervals | None:
+def boot_section(result: FitResult, icc_name: str = "ICC", key: str = "vc_boot"
+                 ) -> Intervals | None:
     """Bootstrap intervals of the SDs, correlations and ICC on request (an expander with the
     draws, the seed, a progress bar and Cancel); the intervals once run (also attached to the
     fit, so the exports carry them when no profile was computed)."""
@@ -209,7 +210,7 @@ def boot_section(result: FitResult, key: str = "vc_boot") -> Intervals | None:
         }), hide_index=True, column_config={"Estimate": st.column_config.NumberColumn(
             format="%.4f")})
         if iv.icc is not None and result.icc is not None:
-            st.markdown(f"ICC {result.icc:.3f}, 95% CI {format_ci(*iv.icc, digits=3)} "
+            st.markdown(f"{icc_name} {result.icc:.3f}, 95% CI {format_ci(*iv.icc, digits=3)} "
                         "(bootstrap).")
         for note in iv.notes:
             st.caption(f":material/info: {md(note, None)}")
