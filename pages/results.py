@@ -131,8 +131,10 @@ st.caption(
 widgets.show_centering(result)
 if ci is None:
     if st.button("Compute 95% intervals", icon=":material/straighten:", key="ci_profile_go",
-                 help="Likelihood-profile intervals, as lme4's confint(): a few seconds for "
-                 "this model, once per fit."):
+                 help="Likelihood-profile intervals, as lme4's confint(), once per fit: "
+                 + ("for a yes/no or count model with several variances this can take a "
+                    "minute (the fixed effects are refitted at every step)." if result.is_glmm
+                    else "a few seconds for this model.")):
         ci = intervals.profile(result, compute=True)
         if isinstance(ci, Intervals):
             st.rerun()  # the ICC at the top shows its interval too
