@@ -29,9 +29,9 @@ from hlm_core.formula import parse_formula
 from hlm_core.intervals import profile_intervals
 
 FORMULA = "score ~ x + (x | class)"
-R_SCRIPT = """suppressMessages({library(lme4); library(jsonlite)})
+R_TEMPLATE = """suppressMessages({library(lme4); library(jsonlite)})
 d <- read.csv(commandArgs(trailingOnly = TRUE)[1], stringsAsFactors = TRUE)
-fit <- lmer(score ~ x + (x | class), data = d, REML = TRUE)
+fit <- FIT
 t0 <- Sys.time()
 ci <- suppressWarnings(confint(fit, method = "profile", oldNames = FALSE, parm = "theta_",
                                quiet = TRUE))
@@ -39,20 +39,11 @@ secs <- as.numeric(Sys.time() - t0, units = "secs")
 cat(toJSON(list(seconds = secs, parm = rownames(ci), lower = ci[, 1], upper = ci[, 2]),
            digits = NA))
 """
-
-
+R_SCRIPT = R_TEMPLATE.replace("FIT", "lmer(score ~ x + (x | class), data = d, REML = TRUE)")
 GLMM_FORMULA = "passed ~ x + (1 | class)"
-R_GLMM_SCRIPT = """suppressMessages({library(lme4); library(jsonlite)})
-d <- read.csv(commandArgs(trailingOnly = TRUE)[1], stringsAsFactors = TRUE)
-fit <- glmer(passed ~ x + (1 | class), data = d, family = binomial,
-             control = glmerControl(optimizer = "bobyqa"))
-t0 <- Sys.time()
-ci <- suppressWarnings(confint(fit, method = "profile", oldNames = FALSE, parm = "theta_",
-                               quiet = TRUE))
-secs <- as.numeric(Sys.time() - t0, units = "secs")
-cat(toJSON(list(seconds = secs, parm = rownames(ci), lower = ci[, 1], upper = ci[, 2]),
-           digits = NA))
-"""
+R_GLMM_SCRIPT = R_TEMPLATE.replace(
+    "FIT", "glmer(passed ~ x + (1 | class), data = d, family = binomial,\n"
+    "             control = glmerControl(optimizer = \"bobyqa\"))")
 
 
 def _lme4(script_text: str, data) -> dict | None:

@@ -51,10 +51,7 @@ class GlmmRefitter:
         self.nagq = result.spec.nagq
         self.start = np.r_[_theta_hat(result), result.fixed["estimate"].to_numpy()]
         nt = len(self.start) - self.model.n_fixed
-        theta_lower = np.concatenate([
-            np.where(np.eye(q)[np.tril_indices(q)] == 1, 0.0, -np.inf) if corr else np.zeros(q)
-            for q, corr in self.model.blocks])
-        self.lower = np.r_[theta_lower, np.full(self.model.n_fixed, -np.inf)]
+        self.lower = np.r_[self.model.theta_lower(), np.full(self.model.n_fixed, -np.inf)]
         self.upper = np.full(len(self.lower), np.inf)
         self.n_theta = nt
 

@@ -30,15 +30,18 @@ import pandas as pd
 from scipy import optimize
 
 from hlm_core import profile as prof
-from hlm_core.errors import ModelError
 from hlm_core.intervals import (
     LEVEL,
     Intervals,
     _counted,
+    _feasible,
     _minimise,
     _theta_hat,
+    _zeta_function,
+    design_blocks,
     edge_words,
     icc_factor,
+    sdcor_bounds,
     sdcor_of,
     theta_of_sdcor,
 )
@@ -56,27 +59,22 @@ class GlmmProfileModel:
         from hlm_core.engines.glmm_engine import _family
         from hlm_core.engines.mixedlm_engine import build_matrices
 
-        mf = result.model_frame
-        if mf is None:
-            raise ModelError("This result has no design attached; fit the model again.")
-        self.blocks = [(len(b.term_names), b.correlated) for b in mf.blocks]
+        mf, self.blocks = design_blocks(result)
         matrices = build_matrices(mf)
         self.structures = matrices.random_structures
         self.objective = JointGLMMObjective(matrices, _family(result.family), result.spec.nagq,
                                             pirls_tol=1e-10)
         self.n_vc = len(result.varcorr)
         self.n_fixed = matrices.n_fixed
-        lower: list[float] = []
-        upper: list[float] = []
-        for q, corr in self.blocks:
-            lower += [0.0] * q
-            upper += [np.inf] * q
-            if corr:
-                k = q * (q - 1) // 2
-                lower += [-1.0] * k
-                upper += [1.0] * k
+        lower, upper = sdcor_bounds(self.blocks)
         self.lower = np.array(lower + [-np.inf] * self.n_fixed)
         self.upper = np.array(upper + [np.inf] * self.n_fixed)
+
+    def theta_lower(self) -> np.ndarray:
+        """The lower bounds of theta: 0 on the diagonals of the Cholesky factors."""
+        return np.concatenate([
+            np.where(np.eye(q)[np.tril_indices(q)] == 1, 0.0, -np.inf) if corr else np.zeros(q)
+            for q, corr in self.blocks])
 
     def lambda_blocks(self, theta: np.ndarray) -> list[np.ndarray]:
         from mixedlm.estimation.reml import _build_lambda_blocks
@@ -148,26 +146,9 @@ def minimise(fun, start: np.ndarray, lower: np.ndarray, upper: np.ndarray
     return x, float(f)
 
 
-def _zeta_function(model: GlmmProfileModel, w: int, est: np.ndarray, base: float):
-    keep = np.arange(len(est)) != w
-    lo, up = model.lower[keep], model.upper[keep]
-
-    def zeta_at(x: float, start: np.ndarray) -> tuple[float, np.ndarray]:
-        full = est.copy()
-        full[w] = x
-
-        def fun(others: np.ndarray) -> float:
-            full[keep] = others
-            return model.deviance(full)
-
-        if not np.isfinite(fun(start)) and (lo == -1.0).any():
-            start = np.where(lo == -1.0, 0.0, start)  # a valid correlation matrix to start
-        others, dev = minimise(fun, start, lo, up)
-        if not np.isfinite(dev):
-            return np.nan, others
-        return float(np.sign(x - est[w]) * np.sqrt(max(0.0, dev - base))), others
-
-    return zeta_at
+def _search(fun, start: np.ndarray, lo: np.ndarray, up: np.ndarray, _at_estimate=None):
+    """The other parameters' optimum (fixed effects included) at one profile point."""
+    return minimise(fun, _feasible(fun, start, lo), lo, up)
 
 
 def _icc_of(model: GlmmProfileModel, ms: list[np.ndarray], theta: np.ndarray,
@@ -197,8 +178,7 @@ def _icc_walk(model: GlmmProfileModel, result: FitResult, est: np.ndarray, base:
         theta = np.zeros_like(phi) if x <= 0 else phi * np.sqrt(var_dist * x / (1 - x) / hp)
         return model.deviance_at(theta, beta)
 
-    theta_lo = np.concatenate([np.where(np.eye(q)[np.tril_indices(q)] == 1, 0.0, -np.inf)
-                               if corr else np.zeros(q) for q, corr in model.blocks])
+    theta_lo = model.theta_lower()
     lo = np.r_[theta_lo, np.full(model.n_fixed, -np.inf)]
     up = np.full(len(lo), np.inf)
     icc_hat = _icc_of(model, ms, theta_hat, var_dist)
@@ -230,7 +210,7 @@ def glmm_profile_intervals(
     steps = model.n_vc + 1
     rows, by_row = [], []
     for w, row in enumerate(result.varcorr.itertuples(index=False)):
-        zeta_at = _counted(_zeta_function(model, w, est, base), progress, w, steps)
+        zeta_at = _counted(_zeta_function(model, w, est, base, _search), progress, w, steps)
         keep = np.arange(len(est)) != w
         walked = prof.walk(zeta_at, est[w], est[keep], model.lower[w], model.upper[w],
                            cutoff, should_stop)
