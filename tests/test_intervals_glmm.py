@@ -154,7 +154,7 @@ def test_cli_profile_and_boot_json():
     assert b["ci"]["nsim"] == 20 and b["ci"]["seed"] == 5
     assert b["variance_components"] == b2["variance_components"] and b["icc_ci"] == b2["icc_ci"]
     text = _cli(*args[:-1], "--ci", "profile").stdout
-    assert "95% intervals (likelihood profile)" in text and "95% CI [" in text
+    assert "95% intervals (likelihood profile)" in text and "Latent ICC (adjusted) = " in text
 
 
 def test_outputs_carry_the_glmm_intervals():
