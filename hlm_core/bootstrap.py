@@ -105,6 +105,10 @@ def bootstrap(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> BootDraws:
     """`nsim` parametric-bootstrap refits of `result`'s model."""
+    if result.is_glmm:  # yes/no and count outcomes: hlm_core.bootstrap_glmm
+        from hlm_core.bootstrap_glmm import glmm_bootstrap
+
+        return glmm_bootstrap(result, nsim, seed, progress, should_stop)
     t0 = time.perf_counter()
     mf = result.model_frame
     rng = np.random.default_rng(seed)

@@ -99,7 +99,8 @@ def print_intervals(res: FitResult, iv: Intervals, out: TextIO) -> None:
         if e:
             print(f"Note: {e}", file=out)
     if iv.icc is not None:
-        label = "ICC (adjusted)" if res.icc_adjusted else "ICC"
+        label = ("Latent ICC" if res.is_glmm else "ICC") + (" (adjusted)" if res.icc_adjusted
+                                                             else "")
         print(f"{label} = {res.icc:.2f}, 95% CI {format_ci(*iv.icc)}", file=out)
     for n in iv.notes:
         print(f"Note: {n}", file=out)

@@ -4,7 +4,7 @@ and how names are escaped.
 
 from __future__ import annotations
 
-from hlm_core.codegen_ci import CISettings, r_intervals
+from hlm_core.codegen_ci import CISettings, r_glmm_intervals, r_intervals
 from hlm_core.codegen_glmm import R_GLMM_OUTPUT, r_glmm_fit
 from hlm_core.codegen_shared import (
     _R_NA_STRINGS,
@@ -156,6 +156,7 @@ def r_code(
     lines += _r_model_rows(spec)
     if glmm:  # glmer, its Wald tables and JSON (the tutorial steps are for lmer fits)
         lines += r_glmm_fit(spec) + R_GLMM_OUTPUT
+        lines += r_glmm_intervals(spec, ci)  # confint or bootMer, as the app's intervals
     else:
         lines += _r_fit(spec)
         lines += _R_OUTPUT

@@ -84,24 +84,60 @@ def _tri(q: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.nd
     return np.triu_indices(q, 1), np.tril_indices(q)
 
 
+def theta_of_sdcor(blocks: list[tuple[int, bool]], pars: np.ndarray,
+                   sigma: float = 1.0) -> np.ndarray | None:
+    """mixedlm's theta (row-wise lower triangles) for SDs and correlations in varcorr row
+    order (blocks: (number of terms, correlated)); None if they make no valid covariance."""
+    out, k = [], 0
+    for q, corr in blocks:
+        sd = pars[k : k + q]
+        k += q
+        if not corr or q == 1:
+            out.append(sd / sigma)
+            continue
+        iu, il = _tri(q)
+        r = np.eye(q)
+        r[iu] = pars[k : k + len(iu[0])]
+        r[iu[1], iu[0]] = r[iu]
+        k += len(iu[0])
+        L = psd_cholesky(r * np.outer(sd, sd) / sigma**2)
+        if L is None:
+            return None
+        out.append(L[il])
+    return np.concatenate(out)
+
+
+def design_blocks(result: FitResult):
+    """The fit's design and its random-effect blocks as (number of terms, correlated)."""
+    mf = result.model_frame
+    if mf is None:
+        raise ModelError("This result has no design attached; fit the model again.")
+    return mf, [(len(b.term_names), b.correlated) for b in mf.blocks]
+
+
+def sdcor_bounds(blocks: list[tuple[int, bool]]) -> tuple[list[float], list[float]]:
+    """The edges of the parameter space on the sdcor scale: SDs in [0, inf), correlations in
+    [-1, 1] (lme4's getProfLower / getProfUpper)."""
+    lower: list[float] = []
+    upper: list[float] = []
+    for q, corr in blocks:
+        lower += [0.0] * q
+        upper += [np.inf] * q
+        if corr:
+            k = q * (q - 1) // 2
+            lower += [-1.0] * k
+            upper += [1.0] * k
+    return lower, upper
+
+
 class SdcorModel:
     """The ML deviance as a function of (SDs, correlations, sigma) in varcorr row order."""
 
     def __init__(self, result: FitResult):
-        mf = result.model_frame
-        if mf is None:
-            raise ModelError("This result has no design attached; fit the model again.")
-        self.blocks = [(len(b.term_names), b.correlated) for b in mf.blocks]
+        mf, self.blocks = design_blocks(result)
         self.devfun = DevianceFunction(mf, reml=False)
         self.n = mf.nobs
-        lower, upper = [], []
-        for q, corr in self.blocks:
-            lower += [0.0] * q
-            upper += [np.inf] * q
-            if corr:
-                k = q * (q - 1) // 2
-                lower += [-1.0] * k
-                upper += [1.0] * k
+        lower, upper = sdcor_bounds(self.blocks)
         self.lower = np.array([*lower, 0.0])
         self.upper = np.array([*upper, np.inf])
         self.z = [b.Z for b in mf.blocks]
@@ -111,23 +147,7 @@ class SdcorModel:
         sigma = pars[-1]
         if not sigma > 0:
             return None
-        out, k = [], 0
-        for q, corr in self.blocks:
-            sd = pars[k : k + q]
-            k += q
-            if not corr or q == 1:
-                out.append(sd / sigma)
-                continue
-            iu, il = _tri(q)
-            r = np.eye(q)
-            r[iu] = pars[k : k + len(iu[0])]
-            r[iu[1], iu[0]] = r[iu]
-            k += len(iu[0])
-            L = psd_cholesky(r * np.outer(sd, sd) / sigma**2)
-            if L is None:
-                return None
-            out.append(L[il])
-        return np.concatenate(out)
+        return theta_of_sdcor(self.blocks, pars, sigma)
 
     def pars(self, theta: np.ndarray, sigma: float) -> np.ndarray:
         """The inverse of theta(): SDs and correlations from theta and sigma."""
@@ -208,8 +228,21 @@ def _feasible(fun, start: np.ndarray, lower: np.ndarray) -> np.ndarray:
     return x0
 
 
-def _zeta_function(model: SdcorModel, w: int, est: np.ndarray, base: float):
-    """zeta(x, start) for parameter w: re-optimise the others with w held at x."""
+def _linear_search(fun, start: np.ndarray, lo: np.ndarray, up: np.ndarray,
+                   at_estimate: np.ndarray) -> tuple[np.ndarray, float]:
+    """The other parameters' optimum at one profile point of a linear model."""
+    others, dev = _minimise(fun, _feasible(fun, start, lo), lo, up)
+    if len(start) >= MANY_FREE:  # ridges: a second start from the estimate's values
+        alt, alt_dev = _minimise(fun, _feasible(fun, at_estimate, lo), lo, up)
+        if alt_dev < dev:
+            others, dev = alt, alt_dev
+    return others, dev
+
+
+def _zeta_function(model, w: int, est: np.ndarray, base: float, search=_linear_search):
+    """zeta(x, start) for parameter w: re-optimise the others with w held at x (by
+    `search(fun, start, lower, upper, the others' estimates)`); `model` has `deviance(pars)`,
+    `lower` and `upper`."""
     keep = np.arange(len(est)) != w
     lo, up = model.lower[keep], model.upper[keep]
 
@@ -223,11 +256,7 @@ def _zeta_function(model: SdcorModel, w: int, est: np.ndarray, base: float):
 
         if keep.sum() == 0:
             return np.sign(x - est[w]) * np.sqrt(max(0.0, fun(start) - base)), start
-        others, dev = _minimise(fun, _feasible(fun, start, lo), lo, up)
-        if keep.sum() >= MANY_FREE:  # ridges: a second start from the estimate's values
-            alt, alt_dev = _minimise(fun, _feasible(fun, est[keep], lo), lo, up)
-            if alt_dev < dev:
-                others, dev = alt, alt_dev
+        others, dev = search(fun, start, lo, up, est[keep])
         if not np.isfinite(dev):
             return np.nan, others
         return float(np.sign(x - est[w]) * np.sqrt(max(0.0, dev - base))), others
@@ -343,6 +372,10 @@ def profile_intervals(
 ) -> Intervals:
     """Profile-likelihood 95% intervals for every varcorr row and the ICC (lme4's
     confint(fit, method = "profile")). Raises InterruptedError when `should_stop()` says so."""
+    if result.is_glmm:  # glmer's deviance over theta and beta (hlm_core.intervals_glmm)
+        from hlm_core.intervals_glmm import glmm_profile_intervals
+
+        return glmm_profile_intervals(result, progress, should_stop)
     t0 = time.perf_counter()
     model = SdcorModel(result)
     theta_ml, est, base = model.ml_fit(_theta_hat(result))

@@ -12,6 +12,7 @@ import math
 
 import pandas as pd
 
+from hlm_core.ci_output import icc_ci_text
 from hlm_core.design import INTERCEPT
 from hlm_core.formatting import _p_clause, fmt, fmt_p, fmt_unit
 from hlm_core.report import _factor_level, _is_binary, _part, reference_level
@@ -114,7 +115,7 @@ def describe_glmm_results(result: FitResult, max_terms: int = 6) -> str:
     if result.icc is not None and math.isfinite(result.icc):
         between = " and ".join(result.group_words(g) for g in result.ngroups)
         s.append(f"On the latent scale, {result.icc:.0%} of the variation lies between "
-                 f"{between} (latent-scale ICC {fmt_unit(result.icc)}).")
+                 f"{between} (latent-scale ICC {fmt_unit(result.icc)}{icc_ci_text(result)}).")
     rows = [r for _, r in result.fixed.iterrows() if r["term"] != INTERCEPT]
     s += [_effect_sentence(result, r) for r in rows[:max_terms]]
     if len(rows) > max_terms:
@@ -139,7 +140,7 @@ def apa_glmm_paragraph(result: FitResult) -> str:
          f"{where} by maximum likelihood ({approx}; lme4's glmer). Fixed effects were tested "
          "with Wald z tests."]
     if result.icc is not None:
-        s.append(f"The latent-scale ICC was {fmt_unit(result.icc)}.")
+        s.append(f"The latent-scale ICC was {fmt_unit(result.icc)}{icc_ci_text(result)}.")
     r = ratio_column(result)
     name = "OR" if result.family == "binomial" else "IRR"
     for _, row in result.fixed.iterrows():
@@ -149,15 +150,19 @@ def apa_glmm_paragraph(result: FitResult) -> str:
                  f"{name} = {fmt(row[r])}, 95% CI [{fmt(row[f'{r}_ci_low'])}, "
                  f"{fmt(row[f'{r}_ci_high'])}], z = {fmt(row['z_value'])}, "
                  f"{_p_clause(row['p_value'])}.")
-    vc = result.varcorr[result.varcorr["term2"].fillna("") == ""]
-    sds = "; ".join(f"{g}: {t} SD = {fmt(v)}" for g, t, v in
-                    zip(vc["group"], vc["term1"], vc["sdcor"], strict=True))
+    from hlm_core.writeup import _ci_method_sentence, _vc_ci
+
+    vc = result.varcorr
+    sds = "; ".join(f"{v['group']}: {v['term1']} SD = {fmt(v['sdcor'])}"
+                    f"{_vc_ci(result, i, text=True)}"
+                    for i, v in vc.iterrows() if not v["term2"])
     s.append("Random-effect SDs (logit scale)" if result.family == "binomial" else
              "Random-effect SDs (log scale)")
     s[-1] += f": {sds}."
+    s.append(_ci_method_sentence(result))
     s.append(f"Marginal R² = {fmt_unit(result.r2_marginal)}, conditional R² = "
              f"{fmt_unit(result.r2_conditional)} (Nakagawa, latent scale).")
-    return " ".join(s)
+    return " ".join(p for p in s if p)
 
 
 def apa_glmm_table(result: FitResult) -> pd.DataFrame:
@@ -169,8 +174,15 @@ def apa_glmm_table(result: FitResult) -> pd.DataFrame:
              "95% CI": f"[{fmt(row[f'{r}_ci_low'])}, {fmt(row[f'{r}_ci_high'])}]",
              "z": fmt(row["z_value"]), "p": fmt_p(row["p_value"])}
             for _, row in result.fixed.iterrows()]
-    for _, v in result.varcorr.iterrows():
+    from hlm_core.writeup import _ci_note, _vc_ci
+
+    for i, v in result.varcorr.iterrows():
         label = v["term1"] if not v["term2"] else f"corr({v['term1']}, {v['term2']})"
         rows.append({"Part": "Random effects", "Term": f"{v['group']}: {label}",
-                     "b": fmt(v["sdcor"]), "SE": "", name: "", "95% CI": "", "z": "", "p": ""})
-    return pd.DataFrame(rows)
+                     "b": fmt(v["sdcor"]), "SE": "", name: "", "95% CI": _vc_ci(result, i),
+                     "z": "", "p": ""})
+    table = pd.DataFrame(rows)
+    if _ci_note(result):  # the random rows' 95% CI: of the SD (or correlation)
+        table.attrs["note"] = ("Note. Random effects: b is the SD (or the correlation)."
+                               f"{_ci_note(result)}")
+    return table

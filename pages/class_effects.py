@@ -225,7 +225,11 @@ widgets.download_csv(table, f"class_effects_{group}.csv", "Download class effect
 
 
 def rank_bootstrap(result):
-    """The parametric-bootstrap refits the ranks use, once the user ran them (on request)."""
+    """The parametric-bootstrap refits the ranks use, once the user ran them (on request).
+    Not for a yes/no or count model: its groups' effects are recomputed per refit by the
+    linear model's formulas (hlm_core.fairness.expected_ranks_boot)."""
+    if result.is_glmm:
+        return None
     with st.expander("Carry the uncertainty in how much groups differ (parametric bootstrap)"):
         st.caption(
             "The ranks draw each group's effect from its uncertainty, taking the model's "

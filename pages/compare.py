@@ -147,8 +147,10 @@ elif null_ci is not None and null_ci.icc is not None:
 
 
 def explained_intervals(null, models, names) -> None:
-    """Bootstrap intervals of the variance explained, on request (progress, Cancel, seed)."""
-    if not models:
+    """Bootstrap intervals of the variance explained, on request (progress, Cancel, seed).
+    Not for yes/no or count models: hlm_core.bootstrap.explained_intervals refits linear
+    models only."""
+    if not models or null.is_glmm:
         return
     with st.expander("95% intervals for the variance explained (parametric bootstrap)"):
         nsim, seed = intervals.boot_settings("explained", default_nsim=200)

@@ -127,12 +127,18 @@ guidance.workshop_note("random_effect")
 st.caption(
     "How much groups differ: the standard deviation (SD) of each random effect and of the "
     "residual (within groups), and the correlations between random effects."
+    if not result.is_glmm else
+    "How much groups differ: the standard deviation (SD) of each random effect on the "
+    f"{result.extra.get('link', 'link')} scale (a yes/no or count outcome has no residual SD), "
+    "and the correlations between random effects, each with its 95% interval."
 )
 widgets.show_centering(result)
 if ci is None:
     if st.button("Compute 95% intervals", icon=":material/straighten:", key="ci_profile_go",
-                 help="Likelihood-profile intervals, as lme4's confint(): a few seconds for "
-                 "this model, once per fit."):
+                 help="Likelihood-profile intervals, as lme4's confint(), once per fit: "
+                 + ("for a yes/no or count model with several variances this can take a "
+                    "minute (the fixed effects are refitted at every step)." if result.is_glmm
+                    else "a few seconds for this model.")):
         ci = intervals.profile(result, compute=True)
         if isinstance(ci, Intervals):
             st.rerun()  # the ICC at the top shows its interval too
@@ -181,6 +187,11 @@ if len(corr):
                        "95% CI": ci_help},
     )
 intervals.show_edges(ci)
+if result.is_glmm:
+    if isinstance(ci, Intervals):
+        for note in ci.notes:
+            st.caption(f":material/info: {md(note, None)}")
+    intervals.boot_section(result, icc_name)
 widgets.download_csv(varcorr_with_ci(result), "variance_components.csv",
                      "Download variance components (CSV)", key="dl_varcorr")
 

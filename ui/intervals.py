@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from hlm_core.bootstrap import DEFAULT_NSIM, DEFAULT_SEED, BootDraws, bootstrap
+from hlm_core.bootstrap import DEFAULT_NSIM, DEFAULT_SEED, BootDraws, boot_intervals, bootstrap
 from hlm_core.ci_output import attach, format_ci
 from hlm_core.errors import HLMError
 from hlm_core.intervals import Intervals, profile_intervals
@@ -26,6 +26,7 @@ from ui.text import md
 
 MAX_KEPT = 16  # interval results kept per session (the newest)
 QUICK_NOBS = 20_000  # a random-intercept profile on this many rows takes well under a second
+QUICK_NOBS_GLMM = 3_000  # a yes/no or count model's profile refits beta too: ~0.5 s at 1,000
 NSIM_CHOICES = (100, 200, 500, 1000, 2000)
 
 
@@ -87,6 +88,8 @@ def was_cancelled(key: str) -> bool:
 def profile_is_quick(result: FitResult) -> bool:
     """One variance and sigma (a random intercept, one grouping) on ordinary data: the
     profile takes ~0.15 s on the classroom example, so it is computed without asking."""
+    if result.is_glmm:  # one SD, no residual row; each profile point refits the fixed effects
+        return len(result.varcorr) == 1 and result.nobs <= QUICK_NOBS_GLMM
     return len(result.varcorr) <= 2 and result.nobs <= QUICK_NOBS
 
 
@@ -170,3 +173,45 @@ def show_edges(iv: Intervals | str | None) -> None:
     if isinstance(iv, Intervals):
         for note in dict.fromkeys(e for e in iv.table["edge"] if e):
             st.caption(f":material/info: {md(note, None)}")
+
+
+def boot_section(result: FitResult, icc_name: str = "ICC", key: str = "vc_boot"
+                 ) -> Intervals | None:
+    """Bootstrap intervals of the SDs, correlations and ICC on request (an expander with the
+    draws, the seed, a progress bar and Cancel); the intervals once run (also attached to the
+    fit, so the exports carry them when no profile was computed)."""
+    with st.expander("Bootstrap intervals (parametric, as lme4's bootMer)"):
+        st.caption(
+            "Refits the model to data sets simulated from it and reads each interval off the "
+            "middle 95% of the refits' values (percentile intervals). Slower than the profile; "
+            "a check on it, especially with few groups."
+        )
+        nsim, seed = boot_settings(key, default_nsim=200)
+        run = st.button("Run the bootstrap", key=f"{key}_go", icon=":material/casino:")
+        found = draws(result, nsim, seed, key=key, compute=run)
+        if isinstance(found, str):
+            from ui.widgets import show_error
+
+            show_error(found)
+            return None
+        if found is None:
+            if was_cancelled(key):
+                st.info("Stopped: no bootstrap intervals were computed.", icon=":material/cancel:")
+            return None
+        iv = attach(result, boot_intervals(result, found))
+        vc = result.varcorr
+        st.dataframe(pd.DataFrame({
+            "Group": vc["group"],
+            "Effect": [t1 if not t2 else f"correlation {t1} with {t2}"
+                       for t1, t2 in zip(vc["term1"], vc["term2"].fillna(""), strict=True)],
+            "Estimate": vc["sdcor"],
+            "95% CI (bootstrap)": [ci_text(lo, hi, 4) for lo, hi in
+                                   zip(iv.table["ci_low"], iv.table["ci_high"], strict=True)],
+        }), hide_index=True, column_config={"Estimate": st.column_config.NumberColumn(
+            format="%.4f")})
+        if iv.icc is not None and result.icc is not None:
+            st.markdown(f"{icc_name} {result.icc:.3f}, 95% CI {format_ci(*iv.icc, digits=3)} "
+                        "(bootstrap).")
+        for note in iv.notes:
+            st.caption(f":material/info: {md(note, None)}")
+        return iv

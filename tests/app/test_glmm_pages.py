@@ -190,3 +190,19 @@ def test_diagnostics_influence_refits_and_no_crosscheck_in_plain_words(pupils_cs
     assert list(shown["class"]) == list(want["group"])
     assert list(shown["smallyes"]) == pytest.approx(list(want["smallyes"]), abs=1e-6)
     assert "on the logit scale" in texts(at)
+
+
+def test_results_variance_components_carry_lme4s_profile_interval(pupils_csv):
+    """A count model's class SD: the "95% CI" cell is lme4's confint (tests/fixtures/glmm_ci),
+    and the latent ICC metric shows its interval."""
+    at = go(_count(pupils_csv), "results")
+    assert not at.exception and not at.error
+    vc = next(d.value for d in at.dataframe if "95% CI" in d.value.columns)
+    cell = vc["95% CI"].iloc[0]
+    low, high = (float(x) for x in cell.strip("[]").split(","))
+    ref = json.loads((GLMM.parent / "glmm_ci" / "pois_ri.json").read_text())["intervals"][0]
+    assert low == pytest.approx(ref["lower"], rel=5e-3)
+    assert high == pytest.approx(ref["upper"], rel=5e-3)
+    icc = next(m for m in at.metric if m.label.startswith("Latent ICC"))
+    assert icc.delta.startswith("95% CI [")
+    assert "residual (within groups)" not in texts(at)

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 
 import pytest
-from test_walkthrough import open_page, screenshot, settle
+from test_walkthrough import open_page, pick, screenshot, settle
 
 ROOT = Path(__file__).resolve().parents[2]
 GLMM = ROOT / "tests" / "fixtures" / "glmm"
@@ -45,7 +45,34 @@ def test_pass_fail_outcome_fit_odds_ratios_and_probabilities(page, artifacts):
     odds = float(values[row + 7])  # Term, Estimate, SE, z, p, CI low, CI high, Odds ratio
     assert odds == pytest.approx(math.exp(ref["smallyes"]["estimate"]), abs=5e-3)
     assert page.get_by_text("Latent ICC (adj.)", exact=True).first.is_visible()
+    # one SD on 1,071 rows: the profile interval is there at once, lme4's confint numbers
+    ci_ref = json.loads((ROOT / "tests" / "fixtures" / "glmm_ci" / "bin_ri.json").read_text())
+    lme4_ci = ci_ref["intervals"][0]
+    vc = page.get_by_test_id("stDataFrame").nth(1).locator('[role="gridcell"]')
+    vc.first.wait_for(state="attached")
+    vc_values = vc.all_inner_texts()
+    cell = next(v for v in vc_values if v.startswith("["))
+    low, high = (float(x) for x in cell.strip("[]").split(","))
+    assert low == pytest.approx(lme4_ci["lower"], rel=5e-3)
+    assert high == pytest.approx(lme4_ci["upper"], rel=5e-3)
+    page.get_by_text("95% CI [0.09, 0.24]").first.wait_for()  # the latent ICC's interval
     screenshot(page, artifacts, "glmm-2-results")
+
+    # the bootstrap on request: 100 draws, seed shown, kept for the fit
+    page.get_by_text("Bootstrap intervals (parametric, as lme4's bootMer)").click()
+    pick(page, "Bootstrap draws", "100")
+    run = page.get_by_role("button", name="Run the bootstrap")
+    if not run.is_visible():  # the rerun after the choice may fold the expander
+        page.get_by_text("Bootstrap intervals (parametric, as lme4's bootMer)").click()
+    run.click()
+    page.get_by_text("(bootstrap).").wait_for(timeout=240_000)
+    settle(page)
+    page.get_by_text("Parametric bootstrap: 100 simulated data sets (seed 2024)").wait_for()
+    boot = page.get_by_test_id("stDataFrame").nth(2).locator('[role="gridcell"]')
+    cell = next(v for v in boot.all_inner_texts() if v.startswith("["))
+    b_low, b_high = (float(x) for x in cell.strip("[]").split(","))
+    assert 0.3 < b_low < 0.76 < b_high < 1.3  # around the SD 0.76, near the profile's
+    screenshot(page, artifacts, "glmm-2b-results-bootstrap")
 
     open_page(page, "Class effects")
     page.get_by_text("Predicted probability for an average pupil").click()
