@@ -90,7 +90,13 @@ def _vcov(matrices, family, nagq: int, theta: np.ndarray, beta: np.ndarray,
 
 def fit_glmm_arrays(mf: ModelFrame, family: str, nagq: int = 1,
                     optimizer: str | None = None) -> GlmmRawFit:
-    """Fit a binomial (logit) or Poisson (log) GLMM by Laplace (nagq = 1) or AGQ(nagq)."""
+    """Fit a binomial (logit) or Poisson (log) GLMM by Laplace (nagq = 1) or AGQ(nagq).
+
+    One scalar random term by Laplace goes through our vectorised route (`glmm_scalar`)."""
+    from hlm_core.engines import glmm_scalar
+
+    if glmm_scalar.applies(mf, nagq, optimizer):
+        return glmm_scalar.fit_scalar_glmm(mf, family)
     ctrl = glmerControl(
         optimizer=optimizer or "COBYQA",
         check_nlev_gtreq_5="ignore",
