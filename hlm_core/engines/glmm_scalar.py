@@ -21,7 +21,7 @@ the score is y - mu.
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
+from scipy import linalg, optimize
 from scipy.special import gammaln
 
 from hlm_core.design import ModelFrame
@@ -176,45 +176,68 @@ def gradient_hessian(obj: ScalarLaplace, x0: np.ndarray, delta: float = HESSIAN_
     return (H + H.T) / 2
 
 
-def _minimise(obj: ScalarLaplace, x0: np.ndarray, scale: np.ndarray):
-    """L-BFGS-B on (theta, beta) / scale with theta >= 0 (lme4's bound)."""
-    def f(s):
-        dev, g = obj.value_and_grad(s * scale)
-        return dev, g * scale
+def _search_frame(obj: ScalarLaplace, x0: np.ndarray) -> np.ndarray:
+    """A linear map M with x = x0 + M s under which the deviance is close to |s|^2 / 2 + c:
+    beta whitened by lme4's conditional information (2 RX'RX), theta scaled by a forward
+    difference of its gradient. A round problem takes the quasi-Newton search few steps."""
+    _, g0 = obj.value_and_grad(x0)
+    A2 = 2 * np.linalg.inv(obj.conditional_vcov(float(x0[0])))
+    step = 1e-3
+    _, g1 = obj.value_and_grad(x0 + np.r_[step, np.zeros(len(x0) - 1)])
+    h_theta = (g1[0] - g0[0]) / step
+    M = np.zeros((len(x0), len(x0)))
+    M[0, 0] = 1 / np.sqrt(h_theta) if h_theta > 1e-8 else 1.0
+    try:
+        M[1:, 1:] = np.linalg.cholesky(np.linalg.inv(A2))
+    except np.linalg.LinAlgError:
+        M[1:, 1:] = np.diag(1 / np.sqrt(np.maximum(np.diag(A2), 1e-300)))
+    return M
 
-    bounds = [(0.0, None)] + [(None, None)] * (len(x0) - 1)
-    return optimize.minimize(f, x0 / scale, jac=True, method="L-BFGS-B", bounds=bounds,
-                             options={"maxiter": 500, "ftol": 1e-15, "gtol": 1e-7,
-                                      "maxcor": 20})
+
+def _minimise(obj: ScalarLaplace, x0: np.ndarray) -> tuple[np.ndarray, bool]:
+    """L-BFGS-B over (theta, beta) in the whitened frame, theta >= 0 (lme4's bound)."""
+    M = _search_frame(obj, x0)
+
+    def f(s):
+        dev, g = obj.value_and_grad(x0 + M @ s)
+        return dev, M.T @ g
+
+    bounds = [(-x0[0] / M[0, 0], None)] + [(None, None)] * (len(x0) - 1)
+    res = optimize.minimize(f, np.zeros(len(x0)), jac=True, method="L-BFGS-B",
+                            bounds=bounds, options={"maxiter": 500, "ftol": 1e-15,
+                                                    "gtol": 1e-6, "maxcor": 20})
+    x = x0 + M @ res.x
+    x[0] = max(x[0], 0.0)
+    return x, bool(res.success)
+
+
+def _scaled_gradient(H: np.ndarray, grad: np.ndarray) -> float:
+    """lme4's convergence check: max |solve(chol(Hessian), gradient)|."""
+    R = np.linalg.cholesky(H).T
+    return float(np.max(np.abs(linalg.solve_triangular(R, grad, lower=False))))
 
 
 def fit_scalar_glmm(mf: ModelFrame, family: str) -> GlmmRawFit:
     """Fit by Laplace with one scalar random term; the same fields as the general engine."""
     block = mf.blocks[0]
     obj = ScalarLaplace(mf.y, mf.X, block.Z[:, 0], block.codes, block.n_levels, family)
-    beta0 = _glm_start(mf.X, obj.y, family)
-    obj.value_and_grad(np.r_[1.0, beta0])
-    # scale beta by its approximate SE so that the search sees a round problem
-    scale = np.r_[1.0, np.sqrt(np.maximum(np.diag(obj.conditional_vcov(1.0)) * 2, 1e-300))]
-    res = _minimise(obj, np.r_[1.0, beta0], scale)
-    x = res.x * scale
+    x, success = _minimise(obj, np.r_[1.0, _glm_start(mf.X, obj.y, family)])
     dev, grad = obj.value_and_grad(x)
     final = obj.last
     theta, beta = float(x[0]), x[1:]
     fallback = obj.conditional_vcov(theta)
-    messages: list[str] = []
     vcov, ok, H = _hessian_vcov(obj, x, fallback)
-    converged = bool(res.success) and final["converged"]
+    converged = success and final["converged"]
     if ok:
         free = np.r_[theta > 0, np.ones(len(beta), bool)]
-        scaled = np.linalg.solve(H[np.ix_(free, free)], grad[free])
-        if np.max(np.abs(scaled)) > GRAD_TOL:
-            converged = False
-    obj.u = final["u"]
+        try:
+            converged &= _scaled_gradient(H[np.ix_(free, free)], grad[free]) < GRAD_TOL
+        except np.linalg.LinAlgError:
+            pass  # not positive definite: the SE warning already says so
     sat = _saturated_loglik(obj.y, family)
     return GlmmRawFit(
         beta=beta, vcov=vcov, theta=np.array([theta]), b=theta * final["u"],
-        loglik=-dev / 2, saturated_loglik=sat, converged=converged, messages=messages,
+        loglik=-dev / 2, saturated_loglik=sat, converged=converged, messages=[],
         lambda_blocks=[np.array([[theta]])], eta=final["eta"], hessian_ok=ok,
     )
 
