@@ -30,6 +30,7 @@ from hlm_core.engines.glmm_engine import HESSIAN_STEP, GlmmRawFit
 MODE_TOL = 1e-10  # largest Newton step in the spherical modes u at convergence
 MODE_MAXIT = 60
 GRAD_TOL = 2e-3  # lme4's check.conv.grad tolerance on the scaled gradient
+ETA_CLIP = 500.0  # |eta| beyond this only overflows exp (mu is 0 or 1 to double precision)
 
 
 def applies(mf: ModelFrame, nagq: int, optimizer: str | None) -> bool:
@@ -55,19 +56,21 @@ class ScalarLaplace:
         self.last: dict = {}
 
     # -- per-row pieces ------------------------------------------------------------------
-    def _rows(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """mu, w = dmu/deta, w' = d2mu/deta2 and the sum of -2 log p(y | eta) per row."""
-        if self.family == "binomial":
-            e = np.exp(-np.abs(eta))
-            pos = eta >= 0
-            mu = np.where(pos, 1.0, e) / (1.0 + e)
-            softplus = np.maximum(eta, 0.0) + np.log1p(e)
-            m2ll = -2.0 * (self.y * eta - softplus)
-            w = mu * (1.0 - mu)
-            return mu, w, w * (1.0 - 2.0 * mu), m2ll
-        mu = np.exp(eta)
-        m2ll = -2.0 * (self.y * eta - mu)
-        return mu, mu, mu, m2ll
+    def _mean(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """mu and the PIRLS weight w = dmu/deta (few passes: this runs in every Newton step)."""
+        if self.family == "poisson":
+            mu = np.exp(eta)
+            return mu, mu
+        e = np.exp(-np.clip(eta, -ETA_CLIP, ETA_CLIP))
+        mu = 1.0 / (1.0 + e)
+        return mu, mu * (e * mu)  # 1 - mu = e mu without cancellation
+
+    def _m2loglik(self, eta: np.ndarray, mu: np.ndarray) -> float:
+        """-2 sum log p(y | eta), without the y! terms (kept in self.const)."""
+        if self.family == "poisson":
+            return float(-2.0 * (self.y @ eta - mu.sum()))
+        # log(1 + exp(eta)) = eta - log(mu)
+        return float(-2.0 * (self.y @ eta - eta.sum() + np.log(mu).sum()))
 
     def _gsum(self, v: np.ndarray, zpow: int = 0) -> np.ndarray:
         """Per-group sums of v * z^zpow."""
@@ -76,54 +79,52 @@ class ScalarLaplace:
         return np.bincount(self.codes, weights=v, minlength=self.G)
 
     def _eta(self, offset: np.ndarray, theta: float, u: np.ndarray) -> np.ndarray:
-        ub = (theta * u)[self.codes]
+        ub = np.take(theta * u, self.codes)
         return offset + (ub if self.z is None else ub * self.z)
 
-    def modes(self, theta: float, offset: np.ndarray) -> dict:
-        """Conditional modes u by per-group Newton (step halving where a group's penalised
-        deviance would rise), and the pieces the deviance and its gradient need."""
-        u = self.u.copy()
+    def _state(self, offset: np.ndarray, theta: float, u: np.ndarray) -> tuple:
         eta = self._eta(offset, theta, u)
-        mu, w, w1, m2ll = self._rows(eta)
-        obj = self._gsum(m2ll) + u**2
+        mu, w = self._mean(eta)
+        T, S = self._gsum(self.y - mu, 1), self._gsum(w, 2)
+        return eta, mu, w, T, S, theta * T - u  # the last: minus half dF/du, per group
+
+    def modes(self, theta: float, offset: np.ndarray) -> dict:
+        """Conditional modes u by per-group Newton; a group's step is halved while it would
+        not shrink that group's gradient (each group's problem is convex and 1-D)."""
+        u = self.u.copy()
+        eta, mu, w, T, S, g = self._state(offset, theta, u)
         converged = False
         for _ in range(MODE_MAXIT):
-            T, S = self._gsum(self.y - mu, 1), self._gsum(w, 2)
-            step = (theta * T - u) / (1.0 + theta**2 * S)
+            step = g / (1.0 + theta**2 * S)
             if np.max(np.abs(step), initial=0.0) < MODE_TOL:
                 converged = True
                 break
             for _half in range(30):
-                u_new = u + step
-                eta_new = self._eta(offset, theta, u_new)
-                rows_new = self._rows(eta_new)
-                obj_new = self._gsum(rows_new[3]) + u_new**2
-                worse = obj_new > obj + 1e-12 * np.abs(obj)
+                new = self._state(offset, theta, u + step)
+                worse = np.abs(new[5]) > np.abs(g) + 1e-9
                 if not worse.any():
                     break
                 step = np.where(worse, step / 2, step)
-            u, eta, obj = u_new, eta_new, obj_new
-            mu, w, w1, m2ll = rows_new
-        if not converged:
-            T, S = self._gsum(self.y - mu, 1), self._gsum(w, 2)
+            u = u + step
+            eta, mu, w, T, S, g = new
         self.u = u
-        return {"u": u, "eta": eta, "mu": mu, "w": w, "w1": w1, "m2ll": m2ll,
-                "converged": converged, "S": S, "T": T}
+        return {"u": u, "eta": eta, "mu": mu, "w": w, "converged": converged, "S": S, "T": T}
 
     # -- the objective -------------------------------------------------------------------
     def value_and_grad(self, params: np.ndarray) -> tuple[float, np.ndarray]:
         """lme4's Laplace deviance at (theta, beta) (with the y! terms) and its gradient."""
         theta, beta = float(params[0]), params[1:]
         m = self.modes(theta, self.X @ beta)
-        u, S, T, w, w1 = m["u"], m["S"], m["T"], m["w"], m["w1"]
+        u, S, T, w, mu = m["u"], m["S"], m["T"], m["w"], m["mu"]
+        w1 = w * (1.0 - 2.0 * mu) if self.family == "binomial" else w  # d w / d eta
         h = 1.0 + theta**2 * S
-        dev = float(m["m2ll"].sum() + self.const + u @ u + np.log(h).sum())
+        dev = self._m2loglik(m["eta"], mu) + self.const + float(u @ u + np.log(h).sum())
         K = self._gsum(w1, 3)
         # gradient in beta: X' v with v collecting the penalty, log-det and mode-shift terms
         zc = 1.0 if self.z is None else self.z
-        a = (theta**2 / h)[self.codes] * (w1 if self.z is None else w1 * zc**2)
-        b = (theta**4 * K / h**2)[self.codes] * (w if self.z is None else w * zc)
-        g_beta = self.X.T @ (-2.0 * (self.y - m["mu"]) + a - b)
+        a = np.take(theta**2 / h, self.codes) * (w1 if self.z is None else w1 * zc**2)
+        b = np.take(theta**4 * K / h**2, self.codes) * (w if self.z is None else w * zc)
+        g_beta = self.X.T @ (-2.0 * (self.y - mu) + a - b)
         du = (T - theta * u * S) / h  # d u / d theta
         g_theta = float(-2.0 * u @ T + np.sum((2 * theta * S + theta**2 * K * (u + theta * du))
                                               / h))
