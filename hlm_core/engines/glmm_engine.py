@@ -96,7 +96,12 @@ def fit_glmm_arrays(mf: ModelFrame, family: str, nagq: int = 1,
     from hlm_core.engines import glmm_scalar
 
     if glmm_scalar.applies(mf, nagq, optimizer):
-        return glmm_scalar.fit_scalar_glmm(mf, family)
+        try:
+            raw = glmm_scalar.fit_scalar_glmm(mf, family)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+            raw = None  # the general route below decides (and words any failure)
+        if raw is not None and np.isfinite(raw.loglik) and np.all(np.isfinite(raw.beta)):
+            return raw
     ctrl = glmerControl(
         optimizer=optimizer or "COBYQA",
         check_nlev_gtreq_5="ignore",
