@@ -9,6 +9,11 @@ lme4 does them rather than mixedlm's default way:
   mixedlm's own vcov treats theta as known and gives SEs up to ~2 % smaller than `summary()`;
 * the conditional SDs of the modes come from our batched solver (`condvar`) with the rows
   weighted by the final PIRLS weights, which is lme4's `ranef(condVar = TRUE)` for a GLMM.
+
+A model with one scalar random term fitted by Laplace (`y ~ x + (1 | class)`) does not reach
+mixedlm at all: `glmm_scalar` computes the same deviance, modes and Hessian in a few vectorised
+passes over the rows (1,000,000 pupils: ~1.5 s of CPU instead of ~17 s). Naming an optimizer
+(Diagnostics' "Try the other optimizer") sends it through mixedlm's search, as a cross-check.
 """
 
 from __future__ import annotations
