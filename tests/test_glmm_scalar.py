@@ -126,3 +126,25 @@ def test_modes_far_out_match_lme4_with_exact_modes():
     tab = res.ranef["class"].set_index("level").loc[tight["levels"]]
     assert np.allclose(tab["value"], tight["values"], atol=1e-4)
     assert np.allclose(tab["cond_sd"], tight["cond_sd"], rtol=1e-4)
+
+
+def test_where_the_laplace_deviance_has_two_minima_the_fit_ends_where_lme4_does():
+    """4 events in 1,000 pupils: lme4 ends at theta = 0 although its own Laplace deviance is
+    lower near theta = 4; starting from lme4's first stage (nAGQ = 0) we end where it does."""
+    ref = json.loads((MOSTLY_PASS / "rare.json").read_text())
+    frame = read_table(MOSTLY_PASS / "rare.csv").frame
+    spec = parse_formula("event ~ x + (1 | class)").with_(family="binomial")
+    mf = model_frame(frame, spec)
+    b = mf.blocks[0]
+    obj = glmm_scalar.ScalarLaplace(mf.y, mf.X, b.Z[:, 0], b.codes, b.n_levels, "binomial")
+    far = ref["far"]
+    assert -obj.value_and_grad(np.r_[far["theta"], far["beta"]])[0] / 2 == pytest.approx(
+        far["loglik"], abs=1e-6)  # the same criterion as lme4's devfun, at the far minimum
+    res = fit(frame, spec)
+    lme4 = ref["default"]
+    assert res.varcorr["sdcor"].iloc[0] < 1e-3 and res.singular
+    assert res.loglik == pytest.approx(lme4["loglik"], abs=1e-4)
+    assert res.loglik < far["loglik"] - 0.5
+    se = np.array(lme4["std_error"])
+    assert np.all(np.abs(res.fixed["estimate"] - lme4["estimate"]) <= 0.01 * se)
+    assert np.allclose(res.fixed["std_error"], se, rtol=0.01)

@@ -61,9 +61,14 @@ class ScalarLaplace:
         if self.family == "poisson":
             mu = np.exp(eta)
             return mu, mu
-        e = np.exp(-np.clip(eta, -ETA_CLIP, ETA_CLIP))
-        mu = 1.0 / (1.0 + e)
-        return mu, mu * (e * mu)  # 1 - mu = e mu without cancellation
+        e = np.clip(eta, -ETA_CLIP, ETA_CLIP)  # in place from here: 8 MB per array at 1e6 rows
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        mu = e + 1.0
+        np.reciprocal(mu, out=mu)
+        e *= mu  # 1 - mu = e mu without cancellation
+        e *= mu
+        return mu, e
 
     def _m2loglik(self, eta: np.ndarray, mu: np.ndarray) -> float:
         """-2 sum log p(y | eta), without the y! terms (kept in self.const)."""
@@ -79,8 +84,11 @@ class ScalarLaplace:
         return np.bincount(self.codes, weights=v, minlength=self.G)
 
     def _eta(self, offset: np.ndarray, theta: float, u: np.ndarray) -> np.ndarray:
-        ub = np.take(theta * u, self.codes)
-        return offset + (ub if self.z is None else ub * self.z)
+        eta = np.take(theta * u, self.codes)
+        if self.z is not None:
+            eta *= self.z
+        eta += offset
+        return eta
 
     def _state(self, offset: np.ndarray, theta: float, u: np.ndarray) -> tuple:
         eta = self._eta(offset, theta, u)
@@ -229,7 +237,9 @@ def fit_scalar_glmm(mf: ModelFrame, family: str) -> GlmmRawFit:
 
 
 def _fit(obj: ScalarLaplace, mf: ModelFrame, family: str) -> GlmmRawFit:
-    x, success = _minimise(obj, np.r_[1.0, _glm_start(mf.X, obj.y, family)])
+    from hlm_core.engines.glmm_scalar_start import stage_zero
+
+    x, success = _minimise(obj, stage_zero(obj, _glm_start(mf.X, obj.y, family)))
     dev, grad = obj.value_and_grad(x)
     final = obj.last
     theta, beta = float(x[0]), x[1:]
