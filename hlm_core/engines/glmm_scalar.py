@@ -8,11 +8,14 @@ Laplace deviance
 
 (u the conditional modes, w the PIRLS weights) and its exact gradient cost a few passes over
 the rows. mixedlm's general route spends ~85 full sparse PIRLS solves on 1,000,000 pupils
-(derivative-free search in two stages, then a 19-point finite-difference Hessian); here a
-quasi-Newton search uses the analytic gradient, and the Hessian for lme4's SEs is the central
-difference (lme4's step, 1e-4) of that gradient: 2 (p + 1) gradients instead of 2 (p + 1)^2 + 1
+(derivative-free search in two stages, then a 19-point finite-difference Hessian). Here the
+search takes lme4's two stages too, each with exact derivatives: theta alone with beta and u
+found jointly (nAGQ = 0, `glmm_scalar_start`), then a quasi-Newton search over (theta, beta)
+on the Laplace deviance from there; the Hessian for lme4's SEs is the central difference
+(lme4's step, 1e-4) of the analytic gradient: 2 (p + 1) gradients instead of 2 (p + 1)^2 + 1
 deviances. The numbers are lme4's definitions throughout (full log-likelihood with the y! terms,
-`vcov(use.hessian = TRUE)`, b = theta u); tests compare this route with the general one.
+`vcov(use.hessian = TRUE)`, b = theta u); tests compare this route with the general one and
+with lme4.
 
 Both families here use their canonical link (logit, log), so the PIRLS weight is dmu/deta and
 the score is y - mu.
@@ -121,6 +124,9 @@ class ScalarLaplace:
     # -- the objective -------------------------------------------------------------------
     def value_and_grad(self, params: np.ndarray) -> tuple[float, np.ndarray]:
         """lme4's Laplace deviance at (theta, beta) (with the y! terms) and its gradient."""
+        key = np.asarray(params, float).tobytes()
+        if key == self.last.get("key"):  # the search re-asks for the point it ended on
+            return self.last["dev"], self.last["grad"].copy()
         theta, beta = float(params[0]), params[1:]
         m = self.modes(theta, self.X @ beta)
         u, S, T, w, mu = m["u"], m["S"], m["T"], m["w"], m["mu"]
@@ -136,8 +142,9 @@ class ScalarLaplace:
         du = (T - theta * u * S) / h  # d u / d theta
         g_theta = float(-2.0 * u @ T + np.sum((2 * theta * S + theta**2 * K * (u + theta * du))
                                               / h))
-        self.last = m
-        return dev, np.r_[g_theta, g_beta]
+        grad = np.r_[g_theta, g_beta]
+        self.last = {**m, "key": key, "dev": dev, "grad": grad.copy()}
+        return dev, grad
 
     def conditional_vcov(self, theta: float) -> np.ndarray:
         """sigma^2 (RX'RX)^-1 at the last modes: lme4's vcov(use.hessian = FALSE)."""
@@ -189,10 +196,10 @@ def _search_frame(obj: ScalarLaplace, x0: np.ndarray) -> np.ndarray:
     """A linear map M with x = x0 + M s under which the deviance is close to |s|^2 / 2 + c:
     beta whitened by lme4's conditional information (2 RX'RX), theta scaled by a forward
     difference of its gradient. A round problem takes the quasi-Newton search few steps."""
-    _, g0 = obj.value_and_grad(x0)
-    A2 = 2 * np.linalg.inv(obj.conditional_vcov(float(x0[0])))
     step = 1e-3
     _, g1 = obj.value_and_grad(x0 + np.r_[step, np.zeros(len(x0) - 1)])
+    _, g0 = obj.value_and_grad(x0)  # last: the search starts here (and reuses it)
+    A2 = 2 * np.linalg.inv(obj.conditional_vcov(float(x0[0])))
     h_theta = (g1[0] - g0[0]) / step
     M = np.zeros((len(x0), len(x0)))
     M[0, 0] = 1 / np.sqrt(h_theta) if h_theta > 1e-8 else 1.0
