@@ -12,7 +12,7 @@ lme4 does them rather than mixedlm's default way:
 
 A model with one scalar random term fitted by Laplace (`y ~ x + (1 | class)`) does not reach
 mixedlm at all: `glmm_scalar` computes the same deviance, modes and Hessian in a few vectorised
-passes over the rows (1,000,000 pupils: ~1.5 s of CPU instead of ~17 s). Naming an optimizer
+passes over the rows (1,000,000 pupils: ~2 s of CPU instead of ~17 s). Naming an optimizer
 (Diagnostics' "Try the other optimizer") sends it through mixedlm's search, as a cross-check.
 """
 
