@@ -51,6 +51,7 @@ __all__ = [
     "JobOutOfMemory",
     "JobStopped",
     "JobTooSlow",
+    "Task",
     "run_job",
     "warm_up",
 ]
@@ -132,6 +133,30 @@ def _memory_text(mb: int) -> str:
     return f"{mb / 1024:.1f} GB".replace(".0 ", " ") if mb >= 1024 else f"{mb} MB"
 
 
+def failure(what: str, advice: str, limits: JobLimits, kind: str, detail: Any) -> JobFailed:
+    """The plain message for a job that ended without an answer (`kind`: stopped, slow,
+    memory, died, crash); `detail` (how it ended) goes to the server log only."""
+    lim, advice = limits, f" {advice}" if advice else ""
+    if kind == "stopped":
+        return JobStopped(f"{what} was stopped.")
+    if kind == "slow":
+        return JobTooSlow(
+            f"{what} took longer than {_seconds_text(lim.seconds)}, the time limit "
+            f"on this server, so it was stopped.{advice}"
+        )
+    if kind == "memory":
+        return JobOutOfMemory(
+            f"{what} needed more than {_memory_text(lim.memory_mb)} of memory, the "
+            f"limit on this server, so it was stopped.{advice}"
+        )
+    failed = JobFailed(
+        f"{what} ended unexpectedly.{advice}" if kind == "died" else
+        f"{what} failed inside the program.{advice}"
+    )
+    failed.detail = detail  # the worker's traceback, for the server log only
+    return failed
+
+
 # ---------------------------------------------------------------------------- the worker side
 
 
@@ -147,15 +172,32 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def _worker(conn: Any, memory_mb: int, seconds: float, env: dict[str, str]) -> None:
-    """The worker process: read the job from `conn`, run it, send back ("ok", value),
-    ("error", HLMError), ("memory", None) or ("crash", traceback text)."""
+def _progress_sender(conn: Any) -> Callable[[float], None]:
+    """`progress(fraction)` for a job that reports how far it is: sends ("progress", fraction)
+    to the server at most once per percent."""
+    last = [-1.0]
+
+    def progress(done: float) -> None:
+        if done - last[0] >= 0.01 or done >= 1.0:
+            last[0] = done
+            conn.send_bytes(pickle.dumps(("progress", float(done))))
+
+    return progress
+
+
+def _worker(conn: Any, memory_mb: int, seconds: float, env: dict[str, str],
+            progress: bool = False) -> None:
+    """The worker process: read the job from `conn`, run it (with `progress=` a sender when
+    asked), send back ("ok", value), ("error", HLMError), ("memory", None) or ("crash",
+    traceback text)."""
     signal.alarm(int(seconds) + 30)  # a backstop should the server itself be gone
     os.nice(NICE)  # page loads (in the server) come first when the cores are busy
     os.environ.update(env)  # the server's current HLM_* settings (reader limits too)
     try:
         _limit_memory(memory_mb)
         fn, args, kwargs = pickle.loads(conn.recv_bytes())
+        if progress:
+            kwargs["progress"] = _progress_sender(conn)
         answer = pickle.dumps(("ok", fn(*args, **kwargs)), protocol=pickle.HIGHEST_PROTOCOL)
     except MemoryError:
         answer = pickle.dumps(("memory", None))
@@ -246,7 +288,9 @@ class Job:
     """One call `fn(*args, **kwargs)` running in a worker process of its own.
 
     `fn` must be importable by name (a module-level function). Poll with `wait`, collect with
-    `result` (which raises HLMError / JobFailed with a plain message), end it with `cancel`."""
+    `result` (which raises HLMError / JobFailed with a plain message), end it with `cancel`.
+    With `progress=True`, `fn` is called with `progress=` a function taking the fraction done,
+    and `progress` here holds the last fraction it reported."""
 
     def __init__(
         self,
@@ -257,19 +301,21 @@ class Job:
         what: str = "The job",
         advice: str = "",
         limits: JobLimits | None = None,
+        progress: bool = False,
     ) -> None:
         self.what = what
         self.advice = advice
         self.limits = limits or JobLimits.from_env()
         self.started = time.monotonic()
         self._outcome: tuple[str, Any] | None = None
+        self.progress: float | None = None  # the last fraction a `progress` job reported
         payload = pickle.dumps((fn, tuple(args), dict(kwargs or {})),
                                protocol=pickle.HIGHEST_PROTOCOL)
         ctx = _ctx()
         self._conn, child = ctx.Pipe(duplex=True)
         self._proc = _WorkerProcess(
             target=_worker,
-            args=(child, self.limits.memory_mb, self.limits.seconds, _hlm_env()),
+            args=(child, self.limits.memory_mb, self.limits.seconds, _hlm_env(), progress),
             daemon=True,
         )
         self._proc.start()
@@ -288,11 +334,18 @@ class Job:
         """Wait up to `timeout` seconds; True once the job has ended (answer or not)."""
         if self._outcome is not None:
             return True
-        if self._conn.poll(timeout):
+        deadline = time.monotonic() + timeout
+        while self._conn.poll(max(0.0, deadline - time.monotonic())):
             try:
-                self._outcome = pickle.loads(self._conn.recv_bytes())
+                message = pickle.loads(self._conn.recv_bytes())
             except (EOFError, OSError):
+                message = None
                 self._ended()
+            if message is not None and message[0] == "progress":
+                self.progress = message[1]
+                continue
+            if message is not None:
+                self._outcome = message
             self._kill()  # answered (or dead): no need to wait for it to wind down
             return True
         if self.elapsed > self.limits.seconds:
@@ -317,28 +370,7 @@ class Job:
             return value
         if kind == "error":
             raise value
-        raise self._failure(kind, value)
-
-    def _failure(self, kind: str, detail: Any) -> JobFailed:
-        lim, advice = self.limits, f" {self.advice}" if self.advice else ""
-        if kind == "stopped":
-            return JobStopped(f"{self.what} was stopped.")
-        if kind == "slow":
-            return JobTooSlow(
-                f"{self.what} took longer than {_seconds_text(lim.seconds)}, the time limit "
-                f"on this server, so it was stopped.{advice}"
-            )
-        if kind == "memory":
-            return JobOutOfMemory(  # detail: how the worker ended, for the server log
-                f"{self.what} needed more than {_memory_text(lim.memory_mb)} of memory, the "
-                f"limit on this server, so it was stopped.{advice}"
-            )
-        failed = JobFailed(
-            f"{self.what} ended unexpectedly.{advice}" if kind == "died" else
-            f"{self.what} failed inside the program.{advice}"
-        )
-        failed.detail = detail  # the worker's traceback, for the server log only
-        return failed
+        raise failure(self.what, self.advice, self.limits, kind, value)
 
     def _ended(self) -> None:
         """The worker closed its end without an answer: it died. Aborted (native code whose
@@ -356,35 +388,6 @@ class Job:
         self._conn.close()
 
 
-def run_job(
-    fn: Callable[..., Any],
-    args: tuple = (),
-    kwargs: dict[str, Any] | None = None,
-    *,
-    tick: Callable[[float, bool], None] | None = None,
-    **options: Any,
-) -> Any:
-    """Run `fn(*args, **kwargs)` in a worker process and return its value. `options` are
-    `Job`'s: `what` (e.g. "Fitting the model"), `advice` (what to change), `limits`.
-
-    `tick(elapsed_seconds, waiting_for_a_slot)` is called about every 0.1 s while it runs (the
-    UI draws progress there; an exception raised from it — Stop, a new page — stops the job).
-    Raises the job's HLMError, or JobFailed with a plain message when it was stopped, ran out
-    of time or memory, or ended unexpectedly."""
-    limits = options["limits"] = options.get("limits") or JobLimits.from_env()
-    slots = _job_slots(limits.max_jobs)
-    queued = time.monotonic()
-    while not slots.acquire(timeout=POLL_S):
-        if tick is not None:
-            tick(time.monotonic() - queued, True)
-    try:
-        job = Job(fn, args, kwargs, **options)
-        try:
-            while not job.wait(POLL_S):
-                if tick is not None:
-                    tick(job.elapsed, False)
-            return job.result()
-        finally:
-            job.cancel()
-    finally:
-        slots.release()
+# The background driver and the blocking call over it live in their own module (they need Job
+# above); `from hlm_core.jobs import run_job` keeps working.
+from hlm_core.jobs_background import Task, run_job  # noqa: E402

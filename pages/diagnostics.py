@@ -17,12 +17,11 @@ from hlm_core.diagnostics import (
     simpler_specs,
     try_other_optimizer,
 )
-from hlm_core.errors import HLMError
 from hlm_core.figures import qq_plot, residuals_vs_fitted, spread_plot
 from hlm_core.formula import format_formula
 from hlm_core.report import num
 from ui import data, fits, glmm_views, guidance, influence, model, nav, widgets
-from ui.state import log, session
+from ui.state import session
 from ui.text import md
 
 widgets.page_header(
@@ -97,14 +96,12 @@ else:
             "both agree, the estimates are not an artefact of the optimizer."
         )
         if st.button("Try the other optimizer", icon=":material/autorenew:"):
-            try:
-                fits.diag_run("optimizer", lambda: fits.refit(
-                    try_other_optimizer, result, frame,
-                    what="Refitting with the other optimizer"))
-            except HLMError as exc:
-                widgets.show_error(str(exc))
+            fits.diag_run("optimizer", try_other_optimizer, result, frame,
+                          label="Refitting with the other optimizer")
         tried = fits.diag_get("optimizer")
-        if tried is not None:
+        if isinstance(tried, str):
+            widgets.show_error(tried)
+        elif tried is not None:
             other, message = tried
             st.info(
                 f"{md(message, None)} Log-likelihood: {result.loglik:,.3f} (original), "
@@ -126,8 +123,7 @@ else:
                                         icon=":material/play_arrow:")
                 c2.code(format_formula(simpler), language=None)
                 if clicked:
-                    if fits.fit_model(simpler) is not None:
-                        model.set_spec(simpler)
+                    if fits.fit_model(simpler, then=lambda r: model.set_spec(r.spec)):
                         st.switch_page(nav.RESULTS_PAGE)
                     else:
                         widgets.show_error(session().fit_error or "The fit failed.")
@@ -218,26 +214,13 @@ st.caption(
 )
 
 
-def run_crosscheck():
-    """(the fit checked, CrossCheck or the plain message why it can't be run)."""
-    try:
-        return result, fits.refit(crosscheck, frame, result, what="Refitting with statsmodels")
-    except HLMError as exc:
-        return result, str(exc)
-    except Exception:
-        log.exception("cross-check failed for %s", result.formula)
-        return result, (
-            "The second engine could not fit this model, so there is nothing to compare. The "
-            "checks above still apply."
-        )
-
-
 checked = fits.diag_get("crosscheck")
 if checked is not None and checked[0] is not result:  # the other optimizer's fit replaced it
     fits.diag_forget("crosscheck")
     checked = None
 if st.button("Cross-check with a second engine (statsmodels)", icon=":material/compare_arrows:"):
-    checked = fits.diag_run("crosscheck", run_crosscheck)
+    checked = fits.diag_run("crosscheck", crosscheck, frame, result,
+                            label="Refitting with statsmodels", wrap=lambda cc: (result, cc))
 if checked is not None:
     cc = checked[1]
     if isinstance(cc, str):

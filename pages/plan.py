@@ -57,11 +57,11 @@ with st.container(border=True):
             if b1.button("Fit the null model", icon=":material/functions:",
                          help="The model with no predictors, only the grouping: it measures "
                          "the ICC. Nothing else on the other pages changes."):
-                problem = ui_plan.fit_null_model()
+                problem = ui_plan.fit_null_model(
+                    then=lambda _, d=design: ui_plan.use_data_values(d))
                 if problem:
                     widgets.show_error(problem)
                 else:
-                    ui_plan.use_data_values(design)
                     st.rerun()
         b2.button("Use the values from my data", on_click=ui_plan.use_data_values,
                   args=(design,), icon=":material/restart_alt:",

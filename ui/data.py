@@ -53,24 +53,24 @@ READ_ADVICE = (
 
 def load_upload(name: str, data: bytes, sheet: str | None = None) -> bool:
     """What the Data page does with an uploaded file: read it in a worker process (memory and
-    time limits, progress, Stop). False (message stored, earlier data kept) if it can't."""
+    time limits, progress, Stop). True when the new data are the session's now; False when it
+    can't be read (message stored, earlier data kept) or the read goes on after a click
+    elsewhere (its data land then, ui.jobs)."""
     s = session()
     s.read_error = None
-    try:
-        table = jobs.run(read_table, data, name=name, sheet=sheet, what=f"Reading {name}",
-                         advice=READ_ADVICE, key="read")
-    except HLMError as exc:
-        s.read_error = str(exc)
-        return False
-    except Exception:
-        log.exception("reading %s failed", name)
-        s.read_error = (
-            f"{name} could not be read as a table. Save it as CSV or Excel (.xlsx) and try again."
-        )
-        return False
+    jobs.run(read_table, data, name=name, sheet=sheet, what=f"Reading {name}",
+             advice=READ_ADVICE, key="read",
+             done=lambda table: _uploaded(table, name, data), failed=_read_failed)
+    return s.read_error is None
+
+
+def _uploaded(table: Table, name: str, data: bytes) -> None:
     set_table(table, (name, data))  # kept: another sheet, or "Save analysis" with the data
-    s.file_sha = hashlib.sha256(data).hexdigest()
-    return True
+    session().file_sha = hashlib.sha256(data).hexdigest()
+
+
+def _read_failed(message: str) -> None:
+    session().read_error = message
 
 
 def on_upload() -> None:

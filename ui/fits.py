@@ -4,7 +4,8 @@ the models the user saved for the Compare page and the figure images made for ex
 
 Every fit, ladder and refit runs in a worker process (ui.jobs → hlm_core.jobs): memory and time
 limits, a progress bar and a Stop button; a fit that fails or is stopped leaves the earlier fit
-on show.
+on show. A click elsewhere doesn't stop it: its answer lands in this session when it is ready,
+through the same functions that keep it when the user waits (`_keep_fit`, `_keep_ladder`, ...).
 
 Every cache lives in the session object (ui.state) only, keyed by the data key, so a fit is
 never shown for data it was not fitted to, and never reaches another session.
@@ -18,14 +19,12 @@ from typing import Any
 import pandas as pd
 
 from hlm_core.compare import Ladder, ladder
-from hlm_core.errors import HLMError
 from hlm_core.fit import fit
-from hlm_core.formula import format_formula
 from hlm_core.result import FitResult
 from hlm_core.spec import ModelSpec
 from ui import jobs
 from ui.data import working_frame
-from ui.state import log, session
+from ui.state import session
 
 MAX_FITS = 6  # fits kept per session (the newest; the one on show is never dropped)
 MAX_LADDERS = 4
@@ -40,10 +39,13 @@ def fit_key(spec: ModelSpec) -> tuple:
     return (session().data_key(), spec)
 
 
-def fit_model(spec: ModelSpec) -> FitResult | None:
+def fit_model(spec: ModelSpec, then: Callable[[FitResult], None] | None = None
+              ) -> FitResult | None:
     """Fit `spec` to the working data (in a worker process), or reuse this session's earlier
     fit of the same (data, spec). Shows progress and Stop while fitting and a plain message
-    when it can't be done."""
+    when it can't be done. None when it failed, or goes on after a click elsewhere: the fit
+    then lands in a later run (ui.jobs), followed by `then(result)` as if the user had
+    waited."""
     s = session()
     key = fit_key(spec)
     s.fit_error = None
@@ -51,34 +53,33 @@ def fit_model(spec: ModelSpec) -> FitResult | None:
         s.fits.move_to_end(key)
         s.fit_key = key
         return s.fits[key]
-    frame = working_frame()
-    try:
-        result = jobs.run(fit, frame, spec, what="Fitting the model", advice=FIT_ADVICE,
-                          key="fit")
-    except HLMError as exc:
-        s.fit_error = str(exc)
-        return None
-    except Exception:
-        log.exception("fit failed for %s", format_formula(spec))
-        s.fit_error = (
-            "The model could not be fitted. Try a simpler model (fewer random slopes or "
-            "predictors) or check the data for odd values."
-        )
-        return None
+
+    def done(result: FitResult) -> None:
+        _keep_fit(key, result)
+        if then is not None:
+            then(result)
+
+    jobs.run(fit, working_frame(), spec, what="Fitting the model", advice=FIT_ADVICE,
+             key="fit", tag=key, done=done, failed=_fit_failed)
+    return s.fits.get(key) if s.fit_key == key else None
+
+
+def _keep_fit(key: tuple, result: FitResult) -> None:
+    s = session()
     s.fits[key] = result
+    s.fits.move_to_end(key)
     s.fit_key = key
     while len(s.fits) > MAX_FITS:
         s.fits.popitem(last=False)
-    return result
+
+
+def _fit_failed(message: str) -> None:
+    session().fit_error = message
 
 
 def use_fit(result: FitResult) -> None:
     """Show `result` (e.g. the other optimizer's better fit) as the fit of its model."""
-    s = session()
-    key = fit_key(result.spec)
-    s.fits[key] = result
-    s.fits.move_to_end(key)
-    s.fit_key = key
+    _keep_fit(fit_key(result.spec), result)
 
 
 def current_fit() -> FitResult | None:
@@ -147,31 +148,25 @@ def cached_ladder(spec: ModelSpec, extra: list[tuple[str, ModelSpec]]) -> Ladder
     return session().ladders.get(ladder_key(spec, extra))
 
 
-def fit_ladder(spec: ModelSpec, extra: list[tuple[str, ModelSpec]]) -> Ladder | str:
+def fit_ladder(spec: ModelSpec, extra: list[tuple[str, ModelSpec]]) -> Ladder | str | None:
     """Fit the model ladder (null → … → `spec`, then `extra`) by ML, once per (data, model,
-    saved models) in this session. Returns the Ladder or a plain message."""
+    saved models) in this session. Returns the Ladder or a plain message; None while it goes
+    on after a click elsewhere (it lands in a later run)."""
     key = ladder_key(spec, extra)
+    if key not in session().ladders:
+        jobs.run(ladder, working_frame(), spec, extra=list(extra) or None,
+                 what="Fitting the model ladder by ML",
+                 advice="Try a simpler model, or compare the models one at a time.",
+                 key="ladder", tag=key, done=lambda out: _keep_ladder(key, out),
+                 failed=lambda message: _keep_ladder(key, message))
+    return session().ladders.get(key)
+
+
+def _keep_ladder(key: tuple, out: Ladder | str) -> None:
     store = session().ladders
-    if key in store:
-        return store[key]
-    frame = working_frame()
-    try:
-        out = jobs.run(ladder, frame, spec, extra=list(extra) or None,
-                       what="Fitting the model ladder by ML",
-                       advice="Try a simpler model, or compare the models one at a time.",
-                       key="ladder")
-    except HLMError as exc:
-        out = str(exc)
-    except Exception:
-        log.exception("ladder failed for %s", format_formula(spec))
-        out = (
-            "The model ladder could not be fitted. Try a simpler model, or compare the models "
-            "one at a time."
-        )
     store[key] = out
     while len(store) > MAX_LADDERS:
         store.popitem(last=False)
-    return out
 
 
 def comparison_table(spec: ModelSpec | None = None) -> pd.DataFrame | None:
@@ -198,21 +193,48 @@ def diag_get(what: str) -> Any:
     return s.diagnostics.get((s.fit_key, what))
 
 
-def refit(fn: Callable[..., Any], *args: Any, what: str, **kwargs: Any) -> Any:
-    """A Diagnostics refit `fn(*args, **kwargs)` (a module-level hlm_core function) in a worker
-    process, with progress and Stop; HLMError in plain words if it can't be done."""
-    return jobs.run(fn, *args, what=what, advice=FIT_ADVICE, key="refit", **kwargs)
-
-
-def diag_run(what: str, compute: Callable[[], Any]) -> Any:
-    """Run a slow Diagnostics refit once for the fit on show and keep it in this session."""
+def diag_run(what: str, fn: Callable[..., Any], *args: Any, label: str,
+             wrap: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
+    """A slow Diagnostics refit `fn(*args, **kwargs)` (a module-level hlm_core function) for
+    the fit on show, in a worker process with progress and Stop, once (a failure may be tried
+    again), kept in this session under `what`: `wrap(value)` or `wrap(message)` when given, else
+    the value or the plain message (str). None while it goes on after a click elsewhere."""
     s = session()
     key, store = s.fit_key, s.diagnostics
-    if (key, what) not in store:
-        for k in [k for k in store if k[0] != key]:
-            del store[k]  # only the fit on show keeps its refits
-        store[(key, what)] = compute()
-    return store[(key, what)]
+    found = store.get((key, what))
+    if found is not None and not isinstance(found, str):
+        return found
+    for k in [k for k in store if k[0] != key]:
+        del store[k]  # only the fit on show keeps its refits
+
+    def keep(value: Any) -> None:
+        session().diagnostics[(key, what)] = wrap(value) if wrap is not None else value
+
+    jobs.run(fn, *args, what=label, advice=FIT_ADVICE, key=f"refit_{what}", tag=key,
+             done=keep, failed=keep, **kwargs)
+    return store.get((key, what))
+
+
+def memo_job(name: str, key: Any, fn: Callable[..., Any], *args: Any, what: str,
+             then: Callable[[Any], None] | None = None, **kwargs: Any) -> Any:
+    """`memo` for a view computation that can take long on big data: `fn(*args, **kwargs)` (a
+    module-level hlm_core function) in a worker process with progress and Stop, once per `key`;
+    the value, or the plain message (str) why it failed. None while it goes on after a click
+    elsewhere (it lands in a later run); `then(value)` follows a value that lands."""
+    store = session().memo
+    hit = store.get(name)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+
+    def keep(value: Any) -> None:
+        session().memo[name] = (key, value)
+        if then is not None and not isinstance(value, str):
+            then(value)
+
+    jobs.run(fn, *args, what=what, advice=FIT_ADVICE, key=f"view_{name}", tag=key,
+             done=keep, failed=keep, **kwargs)
+    hit = store.get(name)
+    return hit[1] if hit is not None and hit[0] == key else None
 
 
 def diag_forget(what: str) -> None:

@@ -9,7 +9,6 @@ import pandas as pd
 import streamlit as st
 
 from hlm_core.diagnostics import influential_groups
-from hlm_core.errors import HLMError
 from hlm_core.result import FitResult
 from ui import fits, widgets
 from ui.text import md
@@ -30,13 +29,12 @@ def influence_section(result: FitResult, frame: pd.DataFrame) -> None:
         "that group alone changes the conclusion."
     )
     if st.button(f"Refit without each of the top {TOP} groups", icon=":material/science:"):
-        try:
-            fits.diag_run("influence", lambda: fits.refit(
-                influential_groups, result, frame, top=TOP,
-                what=f"Refitting without each of the top {TOP} groups"))
-        except HLMError as exc:
-            widgets.show_error(str(exc))
+        fits.diag_run("influence", influential_groups, result, frame, top=TOP,
+                      label=f"Refitting without each of the top {TOP} groups")
     influence = fits.diag_get("influence")
+    if isinstance(influence, str):  # the plain message why the refits could not be done
+        widgets.show_error(influence)
+        return
     if influence is None:
         return
     table = influence.table

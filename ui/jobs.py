@@ -1,95 +1,168 @@
-"""Heavy work from a page: in a worker process (hlm_core.jobs) with a progress bar and a Stop
-button where the page asked for it, so one user's file or model never stalls or takes down the
-server for everyone else.
+"""Heavy work from a page (reading an upload, fitting, the ladder, refits, slow views) in a worker
+process (hlm_core.jobs), so one user's file or model never stalls or takes down the server for
+everyone else — and a job that survives the user's next click.
 
-`run` returns the job's value or raises HLMError with a plain message (over a limit, the user's
-own problem); the caller keeps the session's earlier data and fit then. Stop, or any other click
-while a job runs, makes Streamlit start a new run of the page and stop this one at its next
-progress update (at most `TICK_S` later); the job is then killed (hlm_core.jobs.run_job's
-`finally`). The new run says so at the top of the page (`Session.job_note`, shown by
-ui.widgets.page_header): "... was stopped" after Stop (set by the button's callback), "...
-was interrupted by another click" after any other click (set here as this run unwinds), so a
-fit cut short by opening another page is never lost without a word.
+How a job lives:
+
+- `run` starts it (a `hlm_core.jobs.Task`, driven by a thread of the server) and keeps it in the
+  session (`Session.jobs`, one per kind: "fit", "read", "ladder", ...), with what to do with
+  its answer: `done(value)` puts it where the pages look for it, `failed(message)` stores the
+  plain message. Then `run` waits for it right there, with a progress bar and a Stop button;
+  when it ends in this script run, the answer lands at once.
+- Any other click (a widget, another page) makes Streamlit start a new run and stop this one at
+  its next progress update. The job is *not* stopped: it goes on in its worker. Every run
+  begins with `collect` (app.py), which lands every job that has ended since — exactly as
+  if the user had waited — and `status` (the sidebar of every page) shows the ones still
+  running, redrawn every `TICK_S` by a fragment that starts a new run as soon as one ends.
+- Only Stop (`stop`), new data (`Session.new_data`) or a new job of the same kind replacing it
+  cancels a job. A job asked for again while it runs (same kind, same `tag`) is waited for,
+  not started twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from hlm_core import jobs
 from hlm_core.errors import HLMError
-from hlm_core.jobs import JobFailed, JobLimits
+from hlm_core.jobs import JobFailed, JobLimits, JobStopped
 from ui.state import log, session
 from ui.text import md
 
-TICK_S = 0.5  # how often the progress bar is redrawn (each redraw is a message to the browser)
+TICK_S = 0.5  # how often progress is redrawn (each redraw is a message to the browser)
+
+
+@dataclass
+class Running:
+    """A job of this session and what to do with its answer (kept in `Session.jobs`)."""
+
+    task: jobs.Task
+    what: str  # "Fitting the model": what the progress bar and the notes say
+    tag: Any  # what it computes (e.g. the fit's key): asked again, it is waited for
+    done: Callable[[Any], None]  # puts the value where the pages look for it
+    failed: Callable[[str], None]  # stores the plain message why it failed
 
 
 def _duration(seconds: float) -> str:
     return f"{seconds / 60:g} minutes" if seconds >= 120 else f"{seconds:g} s"
 
 
-def _stopped(what: str) -> None:
-    """The Stop button's callback: it runs first thing in the next run (Streamlit starts that
-    run at once and tells this one to stop, which kills the job), so that run can say so."""
-    session().job_note = f"{what} was stopped. What you had before is kept."
+def stop(key: str) -> None:
+    """The Stop button's callback: cancel the job of kind `key`; the next run says so."""
+    s = session()
+    running = s.jobs.pop(key, None)
+    if running is not None:
+        running.task.cancel()
+        s.job_note = f"{running.what} was stopped. What you had before is kept."
+
+
+def _progress_text(running: Running, limits: JobLimits) -> tuple[float, str]:
+    task, what = running.task, md(running.what)
+    if task.waiting:
+        return 0.0, (f"Waiting for the server ({task.elapsed:.0f} s): it is busy with other "
+                     "users' work; yours starts next.")
+    if task.progress is not None:
+        return min(task.progress, 1.0), f"{what}… {task.progress:.0%} ({task.elapsed:.0f} s)"
+    return (min(task.elapsed / limits.seconds, 1.0),
+            f"{what}… {task.elapsed:.0f} s (the limit is {_duration(limits.seconds)})")
 
 
 def run(
     fn: Callable[..., Any],
     *args: Any,
     what: str,
-    advice: str = "",
     key: str,
+    done: Callable[[Any], None],
+    failed: Callable[[str], None],
+    advice: str = "",
+    tag: Any = None,
+    progress: bool = False,
     **kwargs: Any,
-) -> Any:
-    """`fn(*args, **kwargs)` in a worker process (fn: a module-level hlm_core function). After
-    half a second "`what`… 12 s" and a Stop button (widget key `w_stop_<key>`) show where this
-    is called, until it ends. Raises HLMError / JobFailed in plain words."""
-    limits = JobLimits.from_env()
+) -> bool:
+    """Start `fn(*args, **kwargs)` (a module-level hlm_core function) in a worker process as
+    this session's job of kind `key` (replacing one of that kind computing something else), and
+    wait for it here: after half a second "`what`… 12 s" and a Stop button (widget key
+    `w_stop_<key>`). True when its answer landed (`done` or `failed` called) in this run; a
+    click elsewhere leaves it running, to land in a later run."""
+    s = session()
+    running = s.jobs.get(key)
+    if running is None or tag is None or running.tag != tag:
+        if running is not None:
+            running.task.cancel()
+        task = jobs.Task(fn, args, kwargs, what=what, advice=advice, progress=progress)
+        running = s.jobs[key] = Running(task, what, tag, done, failed)
     box = st.empty()
-    shown: dict[str, Any] = {"at": 0.0}
-
-    def tick(elapsed: float, waiting: bool) -> None:
-        if elapsed - shown["at"] < TICK_S and waiting == shown.get("waiting", waiting):
-            return  # quick jobs draw nothing; long ones redraw twice a second
-        shown["at"], shown["waiting"] = elapsed, waiting
-        if "bar" not in shown:
+    bar = None
+    drawn = -TICK_S
+    while not running.task.wait(jobs.POLL_S):
+        if running.task.elapsed - drawn < TICK_S:
+            continue  # quick jobs draw nothing; long ones redraw twice a second
+        drawn = running.task.elapsed
+        if bar is None:
             with box.container():
-                shown["bar"] = st.progress(0.0, text=f"{md(what)}…")
+                bar = st.progress(0.0, text=f"{md(what)}…")
                 st.button("Stop", key=f"w_stop_{key}", icon=":material/stop_circle:",
-                          on_click=_stopped, args=(what,),
+                          on_click=stop, args=(key,),
                           help="Stops it now; the data and results you had before are kept.")
-        if waiting:
-            shown["bar"].progress(0.0, text=f"Waiting for the server ({elapsed:.0f} s): it is "
-                                  "busy with other users' work; yours starts next.")
-        else:
-            shown["bar"].progress(min(elapsed / limits.seconds, 1.0),
-                                  text=f"{md(what)}… {elapsed:.0f} s (the limit is "
-                                  f"{_duration(limits.seconds)})")
-
-    try:
-        value = jobs.run_job(fn, args, kwargs, what=what, advice=advice, limits=limits,
-                             tick=tick)
-    except JobFailed as exc:
-        if getattr(exc, "detail", None):
-            log.error("%s: %s", what, exc.detail)
-        box.empty()
-        raise
-    except HLMError:
-        box.empty()
-        raise
-    except BaseException:  # another click started a new run: Streamlit stops this one here
-        s = session()
-        if not s.job_note:  # Stop's callback has said it already
-            s.job_note = (f"{what} was interrupted by another click before it finished, so "
-                          "nothing changed. Do it again and wait until it ends.")
-        raise
+        # another click: Streamlit stops this run here; the job goes on (see the docstring)
+        bar.progress(*_progress_text(running, running.task.limits))
     box.empty()
-    return value
+    _land(key, running)
+    return True
+
+
+def _land(key: str, running: Running) -> None:
+    """Hand the job's answer to its `done` (or its message to `failed`), once."""
+    s = session()
+    if s.jobs.get(key) is running:
+        del s.jobs[key]
+    try:
+        value = running.task.result()
+    except JobStopped:
+        return  # Stop (its note is said) or replaced: nothing lands
+    except HLMError as exc:
+        if isinstance(exc, JobFailed) and getattr(exc, "detail", None):
+            log.error("%s: %s", running.what, exc.detail)
+        running.failed(str(exc))
+        return
+    except Exception:
+        log.exception("%s: the answer could not be taken", running.what)
+        running.failed(f"{running.what} failed inside the program. Try again, or try a "
+                       "smaller data set or a simpler model.")
+        return
+    running.done(value)
+
+
+def collect() -> None:
+    """Land every job of this session that has ended (start of every run, app.py)."""
+    s = session()
+    for key, running in list(s.jobs.items()):
+        if s.jobs.get(key) is running and running.task.done():  # new data cancel the others
+            _land(key, running)
+
+
+def status() -> None:
+    """This session's running jobs, with progress and Stop (the sidebar of every page), redrawn
+    every TICK_S until one ends; then a new run lands it and shows it on the page."""
+    if session().jobs:
+        _live_status()
+
+
+@st.fragment(run_every=TICK_S)
+def _live_status() -> None:
+    s = session()
+    if not s.jobs or any(r.task.done() for r in s.jobs.values()):
+        st.rerun()  # the whole page again: `collect` lands it, the page shows it
+    for key, running in s.jobs.items():
+        value, text = _progress_text(running, running.task.limits)
+        st.progress(value, text=text)
+        st.button("Stop", key=f"w_jobstop_{key}", icon=":material/stop_circle:",
+                  on_click=stop, args=(key,), help=f"Stops {md(running.what.lower())} now; "
+                  "the data and results you had before are kept.")
 
 
 def warm_up() -> None:

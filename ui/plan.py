@@ -5,6 +5,7 @@ so its progress bar moves and Cancel works."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -17,8 +18,8 @@ from hlm_core.plan_views import TYPICAL
 from hlm_core.power import PlanResult
 from hlm_core.power_sim import PowerSimulation, SimResult, SimSettings, top_and_inner
 from hlm_core.result import FitResult
-from ui import data, fits, jobs
-from ui.state import log, session
+from ui import data, fits
+from ui.state import session
 from ui.text import md
 from ui.widgets import group_label
 
@@ -68,23 +69,16 @@ def null_model() -> FitResult | None:
     return lad.results[0] if lad is not None else None
 
 
-def fit_null_model() -> str | None:
-    """Fit the null model of the current model's grouping (REML); a plain message on failure."""
+def fit_null_model(then: Callable[[FitResult], None] | None = None) -> str | None:
+    """Fit the null model of the current model's grouping (REML), then `then(fit)`; a plain
+    message on failure (None also while it goes on after a click elsewhere: `then` follows
+    when it lands)."""
     null = _null_spec()
     if null is None:
         return "Choose a model with a grouping variable on the Model page first."
 
-    def compute() -> FitResult | str:
-        try:
-            return jobs.run(fit, data.working_frame(), null, what="Fitting the null model",
-                            advice=fits.FIT_ADVICE, key="plan_null")
-        except HLMError as exc:
-            return str(exc)
-        except Exception:
-            log.exception("null model for planning failed")
-            return "The null model could not be fitted with these data."
-
-    out = fits.memo("plan_null", (session().data_key(), null), compute)
+    out = fits.memo_job("plan_null", (session().data_key(), null), fit, data.working_frame(),
+                        null, what="Fitting the null model", then=then)
     return out if isinstance(out, str) else None
 
 

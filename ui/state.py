@@ -127,6 +127,10 @@ class Session:
     # in a worker process (ui.data.read_pending), with a progress bar and a Stop button
     pending_read: tuple[str, bytes, str | None] | None = field(default=None, metadata=CACHE)
 
+    # {kind: ui.jobs.Running}: this session's jobs running in worker processes ("fit", "read",
+    # "ladder", ...): they go on across clicks and pages until their answer lands (ui.jobs)
+    jobs: dict[str, Any] = field(default_factory=dict, metadata=CACHE)
+
     # ---- plain-language problems to show, and builder bookkeeping
     read_error: str | None = field(default=None, metadata=MESSAGE)  # the file can't be read
     type_error: str | None = field(default=None, metadata=MESSAGE)  # a column stays a category
@@ -135,7 +139,7 @@ class Session:
     fit_error: str | None = field(default=None, metadata=MESSAGE)  # why the last fit failed
     # "This data file is not the one the analysis was saved with…": a warning, not an error
     data_note: str | None = field(default=None, metadata=MESSAGE)
-    # "Fitting the model was stopped…": a job interrupted by Stop or a click (ui.jobs)
+    # "Fitting the model was stopped…": a job ended by its Stop button (ui.jobs)
     job_note: str | None = field(default=None, metadata=MESSAGE)
     # builder values a typed formula replaced, until the page redraws (ui.model)
     stale: dict[str, Any] | None = field(default=None, metadata=MESSAGE)
@@ -150,7 +154,10 @@ class Session:
 
     def new_data(self, table: Table, raw: tuple[str, bytes] | None = None) -> None:
         """Make `table` the session's data: everything not marked `keep` (all that depends on
-        the data: choices, model, fits, caches, messages) goes back to its default."""
+        the data: choices, model, fits, caches, messages) goes back to its default. Jobs still
+        running for the old data are stopped."""
+        for running in self.jobs.values():
+            running.task.cancel()
         fresh = Session()
         for f in fields(self):
             if not f.metadata["keep"]:

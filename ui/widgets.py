@@ -16,7 +16,7 @@ from hlm_core.export import safe_csv
 from hlm_core.formula import format_formula
 from hlm_core.result import FitResult
 from hlm_core.spec import ModelSpec
-from ui import guidance
+from ui import guidance, jobs
 from ui.data import working_frame
 from ui.fits import save_model, saved_models
 from ui.model import centering_text
@@ -48,6 +48,7 @@ def page_header(title: str, intro: str | None = None) -> None:
         st.info(md_text(s.job_note), icon=":material/stop_circle:")
         s.job_note = None
     with st.sidebar:
+        jobs.status()  # jobs still running (started on this page or another): progress, Stop
         sidebar_status()
         from ui.analysis import save_button  # ui.analysis needs ui.fits, which needs this module
 

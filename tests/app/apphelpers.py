@@ -138,17 +138,17 @@ def fit_by_formula(at: AppTest, formula: str) -> AppTest:
 
 def count_jobs(monkeypatch) -> list:
     """The hlm_core functions the app runs in worker processes from now on (ui.jobs →
-    hlm_core.jobs.run_job), in order: how a test sees that something was (not) refitted."""
+    hlm_core.jobs.Task), in order: how a test sees that something was (not) refitted."""
     import hlm_core.jobs
 
     calls: list = []
-    real = hlm_core.jobs.run_job
+    real = hlm_core.jobs.Task
 
     def recording(fn, args=(), kwargs=None, **options):
         calls.append(fn)
         return real(fn, args, kwargs, **options)
 
-    monkeypatch.setattr(hlm_core.jobs, "run_job", recording)
+    monkeypatch.setattr(hlm_core.jobs, "Task", recording)
     return calls
 
 
