@@ -19,7 +19,7 @@ if get_script_run_ctx() is None:  # the server loading this file: build the ASGI
 
     app = st.App(__file__, middleware=[Middleware(SecurityHeaders)])
 else:  # a browser session's run: the pages
-    from ui.jobs import collect, warm_up
+    from ui.jobs import warm_up
 
     st.set_page_config(
         page_title="Multilevel models for schools",
@@ -27,7 +27,6 @@ else:  # a browser session's run: the pages
         layout="wide",
     )
     warm_up()  # the worker fork server for reading and fitting (hlm_core.jobs), started once
-    collect()  # jobs of this session that ended since the last run: their answers land first
     st.navigation(
         [
             st.Page("pages/data.py", title="Data", icon=":material/upload_file:", default=True),

@@ -43,3 +43,16 @@ def setting(name: str) -> str | None:
 def abort() -> None:
     """What native code (the engine's Rust core) does when an allocation fails."""
     os.abort()
+
+
+def count_to(n: int, progress) -> int:
+    """Reports its progress (hlm_core.jobs' `progress=True` jobs) n times, then ends."""
+    for i in range(1, n + 1):
+        time.sleep(0.05)
+        progress(i / n)
+    return n
+
+
+def refuse_after(seconds: float, text: str) -> None:
+    time.sleep(seconds)
+    refuse(text)

@@ -180,3 +180,64 @@ def test_the_worker_never_runs_the_servers_main_script(tmp_path, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "__main__", fake)
     assert run_job(job_tasks.pid, limits=QUICK) != os.getpid()
     assert not sentinel.exists()
+
+
+def test_a_task_goes_on_when_nobody_waits_and_its_answer_is_kept():
+    """The app's page run that starts a job can be cut short by the next click: the Task's own
+    thread collects the answer, so a later run takes it."""
+    task = jobs.Task(job_tasks.sleep, (0.5,), what="Fitting the model", limits=QUICK)
+    assert not task.done() and task.elapsed < 0.5
+    with pytest.raises(RuntimeError):
+        task.result()  # not yet
+    deadline = time.monotonic() + 30
+    while not task.done() and time.monotonic() < deadline:
+        time.sleep(0.05)  # nobody calls wait(): the thread drives it
+    assert task.result() == "slept"
+    assert no_workers_left()
+
+
+def test_cancel_stops_a_task_and_frees_its_slot():
+    one = JobLimits(memory_mb=256, seconds=60, max_jobs=1)
+    first = jobs.Task(job_tasks.sleep, (60,), what="Fitting the model", limits=one)
+    queued = jobs.Task(job_tasks.sleep, (0,), what="Reading x.csv", limits=one)
+    assert not first.wait(0.5)
+    assert queued.waiting  # the server's one slot is taken
+    queued.cancel()
+    assert queued.wait(5)
+    with pytest.raises(JobStopped, match=r"^Reading x\.csv was stopped\.$"):
+        queued.result()
+    first.cancel()
+    assert first.wait(5)
+    with pytest.raises(JobStopped):
+        first.result()
+    assert no_workers_left()
+    assert run_job(job_tasks.sleep, (0,), limits=one) == "slept"  # the slot is free again
+
+
+def test_a_task_over_the_time_limit_is_stopped_without_anyone_waiting():
+    task = jobs.Task(job_tasks.sleep, (60,), what="Fitting the model",
+                     limits=JobLimits(memory_mb=256, seconds=1))
+    deadline = time.monotonic() + 20
+    while not task.done() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with pytest.raises(JobTooSlow):
+        task.result()
+    assert no_workers_left()
+
+
+def test_a_job_reports_its_progress():
+    task = jobs.Task(job_tasks.count_to, (20,), limits=QUICK, progress=True)
+    seen = []
+    while not task.wait(0.02):
+        seen.append(task.progress)
+    assert task.result() == 20
+    fractions = [p for p in seen if p is not None]
+    assert fractions and fractions == sorted(fractions) and 0 < fractions[-1] <= 1
+
+
+def test_arguments_that_cannot_reach_a_worker_end_in_words():
+    task = jobs.Task(job_tasks.sleep, (threading.Lock(),), what="Fitting the model",
+                     limits=QUICK)
+    assert task.wait(10)
+    with pytest.raises(JobFailed, match=r"^Fitting the model failed inside the program\.$"):
+        task.result()

@@ -10,10 +10,11 @@ How a job lives:
   plain message. Then `run` waits for it right there, with a progress bar and a Stop button;
   when it ends in this script run, the answer lands at once.
 - Any other click (a widget, another page) makes Streamlit start a new run and stop this one at
-  its next progress update. The job is *not* stopped: it goes on in its worker. Every run
-  begins with `collect` (app.py), which lands every job that has ended since — exactly as
-  if the user had waited — and `status` (the sidebar of every page) shows the ones still
-  running, redrawn every `TICK_S` by a fragment that starts a new run as soon as one ends.
+  its next progress update. The job is *not* stopped: it goes on in its worker. Every page
+  begins with `collect` (ui.widgets.page_header), which lands every job that has ended since
+  — exactly as if the user had waited — and `status` (the sidebar of every page) shows the
+  ones still running, redrawn every `TICK_S` by a fragment that starts a new run as soon as
+  one ends.
 - Only Stop (`stop`), new data (`Session.new_data`) or a new job of the same kind replacing it
   cancels a job. A job asked for again while it runs (same kind, same `tag`) is waited for,
   not started twice.
@@ -97,10 +98,10 @@ def run(
         running = s.jobs[key] = Running(task, what, tag, done, failed)
     box = st.empty()
     bar = None
-    drawn = -TICK_S
+    drawn = 0.0  # the first draw after TICK_S: quick jobs draw nothing
     while not running.task.wait(jobs.POLL_S):
         if running.task.elapsed - drawn < TICK_S:
-            continue  # quick jobs draw nothing; long ones redraw twice a second
+            continue  # long jobs redraw twice a second
         drawn = running.task.elapsed
         if bar is None:
             with box.container():
@@ -138,7 +139,7 @@ def _land(key: str, running: Running) -> None:
 
 
 def collect() -> None:
-    """Land every job of this session that has ended (start of every run, app.py)."""
+    """Land every job of this session that has ended (first thing on every page)."""
     s = session()
     for key, running in list(s.jobs.items()):
         if s.jobs.get(key) is running and running.task.done():  # new data cancel the others

@@ -35,7 +35,10 @@ def md_text(text: object) -> str:
 
 def page_header(title: str, intro: str | None = None) -> None:
     """Title, a one-line intro and the sidebar status every page shows; in the sidebar also
-    the workshop-mode and presenter-view toggles (the guided tour step shows under the intro)."""
+    the workshop-mode and presenter-view toggles (the guided tour step shows under the intro).
+    First of all, the jobs of this session that ended since the last run land (ui.jobs), so
+    the page shows their answers."""
+    jobs.collect()
     if guidance.large_font_on():
         guidance.inject_presenter_css()
     st.title(title)

@@ -76,3 +76,97 @@ def test_a_fit_over_the_memory_limit_keeps_the_earlier_fit(fitted, monkeypatch):
     button(fitted, "Fit model").click().run()  # back under the limit, the same click works
     assert not fitted.error
     assert state(fitted).current_fit().formula == "normexam ~ standLRT + (standLRT | school)"
+
+
+class _SlowToAnswer:
+    """Stands in for a click during a job: the page's first look at the job finds it running
+    (whatever the machine's speed), so the page draws its progress; `Click` ends the run there,
+    as Streamlit's StopException does when the user clicks elsewhere. `held` keeps the job
+    "running" for as many later runs as a test needs."""
+
+    held = False
+
+    @classmethod
+    def install(cls, monkeypatch):
+        from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+        import hlm_core.jobs
+        import ui.jobs
+
+        real = hlm_core.jobs.Task
+
+        class Task(real):
+            looked = False
+
+            def wait(self, timeout=0.1):
+                if not self.looked:
+                    self.looked = True
+                    return False
+                return super().wait(timeout)
+
+            def done(self):
+                return not cls.held and super().done()
+
+        clicked = []
+
+        def click(*_):
+            if not clicked:
+                clicked.append(True)
+                raise StopException()
+            return 0.0, ""
+
+        monkeypatch.setattr(hlm_core.jobs, "Task", Task)
+        monkeypatch.setattr(ui.jobs, "TICK_S", 0.0)
+        monkeypatch.setattr(ui.jobs, "_progress_text", click)
+
+
+SLOPES = "normexam ~ standLRT + (standLRT | school)"
+
+
+def test_a_fit_cut_short_by_a_click_lands_on_the_next_page_as_if_waited(fitted, monkeypatch,
+                                                                         exam_csv):
+    waited = state(fit_by_formula(upload(new_app(), "exam.csv", exam_csv), SLOPES)).current_fit()
+    _SlowToAnswer.install(monkeypatch)
+    at = fitted
+    go(at, "model")
+    widget(at, "text_input", "Formula").input(SLOPES).run()
+    button(at, "Fit model").click().run()  # ... and the user opens Results at once
+    s = state(at)
+    assert not at.exception
+    assert s.current_fit().formula == FORMULA  # the earlier fit is on show meanwhile
+    assert "fit" in s.jobs
+    assert s.jobs["fit"].task.wait(60)  # the worker went on without the page
+    go(at, "results")  # the next run lands it
+    s = state(at)
+    assert s.jobs == {}
+    landed = s.current_fit()
+    assert landed.formula == SLOPES
+    assert s.fit_key == (s.data_key(), waited.spec)
+    assert landed.fixed["estimate"].tolist() == waited.fixed["estimate"].tolist()
+    assert landed.loglik == waited.loglik
+    assert "What the model found" in texts(at)
+    assert "Fitting the model" not in texts(at)  # no status left behind
+
+
+def test_the_sidebar_shows_a_running_job_and_its_stop_keeps_the_earlier_fit(fitted,
+                                                                          monkeypatch):
+    before = state(fitted).current_fit()
+    _SlowToAnswer.install(monkeypatch)
+    _SlowToAnswer.held = True
+    try:
+        at = fitted
+        go(at, "model")
+        widget(at, "text_input", "Formula").input(SLOPES).run()
+        button(at, "Fit model").click().run()
+        go(at, "results")  # on another page: the sidebar shows the job and a Stop button
+        stop = [b for b in at.sidebar.button if b.key == "w_jobstop_fit"]
+        assert len(stop) == 1
+        stop[0].click().run()
+        s = state(at)
+        assert s.jobs == {}
+        assert "Fitting the model was stopped. What you had before is kept." in texts(at)
+    finally:
+        _SlowToAnswer.held = False
+    assert s.current_fit() is before
+    go(at, "model")  # and nothing lands later
+    assert state(at).current_fit() is before
