@@ -1,0 +1,65 @@
+"""A click elsewhere doesn't stop a job (issue 12.4): a read and a fit started on one page go on
+while the user opens another page, whose sidebar shows them running (with Stop), and their
+answers arrive on that page by themselves — no second click."""
+
+from __future__ import annotations
+
+from benchmarks.make_data import pupils_csv
+
+ROWS = 1_000_000  # a read and a fit of a few seconds (longer on a busy machine)
+FORMULA = "score ~ hours + (hours | class)"
+DATA_UPLOAD = '[data-testid="stFileUploader"] input[type="file"]'
+
+
+def open_page(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+    page.get_by_role("heading", name=title, exact=True).first.wait_for()
+
+
+def type_formula(page, formula: str) -> None:
+    """Type the formula until the sidebar shows it (the builder's first run may reset the box
+    under the typing: then type it again)."""
+    sidebar = page.get_by_test_id("stSidebar")
+    for attempt in range(3):
+        box = page.get_by_role("textbox", name="Formula")
+        box.fill(formula)
+        box.press("Enter")
+        try:
+            sidebar.get_by_text(formula).wait_for(timeout=20_000)
+            return
+        except Exception:
+            if attempt == 2:
+                raise
+
+
+def test_a_read_and_a_fit_go_on_while_the_user_opens_other_pages(page, tmp_path, artifacts):
+    page.set_default_timeout(60_000)
+    sidebar = page.get_by_test_id("stSidebar")
+    main = page.get_by_test_id("stMainBlockContainer")
+    big = tmp_path / "big.csv"
+    big.write_bytes(pupils_csv(ROWS))
+
+    # a read: started on the Data page, the user goes to the Model page at once
+    page.locator(DATA_UPLOAD).first.set_input_files(str(big))
+    main.get_by_text("Reading big.csv…").wait_for(timeout=120_000)
+    open_page(page, "Model")
+    # the data arrive on the Model page by themselves: its builder appears
+    page.get_by_role("textbox", name="Formula").wait_for(timeout=180_000)
+    assert f"{ROWS:,} rows" in sidebar.inner_text()
+    assert "big.csv" in sidebar.inner_text()
+
+    # a fit: started on the Model page, the user opens Results while it runs
+    type_formula(page, FORMULA)
+    page.get_by_role("button", name="Fit model").click()
+    main.get_by_text("Fitting the model…").wait_for(timeout=120_000)
+    open_page(page, "Results")
+    status = sidebar.get_by_text("Fitting the model…")
+    status.wait_for()  # still running, shown in the sidebar of the page the user is on
+    assert sidebar.get_by_role("button", name="Stop").is_visible()
+    sidebar.screenshot(path=str(artifacts / "job_running_in_sidebar.png"))
+    # the fit arrives on the Results page by itself
+    page.get_by_text("What the model found").wait_for(timeout=240_000)
+    status.wait_for(state="detached")
+    assert "Fitted" in sidebar.inner_text()
+    assert FORMULA in sidebar.inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0
