@@ -20,8 +20,10 @@ Which module to open:
   on request) and the parametric bootstrap on request, with progress, Cancel, draws and seed.
 - ``ui.text``: `md` / `md_code`, the one escaping helper: a file's names and values (and
   messages quoting them) made safe for Markdown; no other ui import, so every ui module uses it.
-- ``ui.jobs``: heavy work (reading an upload, fitting, the ladder, refits) in a worker process
-  (hlm_core.jobs) with progress and a Stop button; ui.data and ui.fits go through it.
+- ``ui.jobs``: heavy work (reading an upload, fitting, the ladder, refits, slow views) in a
+  worker process (hlm_core.jobs) with progress and a Stop button; a job survives clicks and
+  page switches (kept in `Session.jobs`, landed by `collect`, shown in the sidebar by
+  `status`); ui.data and ui.fits go through it.
 - ``ui.guidance``: workshop mode, the guided tour, hover help, the presenter view.
 - ``ui.plan``: the Plan a study page's session glue: planning inputs read from this session's
   fits (with their sources), the input widgets' state, the simulation run in pieces.
