@@ -211,3 +211,34 @@ class AppServer:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def idle_and_busy_loads(
+    load,
+    start,
+    running,
+    finished,
+    rounds: int = 3,
+    idle_each: int = 2,
+    busy_each: int = 3,
+) -> tuple[list[float], list[float]]:
+    """Session B's page-load seconds, idle and while session A works, taken in turns in the
+    same window: `rounds` times, `idle_each` idle loads, then `start(round)` (A's work is under
+    way when it returns), up to `busy_each` loads while `running()` (a load that A's work
+    outlived; one it didn't outlive counts as neither), then `finished(round)` (A's work and
+    its page done); then `idle_each` more idle loads. Idle and busy loads alternate over the
+    whole window, so a change in the machine's load (it is shared) moves both alike, and their
+    medians compare what A's work adds — not what the machine did meanwhile."""
+    idle: list[float] = []
+    busy: list[float] = []
+    for r in range(rounds):
+        idle += [load() for _ in range(idle_each)]
+        start(r)
+        for _ in range(busy_each):
+            seconds = load()
+            if not running():
+                break
+            busy.append(seconds)
+        finished(r)
+    idle += [load() for _ in range(idle_each)]
+    return idle, busy

@@ -260,3 +260,21 @@ def _explained_estimate(null: FitResult, model: FitResult, levels) -> list[float
         t0 = null.extra["covariances"][g][0, 0]
         out.append((t0 - model.extra["covariances"][g][0, 0]) / t0 if t0 > 0 else np.nan)
     return out
+
+
+def explained_intervals_each(
+    null: FitResult,
+    models: list[FitResult],
+    nsim: int = DEFAULT_NSIM,
+    seed: int = DEFAULT_SEED,
+    progress: Progress | None = None,
+) -> list[pd.DataFrame]:
+    """`explained_intervals` for each of `models` against `null`, with one progress for all
+    (a module-level function, so the app can run it in a worker process)."""
+    out = []
+    for i, model in enumerate(models):
+        def part(f: float, i: int = i) -> None:
+            if progress:
+                progress((i + f) / len(models))
+        out.append(explained_intervals(null, model, nsim=nsim, seed=seed, progress=part))
+    return out

@@ -1,11 +1,16 @@
 """95% intervals in the app: the likelihood profile once per fit (at once when it is quick, on
-request otherwise), and the parametric bootstrap on request, with a progress bar, a Cancel
+request otherwise), and the parametric bootstrap on request, with a progress bar, a Stop
 button, and the number of draws and the seed shown.
 
 Everything computed is kept in this session's `Session.intervals` (newest few), keyed by the
 fit, and the profile is attached to the fit (hlm_core.ci_output.attach) so the write-up and
-every export carry it. Cancel works as Streamlit does: pressing it starts a new run, which
-stops the running computation at its next progress update; nothing half-done is kept.
+every export carry it.
+
+Where it runs: a profile on request and every bootstrap (hundreds to thousands of refits) run
+in a worker process (ui.jobs: memory and time limits, progress, Stop; a click elsewhere
+doesn't stop them, their answer lands when ready). A quick profile (`profile_is_quick`: one
+variance on at most QUICK_NOBS rows, ~0.15 s) runs here, on the page, without asking: bounded
+and cheap, it costs less than starting a worker and sending it the fit.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from hlm_core.ci_output import attach, format_ci
 from hlm_core.errors import HLMError
 from hlm_core.intervals import Intervals, profile_intervals
 from hlm_core.result import FitResult
+from ui import jobs
 from ui.state import log, session
 from ui.text import md
 
@@ -41,45 +47,34 @@ def cached(result: FitResult, *what: Any) -> Any:
     return session().intervals.get(_key(result, *what))
 
 
-def _keep(result: FitResult, value: Any, *what: Any) -> Any:
+def _keep(key: tuple, value: Any) -> Any:
     store = session().intervals
-    store[_key(result, *what)] = value
-    store.move_to_end(_key(result, *what))
+    store[key] = value
+    store.move_to_end(key)
     while len(store) > MAX_KEPT:
         store.popitem(last=False)
     return value
 
 
-def _run(compute: Callable[[Callable[[float], None]], Any], label: str, key: str) -> Any:
-    """compute(progress) under a progress bar with a Cancel button; a plain message (str)
-    instead of a traceback when it fails."""
-    box = st.empty()
-    with box.container():
-        bar = st.progress(0.0, text=label)
-        st.button("Cancel", key=f"{key}_cancel", icon=":material/cancel:",
-                  help="Stops the computation; nothing is kept.")
-    last = [0.0]
+def _job(result: FitResult, what: tuple, fn: Callable[..., Any], *args: Any, label: str,
+         key: str, **kwargs: Any) -> Any:
+    """`fn(*args, progress=..., **kwargs)` (a module-level hlm_core function) in a worker
+    process with progress and Stop (widget key `w_stop_<key>`); its value, or the plain message
+    why it failed, kept for this fit under `what`. None while it goes on after a click."""
+    kept = _key(result, *what)  # the fit as it is now: the answer lands under it
 
-    def progress(done: float) -> None:
-        if done - last[0] >= 0.01 or done >= 1.0:
-            last[0] = done
-            bar.progress(min(done, 1.0), text=f"{label} {done:.0%}")
+    def keep(value: Any) -> None:
+        _keep(kept, value)
 
-    try:
-        return compute(progress)
-    except HLMError as exc:
-        return str(exc)
-    except Exception:
-        log.exception("interval computation failed (%s)", label)
-        return ("The intervals could not be computed for this model. Try a simpler random "
-                "part, or the other method.")
-    finally:
-        box.empty()
+    jobs.run(fn, *args, what=label, key=key, tag=kept, done=keep, failed=keep, progress=True,
+             advice="Try a simpler random part, or fewer bootstrap draws.", **kwargs)
+    return session().intervals.get(kept)
 
 
 def was_cancelled(key: str) -> bool:
-    """True in the run that a Cancel press started."""
-    return bool(st.session_state.get(f"{key}_cancel"))
+    """True in the run that a Stop press (on the page or in the sidebar) started."""
+    return bool(st.session_state.get(f"w_stop_{key}")
+                or st.session_state.get(f"w_jobstop_{key}"))
 
 
 # ---------------------------------------------------------------------------- profile
@@ -98,10 +93,19 @@ def profile(result: FitResult, key: str = "profile", compute: bool = False
     """The fit's profile intervals: kept ones, or computed now when quick or `compute`;
     None when they wait for the user to ask. A str is a plain message why they failed."""
     found = cached(result, "profile")
-    if found is None and (compute or profile_is_quick(result)):
-        found = _run(lambda cb: profile_intervals(result, progress=cb),
-                     "Profiling the likelihood for the 95% intervals…", key)
-        _keep(result, found, "profile")
+    if found is None and profile_is_quick(result):  # bounded and cheap: here, at once
+        try:
+            found = profile_intervals(result)
+        except HLMError as exc:
+            found = str(exc)
+        except Exception:
+            log.exception("profile intervals failed")
+            found = ("The intervals could not be computed for this model. Try a simpler "
+                     "random part, or the other method.")
+        _keep(_key(result, "profile"), found)
+    elif found is None and compute:
+        found = _job(result, ("profile",), profile_intervals, result, key=key,
+                     label="Profiling the likelihood for the 95% intervals")
     if isinstance(found, Intervals):
         attach(result, found)
     return found
@@ -141,30 +145,23 @@ def draws(result: FitResult, nsim: int, seed: int, key: str, compute: bool = Fal
     """Parametric-bootstrap refits of this fit: kept ones, or run now when `compute`."""
     found = cached(result, "boot", nsim, seed)
     if found is None and compute:
-        found = _run(lambda cb: bootstrap(result, nsim=nsim, seed=seed, progress=cb),
-                     f"Bootstrap: refitting the model to {nsim:,} simulated data sets…", key)
-        _keep(result, found, "boot", nsim, seed)
+        found = _job(result, ("boot", nsim, seed), bootstrap, result, nsim=nsim, seed=seed,
+                     key=key, label=f"Bootstrap: refitting the model to {nsim:,} simulated "
+                     "data sets")
     return found
 
 
 def explained(null: FitResult, models: list[FitResult], nsim: int, seed: int, key: str,
               compute: bool = False) -> list[pd.DataFrame] | str | None:
     """Bootstrap intervals of the variance explained by each model relative to `null`."""
-    from hlm_core.bootstrap import explained_intervals
+    from hlm_core.bootstrap import explained_intervals_each
 
     what = ("explained", tuple(m.formula for m in models), nsim, seed)
     found = cached(null, *what)
     if found is None and compute:
-        def run(cb: Callable[[float], None]) -> list[pd.DataFrame]:
-            out = []
-            for i, m in enumerate(models):
-                def part(f: float, i: int = i) -> None:
-                    cb((i + f) / len(models))
-                out.append(explained_intervals(null, m, nsim=nsim, seed=seed, progress=part))
-            return out
-
-        found = _run(run, f"Bootstrap: {nsim:,} simulated data sets per model…", key)
-        _keep(null, found, *what)
+        found = _job(null, what, explained_intervals_each, null, list(models), nsim=nsim,
+                     seed=seed, key=key,
+                     label=f"Bootstrap: {nsim:,} simulated data sets per model")
     return found
 
 
