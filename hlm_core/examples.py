@@ -290,3 +290,27 @@ def load_example(name: str) -> pd.DataFrame:
     from hlm_core.io import read_table
 
     return read_table(example_bytes(name), name=e.file).frame
+
+
+def example_table(name: str, seed: int):
+    """The example as the app loads it, a hlm_core.io.Table: the generated classroom data
+    (made with `seed`) or a bundled file read as an upload is, named "Example: <name>" with a
+    note saying where it comes from. Module-level, so the app loads it in a worker process."""
+    from hlm_core.io import Table, read_table
+
+    info = EXAMPLES[name]
+    data = example_bytes(name)
+    if data is None:
+        return Table(
+            frame=classroom(seed=seed),
+            notes=[
+                "Example data: 500 students in 7 classes, made up with a fixed seed "
+                f"({seed}), so everyone sees the same numbers."
+            ],
+            name=f"Example: {name}",
+            fingerprint=f"example:{name}:{seed}",
+        )
+    table = read_table(data, name=info.file)
+    table.name = f"Example: {name}"
+    table.notes = [f"Example data: {info.description}. Source: {info.source}", *table.notes]
+    return table

@@ -35,7 +35,7 @@ with right:
         help="Made-up classroom data, or one of three classic data sets from the multilevel "
         "literature (from the R package mlmRev). Each has a guided tour in workshop mode.",
     )
-    st.button("Use example data", icon=":material/school:", on_click=data.load_example)
+    st.button("Use example data", icon=":material/school:", on_click=data.ask_example)
     st.caption(example_info(example).description + ".")
 if data.read_pending():
     st.rerun()  # the header and sidebar, drawn before, show the new data

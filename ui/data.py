@@ -17,7 +17,7 @@ import streamlit as st
 from hlm_core.columns import apply_choices, stray_entries, to_numeric
 from hlm_core.design import is_factor, level_labels
 from hlm_core.errors import HLMError
-from hlm_core.examples import classroom, example_bytes, example_info
+from hlm_core.examples import classroom, example_bytes, example_info, example_table
 from hlm_core.export import safe_csv
 from hlm_core.io import Table, detect_missing_codes, read_table
 from hlm_core.result import FitResult
@@ -85,39 +85,39 @@ def on_upload() -> None:
 
 
 def read_pending() -> bool:
-    """Read the file or sheet noted by `on_upload` / `choose_sheet`, if any. True when new
-    data were loaded (the page then redraws with them)."""
+    """Read the file or sheet noted by `on_upload` / `choose_sheet`, or load the example noted
+    by `ask_example`, if any. True when new data were loaded (the page then redraws with
+    them)."""
     s = session()
+    example, s.pending_example = s.pending_example, None
+    if example is not None:
+        jobs.run(example_table, example, EXAMPLE_SEED, what="Loading the example data",
+                 key="read", done=lambda table: _example_loaded(example, table),
+                 failed=_read_failed)
+        return s.example == example and s.read_error is None
     pending, s.pending_read = s.pending_read, None
     return pending is not None and load_upload(*pending)
 
 
-def load_example(name: str | None = None) -> None:
-    """Load an example data set (the one chosen on the Data page by default): the generated
-    classroom data or one of the real data sets bundled with hlm_core (read like an upload)."""
-    name = name or st.session_state.get(W_EXAMPLE) or "classroom"
-    info = example_info(name)
-    data = example_bytes(name)
-    if data is None:
-        frame = classroom(seed=EXAMPLE_SEED)
-        table = Table(
-            frame=frame,
-            notes=[
-                "Example data: 500 students in 7 classes, made up with a fixed seed "
-                f"({EXAMPLE_SEED}), so everyone sees the same numbers."
-            ],
-            name=f"Example: {name}",
-            fingerprint=f"example:{name}:{EXAMPLE_SEED}",
-        )
-    else:
-        table = read_table(data, name=info.file)
-        table.name = f"Example: {name}"
-        table.notes = [f"Example data: {info.description}. Source: {info.source}", *table.notes]
+def ask_example() -> None:
+    """Callback of "Use example data": note the chosen example; the Data page loads it
+    (`read_pending`) in a worker process, like an upload, so that reading a bundled file never
+    holds up the server for other sessions."""
+    session().pending_example = st.session_state.get(W_EXAMPLE) or "classroom"
+
+
+def load_example(name: str) -> None:
+    """Load an example here, at once (opening an analysis saved from the generated classroom
+    example: 500 rows made in a few milliseconds, bounded and cheap)."""
+    _example_loaded(name, example_table(name, EXAMPLE_SEED))
+
+
+def _example_loaded(name: str, table: Table) -> None:
     set_table(table)
     s = session()
     s.example = name
     s.file_sha = hashlib.sha256(example_file(name)).hexdigest()
-    s.levels = list(info.levels)
+    s.levels = list(example_info(name).levels)
 
 
 def choose_sheet(sheet: str) -> None:

@@ -126,6 +126,9 @@ class Session:
     # (name, bytes, sheet) of a file (or sheet) chosen but not read yet: the Data page reads it
     # in a worker process (ui.data.read_pending), with a progress bar and a Stop button
     pending_read: tuple[str, bytes, str | None] | None = field(default=None, metadata=CACHE)
+    # name of the example data set chosen but not loaded yet: the Data page loads it in a
+    # worker process too (ui.data.read_pending)
+    pending_example: str | None = field(default=None, metadata=CACHE)
 
     # {kind: ui.jobs.Running}: this session's jobs running in worker processes ("fit", "read",
     # "ladder", ...): they go on across clicks and pages until their answer lands (ui.jobs)
