@@ -386,19 +386,15 @@ draws = 1000 if G <= 2000 else 200
 boot = rank_bootstrap(result)
 try:
     if boot is None:
-        er = fits.memo(
-            "fair_ranks",
-            (fit_key, group, term, draws),
-            lambda: expected_ranks(result, term, group, n_draws=draws),
-        )
+        er = fits.memo_view("fair_ranks", (fit_key, group, term, draws), draws * G,
+                            expected_ranks, result, term, group, n_draws=draws,
+                            what="Drawing the ranks")
     else:
         per = max(1, -(-1000 // boot.nsim))  # at least 1,000 rankings in all
         draws = per * len(boot.sigma)
-        er = fits.memo(
-            "fair_ranks",
-            (fit_key, group, term, boot.nsim, boot.seed),
-            lambda: expected_ranks_boot(result, boot, term, group, per_draw=per),
-        )
+        er = fits.memo_view("fair_ranks", (fit_key, group, term, boot.nsim, boot.seed),
+                            draws * G, expected_ranks_boot, result, boot, term, group,
+                            per_draw=per, what="Drawing the ranks")
 except HLMError as exc:
     widgets.show_error(str(exc))
     er = None

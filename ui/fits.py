@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from hlm_core.compare import Ladder, ladder
+from hlm_core.errors import HLMError
 from hlm_core.fit import fit
 from hlm_core.result import FitResult
 from hlm_core.spec import ModelSpec
@@ -28,6 +29,9 @@ from ui.state import session
 
 MAX_FITS = 6  # fits kept per session (the newest; the one on show is never dropped)
 MAX_LADDERS = 4
+# numbers a view computation draws that stay on the page: 1,000 draws of 2,000 groups' ranks
+# take ~0.1 s, less than starting a worker; bigger ones run in a worker process (memo_view)
+VIEW_HERE_MAX = 2_000_000
 FIT_ADVICE = "Try a simpler model (fewer random slopes or predictors) or a smaller data set."
 
 
@@ -114,6 +118,20 @@ def memo(name: str, key: Any, compute: Callable[[], Any]) -> Any:
     value = compute()
     store[name] = (key, value)
     return value
+
+
+def memo_view(name: str, key: Any, size: int, fn: Callable[..., Any], *args: Any, what: str,
+              **kwargs: Any) -> Any:
+    """A view computation `fn(*args, **kwargs)` (a module-level hlm_core function) once per
+    `key`: here when its `size` (numbers drawn) is at most VIEW_HERE_MAX, bounded and cheap;
+    else in a worker process with progress and Stop (`memo_job`). HLMError in plain words
+    when it fails; None while it goes on after a click elsewhere."""
+    if size <= VIEW_HERE_MAX:
+        return memo(name, key, lambda: fn(*args, **kwargs))
+    out = memo_job(name, key, fn, *args, what=what, **kwargs)
+    if isinstance(out, str):
+        raise HLMError(out)
+    return out
 
 
 # ---------------------------------------------------------------------------- saved models

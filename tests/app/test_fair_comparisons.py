@@ -194,3 +194,22 @@ def test_a_katex_group_name_stays_text_in_every_caption(classes):
     assert name in texts(at)
     # a column whose name holds ':' is one column, not lme4's nesting ("x (within y)")
     assert f"Intercept per {name} (y when" in texts(at)
+
+
+def test_big_rank_draws_run_as_a_job_with_the_same_numbers(classes, monkeypatch):
+    """Ranks drawn for many groups (draws x groups over ui.fits.VIEW_HERE_MAX) run in a worker
+    process: the same table as drawn on the page, and the job really ran."""
+    import hlm_core.fairness
+    import ui.fits
+    from apphelpers import count_jobs, state
+
+    at = upload(new_app(), "classes.csv", classes.to_csv(index=False).encode())
+    fit_by_formula(at, "y ~ x + (1 | class)")
+    go(at, "class_effects")
+    here = frame_by_key(at, "fair_table")
+    state(at).memo.pop("fair_ranks")
+    monkeypatch.setattr(ui.fits, "VIEW_HERE_MAX", 0)
+    jobs = count_jobs(monkeypatch)
+    go(at, "class_effects")
+    assert jobs == [hlm_core.fairness.expected_ranks]
+    pd.testing.assert_frame_equal(frame_by_key(at, "fair_table"), here)
