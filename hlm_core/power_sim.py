@@ -262,6 +262,18 @@ class PowerSimulation:
             return float("nan"), False, False
         return p, ok and math.isfinite(p), sing
 
+    def run_for(self, seconds: float) -> list[tuple[float, bool, bool]]:
+        """Run simulations for about `seconds` (at least one, at most all that are left) and
+        return their records: the app runs each piece this way in a worker process and adds
+        the records to its own copy (`records.extend`)."""
+        import time
+
+        start, before = time.monotonic(), self.done
+        while not self.finished and (self.done == before
+                                     or time.monotonic() - start < seconds):
+            self.run(1)
+        return self.records[before:]
+
     def summary(self) -> SimResult:
         """The power so far with its Monte-Carlo interval."""
         pvals = [p for p, ok, _ in self.records if ok]
@@ -284,6 +296,11 @@ class PowerSimulation:
             top_group=top.group, inner_group=inner.group, n_top=top.n_levels,
             n_rows=self.sim.nobs, notes=notes,
         )
+
+
+def run_piece(sim: PowerSimulation, seconds: float) -> list[tuple[float, bool, bool]]:
+    """`sim.run_for(seconds)`, as a module-level function (a worker process runs it)."""
+    return sim.run_for(seconds)
 
 
 def simulate_power(

@@ -82,13 +82,15 @@ def run(
     advice: str = "",
     tag: Any = None,
     progress: bool = False,
+    show: bool = True,
     **kwargs: Any,
 ) -> bool:
     """Start `fn(*args, **kwargs)` (a module-level hlm_core function) in a worker process as
     this session's job of kind `key` (replacing one of that kind computing something else), and
     wait for it here: after half a second "`what`… 12 s" and a Stop button (widget key
-    `w_stop_<key>`). True when its answer landed (`done` or `failed` called) in this run; a
-    click elsewhere leaves it running, to land in a later run."""
+    `w_stop_<key>`; `show=False`: none, the caller draws its own). True when its answer landed
+    (`done` or `failed` called) in this run; a click elsewhere leaves it running, to land in a
+    later run."""
     s = session()
     running = s.jobs.get(key)
     if running is None or tag is None or running.tag != tag:
@@ -100,7 +102,7 @@ def run(
     bar = None
     drawn = 0.0  # the first draw after TICK_S: quick jobs draw nothing
     while not running.task.wait(jobs.POLL_S):
-        if running.task.elapsed - drawn < TICK_S:
+        if not show or running.task.elapsed - drawn < TICK_S:
             continue  # long jobs redraw twice a second
         drawn = running.task.elapsed
         if bar is None:

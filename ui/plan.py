@@ -4,7 +4,6 @@ so its progress bar moves and Cancel works."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,9 +15,15 @@ from hlm_core.fit import fit
 from hlm_core.plan_prefill import Prefill, omega_from_slope, prefill
 from hlm_core.plan_views import TYPICAL
 from hlm_core.power import PlanResult
-from hlm_core.power_sim import PowerSimulation, SimResult, SimSettings, top_and_inner
+from hlm_core.power_sim import (
+    PowerSimulation,
+    SimResult,
+    SimSettings,
+    run_piece,
+    top_and_inner,
+)
 from hlm_core.result import FitResult
-from ui import data, fits
+from ui import data, fits, jobs
 from ui.state import session
 from ui.text import md
 from ui.widgets import group_label
@@ -205,15 +210,22 @@ def cancel_sim() -> None:
 
 
 def step_sim(bar: Any) -> None:
-    """Run the next piece of the simulation, moving `bar`; the page reruns until it is done."""
+    """Run the next piece of the simulation (about SIM_PIECE_S of refits) in a worker process,
+    then move `bar`; the page reruns until it is done. Between pieces Cancel is seen, and what
+    was done is kept."""
     run = sim_run()
     if run is None or run.finished:
         return
+
+    def done(records: list) -> None:
+        if sim_run() is run and not run.cancelled:
+            run.records.extend(records)
+
+    def failed(message: str) -> None:
+        run.cancelled = True  # what was done is kept and shown
+        session().job_note = message
+
+    jobs.run(run_piece, run, SIM_PIECE_S, what="Simulating", key="plan_sim", done=done,
+             failed=failed, show=False)
     total = run.settings.nsim
-
-    def progress(done: int, total: int = total) -> None:
-        bar.progress(done / total, text=f"Simulation {done:,} of {total:,}")
-
-    start = time.monotonic()
-    while not run.finished and time.monotonic() - start < SIM_PIECE_S:
-        run.run(1, progress=lambda d, t: progress(d))
+    bar.progress(run.done / total, text=f"Simulation {run.done:,} of {total:,}")

@@ -118,12 +118,18 @@ def test_impossible_inputs_are_said_in_words(exam_plan):
     assert "no degrees of freedom left" in " ".join(e.value for e in at.error)
 
 
-def test_simulation_runs_to_the_end_and_the_seed_repeats_it(exam_plan):
+def test_simulation_runs_to_the_end_and_the_seed_repeats_it(exam_plan, monkeypatch):
+    from apphelpers import count_jobs
+
+    from hlm_core.power_sim import run_piece
+
     at = exam_plan
+    jobs = count_jobs(monkeypatch)
     number(at, "Simulations").set_value(20)
     number(at, "Number of school groups").set_value(30)
     button(at, "Run the simulation").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    assert jobs and set(jobs) == {run_piece}  # the refits ran in worker processes
     first = metric(at, "Simulated power (20 simulations)")
     run = state(at).plan_sim
     assert run.finished and run.done == 20
