@@ -110,7 +110,17 @@ def rows_dropped_text(result: FitResult) -> str | None:
 
 def memo(name: str, key: Any, compute: Callable[[], Any]) -> Any:
     """`compute()` once per `key` (e.g. the fit and the chosen options), remembered in this
-    session only, the last key per `name` — so moving a slider doesn't redo slow work."""
+    session only, the last key per `name` — so moving a slider doesn't redo slow work.
+
+    `compute` runs here, in the server: only for work that is bounded and cheap, i.e. a pass
+    or a sort over the fit's rows or groups, with no refits and no simulation — the
+    Diagnostics residuals, Q-Q points (one sort; no simulated envelope) and per-group spread,
+    the Class effects shrinkage and reliability, the Slopes page's per-group lines, the
+    Report's equations, paragraph and figures, Compare's A-versus-B (from the ladder's fits).
+    On the largest data the reader accepts these take well under a second (the Data page's
+    column summary, missing-code and stray-text checks on 3 million rows: ~0.16 s CPU).
+    Refits, simulations and draws that grow with a user's settings go through jobs instead:
+    `memo_job`, `memo_view`, `diag_run`, ui.intervals, ui.plan."""
     store = session().memo
     hit = store.get(name)
     if hit is not None and hit[0] == key:
