@@ -89,20 +89,29 @@ def test_a_failure_lands_as_its_plain_message(monkeypatch):
     assert landed == [("failed", "'y ~ (' is not a formula")] * 2
 
 
-def test_stop_cancels_says_so_and_nothing_lands(monkeypatch):
+def a_long_job_cut_short(monkeypatch):
+    """A minute-long fit whose page run a click cut short: (what landed, its task)."""
     click_during_progress(monkeypatch)
     landed = []
     with pytest.raises(Click):
         start(job_tasks.sleep, 60, landed=landed)
-    task = session().jobs["fit"].task
-    uj.stop("fit")  # the Stop button's callback (on the page or in the sidebar)
+    return landed, session().jobs["fit"].task
+
+
+def assert_cancelled(task, landed) -> None:
     assert session().jobs == {}
-    assert session().job_note == "Fitting the model was stopped. What you had before is kept."
     assert task.wait(5)
     with pytest.raises(JobStopped):
         task.result()
     uj.collect()
     assert landed == []
+
+
+def test_stop_cancels_says_so_and_nothing_lands(monkeypatch):
+    landed, task = a_long_job_cut_short(monkeypatch)
+    uj.stop("fit")  # the Stop button's callback (on the page or in the sidebar)
+    assert session().job_note == "Fitting the model was stopped. What you had before is kept."
+    assert_cancelled(task, landed)
 
 
 def test_a_new_job_of_the_same_kind_replaces_the_running_one(monkeypatch):
@@ -146,18 +155,9 @@ def test_jobs_of_other_kinds_run_side_by_side(monkeypatch):
 
 
 def test_new_data_cancel_the_jobs_for_the_old_data(monkeypatch):
-    click_during_progress(monkeypatch)
-    landed = []
-    with pytest.raises(Click):
-        start(job_tasks.sleep, 60, landed=landed)
-    task = session().jobs["fit"].task
+    landed, task = a_long_job_cut_short(monkeypatch)
     session().new_data(Table(frame=None, notes=[], name="new.csv", fingerprint="x"))
-    assert session().jobs == {}
-    assert task.wait(5)
-    with pytest.raises(JobStopped):
-        task.result()
-    uj.collect()
-    assert landed == []
+    assert_cancelled(task, landed)
 
 
 def test_progress_text_says_what_and_how_long():
