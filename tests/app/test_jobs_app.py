@@ -170,3 +170,18 @@ def test_the_sidebar_shows_a_running_job_and_its_stop_keeps_the_earlier_fit(fitt
     assert s.current_fit() is before
     go(at, "model")  # and nothing lands later
     assert state(at).current_fit() is before
+
+
+def test_the_example_data_load_in_a_worker_process(monkeypatch):
+    from apphelpers import count_jobs
+
+    from hlm_core.examples import example_table
+
+    jobs = count_jobs(monkeypatch)
+    at = new_app()
+    button(at, "Use example data").click().run()
+    assert not at.exception
+    assert jobs == [example_table]
+    s = state(at)
+    assert s.example == "classroom" and s.table.name == "Example: classroom"
+    assert s.levels and len(s.table.frame) == 500
