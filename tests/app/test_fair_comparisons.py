@@ -199,9 +199,10 @@ def test_a_katex_group_name_stays_text_in_every_caption(classes):
 def test_big_rank_draws_run_as_a_job_with_the_same_numbers(classes, monkeypatch):
     """Ranks drawn for many groups (draws x groups over ui.fits.VIEW_HERE_MAX) run in a worker
     process: the same table as drawn on the page, and the job really ran."""
+    from apphelpers import count_jobs, state
+
     import hlm_core.fairness
     import ui.fits
-    from apphelpers import count_jobs, state
 
     at = upload(new_app(), "classes.csv", classes.to_csv(index=False).encode())
     fit_by_formula(at, "y ~ x + (1 | class)")
