@@ -137,7 +137,12 @@ def _land(key: str, running: Running) -> None:
         running.failed(f"{running.what} failed inside the program. Try again, or try a "
                        "smaller data set or a simpler model.")
         return
-    running.done(value)
+    try:
+        running.done(value)
+    except Exception:  # our own bug: said in words once, never a traceback on every run
+        log.exception("%s: its answer could not be kept", running.what)
+        running.failed(f"{running.what} finished, but its answer could not be shown. Try "
+                       "again.")
 
 
 def collect() -> None:
