@@ -96,7 +96,7 @@ def test_a_big_read_does_not_stall_other_sessions_and_stop_ends_it(browser, url,
     # Stop: the next read ends at once, and A keeps the data read before
     upload(page_a, "again.csv", files[-1])
     page_a.get_by_text("Reading again.csv…").wait_for(timeout=120_000)
-    # ours, not the Stop in Streamlit's header (which ends the run, and so the job, too)
+    # ours, not the Stop in Streamlit's header (which ends the page's run; the job goes on)
     page_a.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
     page_a.get_by_text("Reading again.csv was stopped. What you had before is kept.").wait_for()
     last = files[ROUNDS - 1].name
