@@ -12,22 +12,12 @@ import hashlib
 
 import streamlit as st
 
-from hlm_core.analysis_file import (
-    Analysis,
-    AnalysisFileError,
-    data_mismatch,
-    file_name,
-    read_analysis,
-    write_analysis,
-)
-from hlm_core.columns import apply_choices
-from hlm_core.errors import HLMError
-from hlm_core.examples import example_bytes
-from hlm_core.io import Table, read_table
-from hlm_core.transforms import source_columns
+from hlm_core.analysis_file import Analysis, data_mismatch, file_name, write_analysis
+from hlm_core.analysis_open import Opened, analysis_table, open_analysis
+from hlm_core.io import Table
 from ui import data as ui_data
-from ui import fits, model, page_options
-from ui.state import log, session
+from ui import fits, jobs, model, page_options
+from ui.state import session
 from ui.text import md
 
 W_INCLUDE = "w_include_data"
@@ -66,77 +56,76 @@ def save_button() -> None:
 
 
 def on_open() -> None:
-    """Callback of the "Open analysis" uploader."""
+    """Callback of the "Open analysis" uploader: note the file; the Data page opens it
+    (`open_pending`), where a progress bar and a Stop button can be shown."""
     upload = st.session_state.get(W_OPEN)
     if upload is not None:
-        open_analysis(upload.name, upload.getvalue())
+        session().pending_open = ("analysis", upload.name, upload.getvalue())
 
 
 def on_data_for() -> None:
-    """Callback of the uploader asking for the data of an analysis saved without them."""
+    """Callback of the uploader asking for the data of an analysis saved without them: noted
+    for `open_pending` too."""
     upload = st.session_state.get(W_DATA_FOR)
     s = session()
     if upload is not None and s.pending is not None:
-        data = upload.getvalue()
-        if restore(s.pending, upload.name, data):
-            s.pending = None
+        s.pending_open = ("data", upload.name, upload.getvalue())
 
 
-def open_analysis(name: str, blob: bytes) -> bool:
-    """Read an analysis file and restore it (or ask for its data). False, message stored, if
-    the file is refused; the session is then unchanged."""
+OPEN_ADVICE = (
+    "Save the analysis without its data and open it with a smaller data file (fewer rows or "
+    "columns, saved as CSV), or ask the administrator to raise the limit."
+)
+
+
+def open_pending() -> bool:
+    """Open the analysis file (or read the data file it asked for) noted by the callbacks, in a
+    worker process like an upload (memory and time limits, progress, Stop). True when the
+    session changed in this run (the page then redraws); a file that is refused or can't be
+    read leaves the session as it was, with the plain message in `read_error`."""
     s = session()
+    pending, s.pending_open = s.pending_open, None
+    if pending is None:
+        return False
+    kind, name, blob = pending
     s.read_error = s.data_note = None
-    try:
-        a = read_analysis(blob)
-    except AnalysisFileError as exc:
-        s.read_error = str(exc)
-        return False
+    changed: list[bool] = []
+    if kind == "analysis":
+        jobs.run(open_analysis, blob, ui_data.EXAMPLE_SEED, what=f"Opening {name}",
+                 advice=OPEN_ADVICE, key="read", failed=ui_data.read_failed,
+                 done=lambda opened: changed.append(_opened(opened, name)))
+    elif s.pending is not None:
+        a = s.pending
+        jobs.run(analysis_table, a, name, blob, ui_data.EXAMPLE_SEED, what=f"Reading {name}",
+                 advice=ui_data.READ_ADVICE, key="read", failed=ui_data.read_failed,
+                 done=lambda table: changed.append(_data_given(a, name, blob, table)))
+    return any(changed)
+
+
+def _opened(opened: Opened, name: str) -> bool:
+    a = opened.analysis
     a.source_name = name
-    if a.data is not None:
-        return restore(a, a.data_name, a.data)
-    if a.example is not None:
-        return restore(a, a.data_name, None)
-    s.pending = a
-    return False
+    if opened.table is None:  # saved without its data: the Data page asks for them
+        session().pending = a
+        return True
+    restore(a, opened.table, a.data_name, a.data)
+    return True
 
 
-def _table(a: Analysis, name: str, data: bytes | None) -> Table:
-    if data is not None:
-        return read_table(data, name=name, sheet=a.sheet)
-    ex = example_bytes(a.example)
-    if ex is None:  # the generated classroom example: load it as the Data page does
-        ui_data.load_example(a.example)
-        return session().table
-    return read_table(ex, name=a.data_name)
+def _data_given(a: Analysis, name: str, data: bytes, table: Table) -> bool:
+    restore(a, table, name, data)
+    session().pending = None
+    return True
 
 
-def restore(a: Analysis, name: str, data: bytes | None) -> bool:
-    """Check that the saved choices fit the data, then make them the session's and refit the
-    current model (fits are recomputed, never read from the file)."""
+def restore(a: Analysis, table: Table, name: str, data: bytes | None) -> None:
+    """Make analysis `a` the session's, with its data `table` (read and checked against the
+    saved choices in the job, hlm_core.analysis_open) from the file `name` with bytes `data`
+    (None: its example), then refit the current model (fits are recomputed, never read from
+    the file)."""
     s = session()
-    try:
-        table = _table(a, name, data)
-        frame, problems = apply_choices(table.frame, a.types, a.missing, a.stray)
-        if problems:
-            raise HLMError(f"The saved choices don't fit this data file: {problems[0]}")
-        specs = [sp for sp in [a.current, *(sp for _, sp in a.saved)] if sp is not None]
-        need = set(a.levels) | {c for sp in specs for c in source_columns(sp.variables())}
-        absent = sorted(str(c) for c in need if c not in frame.columns)
-        if absent:
-            raise HLMError("The saved analysis uses columns this data file does not have: "
-                           f"{', '.join(absent[:5])}. Open it with the data it was saved with.")
-    except HLMError as exc:
-        s.read_error = str(exc)
-        return False
-    except Exception:
-        log.exception("opening an analysis failed")
-        s.read_error = "The data for this analysis could not be read."
-        return False
-    example = a.example if data is None else None
-    if example is None or example_bytes(example) is not None:
-        ui_data.set_table(table, (name, data) if data is not None else None)
-    s.example = example
+    ui_data.set_table(table, (name, data) if data is not None else None)
+    s.example = a.example if data is None else None
     s.file_sha = hashlib.sha256(data).hexdigest() if data is not None else a.data_sha256
     s.types, s.missing, s.stray = dict(a.types), dict(a.missing), dict(a.stray)
     s.levels = list(a.levels)
@@ -148,8 +137,7 @@ def restore(a: Analysis, name: str, data: bytes | None) -> bool:
     page_options.restore_options(a.options)  # each page shows the choices it was saved with
     if a.current is not None:
         model.set_spec(a.current)
-        fits.fit_model(a.current)
-    return True
+        fits.fit_model(a.current)  # a fit job of its own (ui.fits), as after any new data
 
 
 def open_section() -> None:
@@ -159,6 +147,8 @@ def open_section() -> None:
                      help="An analysis saved with 'Save analysis' in the sidebar: the data, "
                      "column choices, grouping levels and models come back and the current "
                      "model is fitted again.")
+    if open_pending():
+        st.rerun()  # the header and sidebar, drawn before, show the opened analysis
     s = session()
     if s.data_note:  # the user may mean it (new data): a warning saying what to do, no error
         st.warning(md(s.data_note, None), icon=":material/warning:")

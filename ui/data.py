@@ -60,7 +60,7 @@ def load_upload(name: str, data: bytes, sheet: str | None = None) -> bool:
     s.read_error = None
     jobs.run(read_table, data, name=name, sheet=sheet, what=f"Reading {name}",
              advice=READ_ADVICE, key="read",
-             done=lambda table: _uploaded(table, name, data), failed=_read_failed)
+             done=lambda table: _uploaded(table, name, data), failed=read_failed)
     return s.read_error is None
 
 
@@ -69,7 +69,8 @@ def _uploaded(table: Table, name: str, data: bytes) -> None:
     session().file_sha = hashlib.sha256(data).hexdigest()
 
 
-def _read_failed(message: str) -> None:
+def read_failed(message: str) -> None:
+    """A read (or an analysis being opened, ui.analysis) failed: say why; the data stay."""
     session().read_error = message
 
 
@@ -93,7 +94,7 @@ def read_pending() -> bool:
     if example is not None:
         jobs.run(example_table, example, EXAMPLE_SEED, what="Loading the example data",
                  key="read", done=lambda table: _example_loaded(example, table),
-                 failed=_read_failed)
+                 failed=read_failed)
         return s.example == example and s.read_error is None
     pending, s.pending_read = s.pending_read, None
     return pending is not None and load_upload(*pending)
@@ -104,12 +105,6 @@ def ask_example() -> None:
     (`read_pending`) in a worker process, like an upload, so that reading a bundled file never
     holds up the server for other sessions."""
     session().pending_example = st.session_state.get(W_EXAMPLE) or "classroom"
-
-
-def load_example(name: str) -> None:
-    """Load an example here, at once (opening an analysis saved from the generated classroom
-    example: 500 rows made in a few milliseconds, bounded and cheap)."""
-    _example_loaded(name, example_table(name, EXAMPLE_SEED))
 
 
 def _example_loaded(name: str, table: Table) -> None:

@@ -30,7 +30,7 @@ import streamlit as st
 
 from hlm_core import jobs
 from hlm_core.errors import HLMError
-from hlm_core.jobs import JobFailed, JobLimits, JobStopped
+from hlm_core.jobs import JobLimits, JobStopped
 from ui.state import log, session
 from ui.text import md
 
@@ -128,7 +128,7 @@ def _land(key: str, running: Running) -> None:
     except JobStopped:
         return  # Stop (its note is said) or replaced: nothing lands
     except HLMError as exc:
-        if isinstance(exc, JobFailed) and getattr(exc, "detail", None):
+        if getattr(exc, "detail", None):  # how it failed inside (JobFailed, or the job's own)
             log.error("%s: %s", running.what, exc.detail)
         running.failed(str(exc))
         return

@@ -129,6 +129,10 @@ class Session:
     # name of the example data set chosen but not loaded yet: the Data page loads it in a
     # worker process too (ui.data.read_pending)
     pending_example: str | None = field(default=None, metadata=CACHE)
+    # ("analysis" | "data", name, bytes) of an analysis file (or the data file it asked for)
+    # chosen but not opened yet: the Data page opens it in a worker process too
+    # (ui.analysis.open_pending)
+    pending_open: tuple[str, str, bytes] | None = field(default=None, metadata=CACHE)
 
     # {kind: ui.jobs.Running}: this session's jobs running in worker processes ("fit", "read",
     # "ladder", ...): they go on across clicks and pages until their answer lands (ui.jobs)

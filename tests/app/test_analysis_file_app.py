@@ -9,11 +9,26 @@ import json
 import zipfile
 
 import pytest
-from apphelpers import FIXTURES, button, fit_by_formula, go, new_app, state, upload, widget
+from apphelpers import (
+    FIXTURES,
+    button,
+    count_jobs,
+    fit_by_formula,
+    go,
+    new_app,
+    state,
+    upload,
+    widget,
+)
 from downloads import download_bytes, record_downloads
 from openpyxl import load_workbook
 
+from benchmarks.make_data import pupils_csv
+from hlm_core.analysis_file import Analysis, write_analysis
+from hlm_core.analysis_open import analysis_table, open_analysis
+from hlm_core.fit import fit
 from tests.corpus import analysis_files
+from ui import analysis
 
 EXAM = (FIXTURES / "exam.csv").read_bytes()
 FORMULA = "normexam ~ standLRT + sex + (standLRT | school)"
@@ -90,6 +105,50 @@ def test_without_the_data_the_app_asks_and_checks_the_file(downloads):
     assert s.read_error is None and not at.error
     warning = next(w.value for w in at.warning if "not the one the analysis" in w.value)
     assert "new data" in warning and "open the analysis once more" in warning
+
+
+def test_opening_reads_in_a_worker_job_then_refits_in_one(downloads, monkeypatch):
+    """Reading the archive and its data is a job (limits, progress, Stop), like an upload;
+    the refit of the current model is the fit job that follows."""
+    blob, fitted = _saved_session(downloads)
+    jobs = count_jobs(monkeypatch)
+    at = _open(new_app(), blob)
+    assert jobs == [open_analysis, fit]
+    again = state(at).current_fit()
+    assert again is not None and again.loglik == pytest.approx(fitted.loglik)
+
+    # saved without its data: the archive is one job, the data file given later another
+    blob, _ = _saved_session(downloads, include=False)
+    jobs.clear()
+    at = _open(new_app(), blob)
+    assert jobs == [open_analysis] and state(at).pending is not None
+    widget(at, "file_uploader", "Data file for the analysis").set_value(
+        ("exam.csv", EXAM, "text/csv")).run()
+    assert jobs == [open_analysis, analysis_table, fit]
+    s = state(at)
+    assert s.pending is None and s.data_note is None
+    assert s.current_fit().loglik == pytest.approx(fitted.loglik)
+
+
+def test_an_analysis_over_the_memory_limit_changes_nothing(monkeypatch):
+    """The job's limits apply: a 1M-row data file inside the analysis (18 MB) needs more than
+    50 MB to read, so opening it stops in plain words and the session keeps its data and fit."""
+    blob = write_analysis(Analysis(data_name="pupils.csv", data=pupils_csv(1_000_000)))
+    at = fit_by_formula(upload(new_app(), "exam.csv", EXAM), FORMULA)
+    before, fit_before = state(at).table, state(at).current_fit()
+    monkeypatch.setenv("HLM_JOB_MEMORY_MB", "50")
+    _open(at, blob)
+    errors = [e.value for e in at.error]
+    assert errors == [
+        "Opening exam.hlm.zip needed more than 50 MB of memory, the limit on this server, so "
+        "it was stopped. " + analysis.OPEN_ADVICE
+    ]
+    s = state(at)
+    assert s.table is before and s.current_fit() is fit_before and s.analysis is None
+    monkeypatch.delenv("HLM_JOB_MEMORY_MB")
+    _open(at, blob)  # back under the limit, the same file opens
+    assert not at.error and state(at).table.name == "pupils.csv"
+    assert state(at).analysis[0] == "exam.hlm.zip"
 
 
 @pytest.mark.parametrize("case", ["path_traversal.hlm.zip", "wrong_option_type.hlm.zip"])
