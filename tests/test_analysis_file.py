@@ -20,6 +20,8 @@ from hlm_core.analysis_file import (
     read_analysis,
     write_analysis,
 )
+from hlm_core.analysis_open import analysis_table, open_analysis
+from hlm_core.errors import HLMError
 from hlm_core.formula import parse_formula
 from tests.corpus import analysis_files
 
@@ -72,6 +74,24 @@ def test_the_manifest_is_readable_json_and_the_data_optional():
     assert m["reading"]["column_types"] == {"student": "categorical"}
     assert file_name("exam.csv") == "exam.hlm.zip"
     assert file_name("../../a b.xlsx") == "a_b.hlm.zip"
+
+
+def test_opening_reads_and_checks_the_data_in_one_call():
+    """hlm_core.analysis_open: what the app's job runs (the archive, then its data, checked
+    against the saved choices) before anything of the session changes."""
+    opened = open_analysis(write_analysis(_analysis()), 2024)
+    assert opened.table.name == "exam.csv" and opened.table.frame.shape == (4059, 10)
+    assert opened.analysis.levels == ["school"] and opened.analysis.data == EXAM
+    assert open_analysis(write_analysis(_analysis(), include_data=False), 2024).table is None
+    example = Analysis(data_name="classroom.csv", example="classroom", levels=["class"])
+    assert analysis_table(example, "classroom.csv", None, 2024).frame.shape == (500, 5)
+    with pytest.raises(HLMError, match=r"does not have: nope, other\. Open it with the data"):
+        analysis_table(Analysis("exam.csv", levels=["other", "nope"]), "exam.csv", EXAM, 2024)
+    with pytest.raises(HLMError, match="saved choices don't fit this data file"):
+        analysis_table(Analysis("exam.csv", types={"sex": "numeric"}), "exam.csv", EXAM, 2024)
+    with pytest.raises(HLMError, match=r"^The data for this analysis could not be read\.$") as exc:
+        analysis_table(Analysis("x.csv", example="no such example"), "x.csv", None, 2024)
+    assert "KeyError" in exc.value.detail  # for the server's log, never the page
 
 
 def test_tampered_data_are_refused():

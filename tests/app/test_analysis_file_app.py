@@ -24,11 +24,12 @@ from downloads import download_bytes, record_downloads
 from openpyxl import load_workbook
 
 from benchmarks.make_data import pupils_csv
-from hlm_core.analysis_file import Analysis, write_analysis
+from hlm_core.analysis_file import Analysis, AnalysisFileError, read_analysis, write_analysis
 from hlm_core.analysis_open import analysis_table, open_analysis
 from hlm_core.fit import fit
 from tests.corpus import analysis_files
 from ui import analysis
+from ui.text import plain
 
 EXAM = (FIXTURES / "exam.csv").read_bytes()
 FORMULA = "normexam ~ standLRT + sex + (standLRT | school)"
@@ -163,6 +164,36 @@ def test_a_bad_file_changes_nothing(case):
     assert any(fragment in e.value for e in at.error)
     go(at, "class_effects")
     assert widget(at, "number_input", "k (smallest group shown)").value == 30
+
+
+def test_every_bad_file_of_the_corpus_says_the_same_words_through_the_job():
+    """The messages cross from the worker unchanged: each file of the corpus shows exactly
+    the words hlm_core says for it, and the session keeps its data."""
+    at = upload(new_app(), "exam.csv", EXAM)
+    before = state(at).table
+    for case, (data, _) in analysis_files.CASES.items():
+        with pytest.raises(AnalysisFileError) as said:
+            read_analysis(data)
+        _open(at, data)
+        assert [plain(e.value) for e in at.error] == [str(said.value)], case
+        assert state(at).table is before and state(at).analysis is None, case
+
+
+def test_data_that_dont_fit_the_saved_choices_leave_the_request_open(downloads):
+    """The data file given for an analysis saved without its data is read and checked in the
+    job: one lacking a column the models use is refused in words, and the app still asks."""
+    blob, _ = _saved_session(downloads, include=False)
+    at = _open(new_app(), blob)
+    rows = [line.split(",") for line in EXAM.decode().splitlines()]
+    lacking = "\n".join(",".join(r[:7] + r[8:]) for r in rows).encode()  # without sex
+    widget(at, "file_uploader", "Data file for the analysis").set_value(
+        ("exam.csv", lacking, "text/csv")).run()
+    s = state(at)
+    assert s.table is None and s.pending is not None
+    assert [plain(e.value) for e in at.error] == [
+        "The saved analysis uses columns this data file does not have: sex. Open it "
+        "with the data it was saved with."]
+    assert any("saved without its data" in w.value for w in at.warning)
 
 
 def _page_choices(at) -> dict:
