@@ -17,11 +17,13 @@ from apphelpers import (
     go,
     new_app,
     state,
+    texts,
     upload,
     widget,
 )
 from downloads import download_bytes, record_downloads
 from openpyxl import load_workbook
+from test_jobs_app import _SlowToAnswer
 
 from benchmarks.make_data import pupils_csv
 from hlm_core.analysis_file import Analysis, AnalysisFileError, read_analysis, write_analysis
@@ -129,6 +131,38 @@ def test_opening_reads_in_a_worker_job_then_refits_in_one(downloads, monkeypatch
     s = state(at)
     assert s.pending is None and s.data_note is None
     assert s.current_fit().loglik == pytest.approx(fitted.loglik)
+
+
+def test_opening_cut_short_by_a_click_lands_on_the_next_page(downloads, monkeypatch):
+    """A click elsewhere while the analysis opens does not stop the job: the next page lands
+    it (and its refit), as if the user had waited. Stop, by contrast, keeps what was there."""
+    blob, fitted = _saved_session(downloads)
+    at = fit_by_formula(upload(new_app(), "exam.csv", EXAM), "normexam ~ 1 + (1 | school)")
+    before = state(at).current_fit()
+    _SlowToAnswer.install(monkeypatch)
+    _SlowToAnswer.held = True
+    try:
+        _open(at, blob)  # ... and the user clicks away at once
+        go(at, "results")  # on another page: the sidebar shows the job and a Stop button
+        stop = [b for b in at.sidebar.button if b.key == "w_jobstop_read"]
+        assert len(stop) == 1 and state(at).current_fit() is before
+        stop[0].click().run()
+        assert "Opening exam.hlm.zip was stopped. What you had before is kept." in texts(at)
+    finally:
+        _SlowToAnswer.held = False
+    s = state(at)
+    assert s.jobs == {} and s.current_fit() is before and s.analysis is None
+
+    _SlowToAnswer.install(monkeypatch)  # the next open is cut short by a click too
+    _open(at, blob)  # ... and this time left to finish
+    assert "read" in state(at).jobs and state(at).current_fit() is before
+    assert state(at).jobs["read"].task.wait(60)
+    go(at, "results")  # the next run lands it, then refits the saved model
+    s = state(at)
+    assert not at.exception and s.jobs == {}
+    assert s.analysis[0] == "exam.hlm.zip" and s.levels == ["school"]
+    assert s.current_fit().loglik == pytest.approx(fitted.loglik)
+    assert "What the model found" in texts(at)
 
 
 def test_an_analysis_over_the_memory_limit_changes_nothing(monkeypatch):
