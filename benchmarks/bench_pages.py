@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.browser_trace import CATEGORIES, summarise  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -142,15 +143,42 @@ def _browser(p):
     return b, page
 
 
+class BrowserCPU:
+    """The CPU time of the page's renderer process (script, style, layout, painting; Chrome's
+    own counter, via DevTools): unlike wall time it doesn't grow when other jobs load the
+    machine, so it shows what a page costs the browser."""
+
+    def __init__(self, page) -> None:
+        self.cdp = page.context.new_cdp_session(page)
+        self.cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
+        self.at = 0.0
+
+    def _now(self) -> float:
+        metrics = self.cdp.send("Performance.getMetrics")["metrics"]
+        return next(m["value"] for m in metrics if m["name"] == "ProcessTime")
+
+    def start(self) -> None:
+        self.at = self._now()
+
+    def stop(self) -> float:
+        return self._now() - self.at
+
+
+def load_average() -> str:
+    """The machine's 1-, 5- and 15-minute load averages (wall times grow with them)."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def _click(page, target, text: str | None = None) -> tuple[float, int, float, float]:
     page.evaluate(ARM_JS)
     target.click()
     return tuple(page.evaluate(DONE_JS, text))
 
 
-def empty_switch(p, repeats: int = 3) -> float:
-    """The median time of an empty two-page app's page switch (first visit of page B)."""
-    times = []
+def empty_switch(p, repeats: int = 3) -> tuple[float, float]:
+    """The median time of an empty two-page app's page switch (first visit of page B), and
+    the median CPU time the browser's page spent on it."""
+    times, cpus = [], []
     with tempfile.TemporaryDirectory(prefix="hlm-empty-app-") as tmp:
         d = Path(tmp)
         (d / "app.py").write_text(EMPTY_APP)
@@ -163,10 +191,14 @@ def empty_switch(p, repeats: int = 3) -> float:
                 page.get_by_text("Page A").first.wait_for()
                 page.wait_for_function("() => window.__hlm.finished.length > 0")
                 nav = page.get_by_test_id("stSidebarNav")
+                meter = BrowserCPU(page)
+                meter.start()
                 times.append(_click(page, nav.get_by_role("link", name="Page B"), "yardstick")[0])
+                cpus.append(meter.stop())
                 b.close()
     times.sort()
-    return times[len(times) // 2]
+    cpus.sort()
+    return times[len(times) // 2], cpus[len(cpus) // 2]
 
 
 class Sampler:
@@ -195,12 +227,17 @@ class Sampler:
 
 
 def app_walk(p, path: Path, formula: str, profile: Path | None = None,
-             pages: list[str] | None = None) -> list[tuple]:
-    """Upload `path`, fit `formula`, open every result page once. Returns
-    [(what, seconds, bytes, server CPU seconds, seconds until the run finished)]."""
+             pages: list[str] | None = None, trace: Path | None = None,
+             again: bool = False) -> list[tuple]:
+    """Upload `path`, fit `formula`, open every result page once (with `again`, a second
+    time too). Returns [(what, seconds, bytes, server CPU seconds, seconds until the run
+    finished, seconds until the browser asked, browser busy seconds)]. With `trace`, a
+    Chrome trace of each step goes there and its summary is printed."""
     rows = []
     with AppServer() as server:
         b, page = _browser(p)
+        if trace is not None:
+            trace.mkdir(parents=True, exist_ok=True)
         errors = page.locator(ERROR_SELECTOR)
         page.goto(server.url)
         page.get_by_role("button", name="Use example data").wait_for()
@@ -208,22 +245,33 @@ def app_walk(p, path: Path, formula: str, profile: Path | None = None,
         nav = page.get_by_test_id("stSidebarNav")
 
         sampler = Sampler(profile, server.pid)
+        meter = BrowserCPU(page)
 
         def step(what, action, text=None):
             sampler.start(what)
+            traced = trace and trace / ("".join(c if c.isalnum() else "_" for c in what)
+                                        + ".json")
+            if traced:
+                b.start_tracing(page=page, path=str(traced), categories=CATEGORIES)
             cpu = cpu_seconds(server.pid)
+            meter.start()
             page.evaluate(ARM_JS)
             action()
             seconds, sent, finished, asked, busy = page.evaluate(DONE_JS, text)
+            browser_cpu = meter.stop()
             sampler.stop()
+            if traced:
+                b.stop_tracing()
             rows.append((what, seconds, sent, cpu_seconds(server.pid) - cpu, finished, asked,
-                         busy))
+                         busy, browser_cpu))
             if errors.count():
                 print(f"  WARNING: the app shows an error after {what}: "
                       f"{errors.first.inner_text()[:200]}")
             print(f"  {what:<44} {seconds:7.2f} s  {sent / 1e3:9.0f} kB  (asked after "
                   f"{asked:.2f} s, run finished after {finished:.2f} s, browser busy "
-                  f"{busy:.2f} s)", flush=True)
+                  f"{busy:.2f} s, page CPU {browser_cpu:.2f} s)", flush=True)
+            if traced:
+                print(summarise(traced), flush=True)
 
         uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]').first
         step("upload -> Data page shows the file", lambda: uploader.set_input_files(str(path)),
@@ -245,17 +293,20 @@ def app_walk(p, path: Path, formula: str, profile: Path | None = None,
                  lambda t=title: nav.get_by_role("link", name=t, exact=True).click())
             if title == "Class effects":
                 rows.append(("upload -> caterpillar drawn", time.perf_counter() - t_upload,
-                             0, 0.0, 0.0, 0.0, 0.0))
+                             0, 0.0, 0.0, 0.0, 0.0, 0.0))
+        for title in (pages or PAGES) if again else []:
+            step(f"second visit: {title}",
+                 lambda t=title: nav.get_by_role("link", name=t, exact=True).click())
         b.close()
     return rows
 
 
 def print_table(name: str, rows: list[tuple], empty: float, big: bool) -> None:
     print(f"\n{name} (empty two-page app's page switch: {empty:.2f} s)\n")
-    print("| click | time | x empty page | asked / run finished | browser busy | sent | "
-          "server CPU | target |")
-    print("|---|---|---|---|---|---|---|---|")
-    for what, seconds, sent, cpu, finished, asked, busy in rows:
+    print("| click | time | x empty page | asked / run finished | browser busy | page CPU | sent "
+          "| server CPU | target |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for what, seconds, sent, cpu, finished, asked, busy, page_cpu in rows:
         if big:
             budget = BIG_UPLOAD_TO_CATERPILLAR if "caterpillar" in what else (
                 BIG_PAGE if what.startswith("first visit") else None)
@@ -268,7 +319,7 @@ def print_table(name: str, rows: list[tuple], empty: float, big: bool) -> None:
                 f"<= {limit:g}x {'PASS' if seconds <= limit * empty else 'MISS'}")
         ratio = seconds / empty
         print(f"| {what} | {seconds:.2f} s | {ratio:.1f} | {asked:.2f} / {finished:.2f} s | "
-              f"{busy:.2f} s | {sent / 1e3:,.0f} kB | {cpu:.2f} s | {target} |")
+              f"{busy:.2f} s | {page_cpu:.2f} s | {sent / 1e3:,.0f} kB | {cpu:.2f} s | {target} |")
 
 
 def data_file(kind: str, folder: Path, xlsx: bool) -> tuple[Path, str, bool]:
@@ -298,15 +349,21 @@ def main() -> None:
     ap.add_argument("--xlsx", action="store_true", help="upload the small files as .xlsx")
     ap.add_argument("--profile", type=Path, help="folder for py-spy samples of each step")
     ap.add_argument("--pages", nargs="+", help=f"pages to open, in order (default {PAGES})")
+    ap.add_argument("--trace", type=Path,
+                    help="folder for a Chrome trace of each step (and a printed summary)")
+    ap.add_argument("--again", action="store_true", help="then visit every page a second time")
     args = ap.parse_args()
     with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="hlm-bench-") as tmp:
-        empty = empty_switch(p)
-        print(f"empty two-page Streamlit app, page switch: {empty:.2f} s (median of 3)")
+        empty, empty_cpu = empty_switch(p)
+        print(f"empty two-page Streamlit app, page switch: {empty:.2f} s, page CPU "
+              f"{empty_cpu:.2f} s (medians of 3); load average {load_average()}")
         for kind in args.data:
             path, formula, big = data_file(kind, Path(tmp), args.xlsx)
             print(f"\n--- {kind}: {path.name}, {formula}", flush=True)
-            rows = app_walk(p, path, formula, args.profile and args.profile / kind, args.pages)
+            rows = app_walk(p, path, formula, args.profile and args.profile / kind, args.pages,
+                            args.trace and args.trace / kind, args.again)
             print_table(f"{kind} ({path.name})", rows, empty, big)
+            print(f"load average after {kind}: {load_average()}")
 
 
 if __name__ == "__main__":
