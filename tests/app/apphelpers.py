@@ -49,6 +49,16 @@ def widget(at: AppTest, kind: str, label: str):
     return found[0]
 
 
+def show_fair(at: AppTest) -> AppTest:
+    """Switch on the Class effects page's fair comparisons (shrinkage, reliability, ranks),
+    which wait behind a toggle so the caterpillar draws at once. The switch stays on for the
+    session."""
+    found = [w for w in at.toggle if plain(w.label).startswith("Show the fair comparisons")]
+    assert found, f"no fair-comparisons toggle; have {[w.label for w in at.toggle]}"
+    found[0].set_value(True).run()
+    return at
+
+
 def page_downloads(at) -> list[str]:
     """The page's download buttons (not the sidebar's "Save analysis")."""
     return [b.label for b in at.get("download_button") if b.label != "Save analysis"]

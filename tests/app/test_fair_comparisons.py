@@ -12,6 +12,7 @@ from apphelpers import (
     go,
     groups_in_figure,
     new_app,
+    show_fair,
     texts,
     trace_array,
     upload,
@@ -51,6 +52,9 @@ def app(classes, monkeypatch):
     at = upload(new_app(), "classes.csv", classes.to_csv(index=False).encode())
     fit_by_formula(at, "y ~ x + (1 | class)")
     go(at, "class_effects")
+    # the fair comparisons wait for the user (the caterpillar alone draws first)
+    assert len(figures(at)) == 1 and "fair_comparison_class.csv" not in downloads
+    show_fair(at)
     at.downloads = downloads
     return at
 
@@ -155,8 +159,8 @@ def test_ranks_stay_among_all_groups_when_some_are_hidden(app):
 
 
 def test_many_groups_wait_for_the_user_before_drawing_fair_comparisons():
-    """Above 2,000 groups the shrinkage, reliability and rank views (seconds to draw without a
-    graphics card) are behind a toggle, so the caterpillar shows at once."""
+    """The shrinkage, reliability and rank views (seconds to draw without a graphics card at
+    2,100 groups) are behind a toggle, so the caterpillar shows at once."""
     rng = np.random.default_rng(5)
     g = np.repeat(np.arange(2100), 6)
     y = rng.normal(0, 1, 2100)[g] + rng.normal(size=g.size)
@@ -183,7 +187,7 @@ def test_a_katex_group_name_stays_text_in_every_caption(classes):
     frame = classes.rename(columns={"class": name})
     at = upload(new_app(), "classes.csv", frame.to_csv(index=False).encode())
     fit_by_formula(at, f"y ~ x + (1 | `{name}`)")
-    go(at, "class_effects")
+    show_fair(go(at, "class_effects"))
     assert not at.exception, [e.value for e in at.exception]
     naming = []
     for kind in ("header", "subheader", "markdown", "caption", "info", "warning", "success"):

@@ -4,7 +4,7 @@ the intervals means."""
 
 from __future__ import annotations
 
-from tests.app.apphelpers import fit_by_formula, go, new_app, texts, upload
+from tests.app.apphelpers import fit_by_formula, go, new_app, show_fair, texts, upload
 from tests.refdata import FIXTURES
 
 FORMULA = "score ~ exam.prep.days + poverty + parent.ed + (exam.prep.days | class)"
@@ -14,7 +14,7 @@ def test_reliability_and_shrinkage_reconciled_and_ranks_explained():
     at = upload(new_app(), "classroom.csv",
                 (FIXTURES / "tutorial" / "classroom.csv").read_bytes())
     fit_by_formula(at, FORMULA)
-    go(at, "class_effects")
+    show_fair(go(at, "class_effects"))
     shown = texts(at)
     assert "Reliability and the shrinkage chart measure different things" in shown
     assert "pulls it further than the reliability of the average suggests" in shown

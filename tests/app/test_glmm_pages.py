@@ -16,6 +16,7 @@ from apphelpers import (
     frame_by_key,
     go,
     new_app,
+    show_fair,
     state,
     texts,
     upload,
@@ -150,6 +151,8 @@ def test_random_slope_yes_no_model_class_effects_and_fair_comparisons(pupils_csv
     at = go(at, "class_effects")
     assert not at.exception and not at.error
     assert "Effect of ses per class" in texts(at)
+    show_fair(at)
+    assert not at.exception and not at.error
     assert "Shrinkage" in texts(at)
 
 

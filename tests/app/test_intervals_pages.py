@@ -13,6 +13,7 @@ from apphelpers import (
     frame_by_key,
     go,
     new_app,
+    show_fair,
     state,
     texts,
     upload,
@@ -109,7 +110,7 @@ def test_compare_shows_the_null_icc_interval_and_bootstraps_explained_on_request
 def test_class_effects_rank_intervals_by_bootstrap_on_request(exam_csv):
     at = upload(new_app(), "exam.csv", exam_csv)
     fit_by_formula(at, "normexam ~ standLRT + (1 | school)")
-    go(at, "class_effects")
+    show_fair(go(at, "class_effects"))
     plain = frame_by_key(at, "fair_table")
     assert "The ranks below use" not in texts(at)
     widget(at, "selectbox", "Bootstrap draws").set_value(100).run()

@@ -5,7 +5,7 @@ for the statistical terms, the example data sets with their guided tour, and the
 from __future__ import annotations
 
 import pytest
-from apphelpers import button, figures, fit_by_formula, go, new_app, texts, widget
+from apphelpers import button, figures, fit_by_formula, go, new_app, show_fair, texts, widget
 
 import ui.guidance
 from hlm_core.examples import example_info, list_examples
@@ -60,6 +60,8 @@ def test_workshop_notes_show_only_in_workshop_mode():
     at = fitted_example(workshop=True)
     for page, topics in NOTES.items():
         go(at, page)
+        if page == "class_effects":  # shrinkage and reliability: in the fair comparisons
+            show_fair(at)
         assert toggle(at, "Workshop mode").value is True  # stays on across pages
         for topic in topics:
             assert TOPICS[topic] in infos(at), (page, topic)
