@@ -3,9 +3,11 @@ of the residuals and of every random effect, the residual spread per group, the 
 move the estimates most (refitted on request), and, for a singular or unconverged fit, what to
 try next in one click."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from hlm_core.crosscheck import crosscheck, verdict
@@ -23,6 +25,89 @@ from hlm_core.report import num
 from ui import data, fits, glmm_views, guidance, influence, model, nav, widgets
 from ui.state import session
 from ui.text import md
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from hlm_core.result import FitResult
+
+# A few thousand points show the band as well as all of them, and the browser draws them in a
+# fraction of the time (the Q-Q plots likewise draw an even spread with both tails).
+RESID_POINTS, QQ_POINTS = 2000, 1000
+
+
+def residuals_view(result: FitResult, fit_key, outcome: str) -> None:
+    """Residuals against fitted values, with the trend of their mean."""
+    fr = fits.memo("diag_residuals", fit_key, lambda: fitted_and_residuals(result))
+    widgets.chart(
+        fits.memo("diag_resid_fig", fit_key,
+                  lambda: residuals_vs_fitted(fr, outcome=outcome, max_points=RESID_POINTS)),
+        key="diag_resid",
+    )
+    drawn = min(len(fr), RESID_POINTS)
+    st.caption(
+        "Each point is a student: the outcome minus what the model predicts for them "
+        "(including their group's effect). Look for a flat trend line near 0 and an even "
+        "band; a curve suggests a missing bend (e.g. a squared term), a funnel suggests "
+        "unequal spread."
+        + (f" {drawn:,} of {len(fr):,} students drawn; the trend uses all." if drawn < len(fr)
+           else "")
+    )
+
+
+def qq_panels(result: FitResult, fit_key) -> list[tuple[str, go.Figure]]:
+    """(title, figure) of the residuals' Q-Q plot and each random effect's, built once per
+    fit."""
+    fr = fits.memo("diag_residuals", fit_key, lambda: fitted_and_residuals(result))
+    panels = [("Residuals (students)", qq_points(fr["std_residual"].to_numpy()), None)]
+    for g in result.group_names:
+        re_ = result.ranef[g]
+        for term in result.random_terms(g):
+            sub = re_[re_["term"] == term]
+            values = sub["value"].to_numpy(dtype=float)
+            order = np.argsort(values, kind="stable")
+            labels = sub["level"].astype(str).to_numpy(dtype=object)[order]
+            what = "intercepts" if term == "(Intercept)" else f"slopes of {term}"
+            panels.append((f"{widgets.group_label(g)}: {what}", qq_points(values), labels))
+    return [(title, qq_plot(qq, title, labels=labels, max_points=QQ_POINTS))
+            for title, qq, labels in panels]
+
+
+def qq_view(result: FitResult, fit_key) -> None:
+    """Normal Q-Q plots of the residuals and of every random effect, three to a row."""
+    st.caption(
+        "The model assumes the residuals and each set of group effects are roughly normal. "
+        "Points near the dashed line: fine. Points bending away at the ends: heavier tails "
+        "than normal (a few unusual students or groups)."
+    )
+    panels = fits.memo("diag_qq_figs", fit_key, lambda: qq_panels(result, fit_key))
+    per_row = 3 if len(panels) >= 3 else len(panels)
+    for start in range(0, len(panels), per_row):
+        cols = st.columns(per_row)
+        for col, (title, fig) in zip(cols, panels[start:start + per_row], strict=False):
+            with col:
+                widgets.chart(fig, key=f"diag_qq_{title}")
+
+
+def spread_view(result: FitResult, fit_key, first: str, first_md: str) -> None:
+    """The residual SD of each group of the first level against its size."""
+    spread = fits.memo("diag_spread", fit_key, lambda: residual_spread(result))
+    widgets.chart(
+        fits.memo("diag_spread_fig", fit_key, lambda: spread_plot(
+            spread, result.sigma, group_title=widgets.group_label(first))),
+        key="diag_spread",
+    )
+    big = spread[spread["n"] >= 10].sort_values("sd", ascending=False).head(3)
+    st.caption(
+        f"Each point is a {first_md}: how widely its students' residuals vary, "
+        f"against its number of students. Small {md(result.group_words(first))} scatter "
+        "widely by chance; a large one far above the dashed line has unusually mixed results."
+        + (" Widest among those with 10 or more students: "
+           + ", ".join(f"{md(r.group)} (SD {num(r.sd)}, n = {r.n})" for r in big.itertuples())
+           + "."
+           if len(big) else "")
+    )
+
 
 widgets.page_header(
     "Diagnostics",
@@ -134,73 +219,27 @@ if result.is_glmm:  # yes/no and count models get their own checks, and the same
     influence.influence_section(result, frame)
     glmm_views.no_crosscheck_note()
     st.stop()
-fr = fits.memo("diag_residuals", fit_key, lambda: fitted_and_residuals(result))
 outcome = result.spec.outcome
-st.subheader("Residuals against fitted values")
-# A few thousand points show the band as well as all of them, and the browser draws them in a
-# fraction of the time (the Q-Q plots below likewise draw an even spread with both tails).
-RESID_POINTS, QQ_POINTS = 2000, 1000
-widgets.chart(
-    fits.memo("diag_resid_fig", fit_key,
-              lambda: residuals_vs_fitted(fr, outcome=outcome, max_points=RESID_POINTS)),
-    key="diag_resid",
-)
-drawn = min(len(fr), RESID_POINTS)
-st.caption(
-    "Each point is a student: the outcome minus what the model predicts for them (including "
-    "their group's effect). Look for a flat trend line near 0 and an even band; a curve "
-    "suggests a missing bend (e.g. a squared term), a funnel suggests unequal spread."
-    + (f" {drawn:,} of {len(fr):,} students drawn; the trend uses all." if drawn < len(fr)
-       else "")
-)
-
-# ---------------------------------------------------------------- Q-Q plots
-st.subheader("Normal Q-Q plots")
-st.caption(
-    "The model assumes the residuals and each set of group effects are roughly normal. Points "
-    "near the dashed line: fine. Points bending away at the ends: heavier tails than normal "
-    "(a few unusual students or groups)."
-)
-panels: list[tuple[str, pd.DataFrame, np.ndarray | None]] = [
-    ("Residuals (students)",
-     fits.memo("diag_qq_resid", fit_key, lambda: qq_points(fr["std_residual"].to_numpy())), None)
-]
-for g in result.group_names:
-    re_ = result.ranef[g]
-    for term in result.random_terms(g):
-        sub = re_[re_["term"] == term]
-        values = sub["value"].to_numpy(dtype=float)
-        order = np.argsort(values, kind="stable")
-        labels = sub["level"].astype(str).to_numpy(dtype=object)[order]
-        what = "intercepts" if term == "(Intercept)" else f"slopes of {term}"
-        panels.append((f"{widgets.group_label(g)}: {what}", qq_points(values), labels))
-per_row = 3 if len(panels) >= 3 else len(panels)
-for start in range(0, len(panels), per_row):
-    cols = st.columns(per_row)
-    for col, (title, qq, labels) in zip(cols, panels[start:start + per_row], strict=False):
-        with col:
-            widgets.chart(qq_plot(qq, title, labels=labels, max_points=QQ_POINTS),
-                          key=f"diag_qq_{title}")
-
-# ---------------------------------------------------------------- spread by group
 first = result.model_frame.blocks[0].group
 first_md = md(widgets.group_label(first))
-st.subheader(f"Residual spread per {first_md}")
-spread = fits.memo("diag_spread", fit_key, lambda: residual_spread(result))
-widgets.chart(spread_plot(spread, result.sigma, group_title=widgets.group_label(first)),
-         key="diag_spread")
-big = spread[spread["n"] >= 10].sort_values("sd", ascending=False).head(3)
-st.caption(
-    f"Each point is a {first_md}: how widely its students' residuals vary, "
-    f"against its number of students. Small {md(result.group_words(first))} scatter widely "
-    "by chance; a "
-    "large "
-    "one far above the dashed line has unusually mixed results."
-    + (" Widest among those with 10 or more students: "
-       + ", ".join(f"{md(r.group)} (SD {num(r.sd)}, n = {r.n})" for r in big.itertuples())
-       + "."
-       if len(big) else "")
+# One chart at a time: each plotly chart costs the browser a few tenths of a second to draw
+# without a graphics card, and five of them made this page's first visit slow. The tabs are
+# lazy: only the open one runs and is sent.
+st.subheader("Residuals and group effects")
+resid_tab, qq_tab, spread_tab = st.tabs(
+    ["Residuals against fitted values", "Normal Q-Q plots", "Residual spread per group"],
+    key="w_diag_view",
+    on_change="rerun",
 )
+if resid_tab.open:
+    with resid_tab:
+        residuals_view(result, fit_key, outcome)
+if qq_tab.open:
+    with qq_tab:
+        qq_view(result, fit_key)
+if spread_tab.open:
+    with spread_tab:
+        spread_view(result, fit_key, first, first_md)
 
 # ---------------------------------------------------------------- influential groups
 influence.influence_section(result, frame)

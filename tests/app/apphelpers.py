@@ -59,6 +59,14 @@ def show_fair(at: AppTest) -> AppTest:
     return at
 
 
+def open_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """Open the tab `label` of the lazy tabs `key` (only the open tab's content runs), as a
+    click on it does."""
+    assert any(plain(t.label) == label for t in at.tabs), [t.label for t in at.tabs]
+    at.session_state[key] = label
+    return at.run()
+
+
 def page_downloads(at) -> list[str]:
     """The page's download buttons (not the sidebar's "Save analysis")."""
     return [b.label for b in at.get("download_button") if b.label != "Save analysis"]

@@ -12,6 +12,7 @@ from apphelpers import (
     frame_by_key,
     go,
     new_app,
+    open_tab,
     reference,
     state,
     texts,
@@ -42,7 +43,7 @@ def test_figures_from_the_fit(exam_rs_app):
     at = go(exam_rs_app, "diagnostics")
     assert "The fit converged and is not singular" in texts(at)
     resid = figures(at, "diag_resid")
-    assert len(resid) == 1
+    assert len(resid) == 1 and len(figures(at)) == 1  # one chart at a time (lazy tabs)
     frame = read_table(FIXTURES / "exam.csv").frame
     want = fitted_and_residuals(fit(frame, parse_formula(
         "normexam ~ standLRT + (standLRT | school)")))
@@ -54,6 +55,8 @@ def test_figures_from_the_fit(exam_rs_app):
     assert x == pytest.approx(want["fitted"].to_numpy()[keep], abs=1e-6)
     assert y == pytest.approx(want["residual"].to_numpy()[keep], abs=1e-6)
     # Q-Q plots: the residuals and each random effect (intercept and slope per school)
+    open_tab(at, "w_diag_view", "Normal Q-Q plots")
+    assert not at.exception and not figures(at, "diag_resid")
     qq = figures(at, "diag_qq")
     titles = [f["layout"]["title"]["text"] for f in qq]
     assert titles == ["Residuals (students)", "school: intercepts", "school: slopes of standLRT"]
@@ -67,6 +70,7 @@ def test_figures_from_the_fit(exam_rs_app):
     assert len(trace_array(qq[1]["data"][0], "x")) == 65
     sample = trace_array(qq[1]["data"][0], "y").astype(float)
     assert list(sample) == sorted(sample)
+    open_tab(at, "w_diag_view", "Residual spread per group")
     spread = figures(at, "diag_spread")[0]
     assert len(trace_array(spread["data"][0], "x")) == 65
     sigma = reference("exam_rs")["reml"]["sigma"]  # lme4's residual SD of this model
