@@ -13,9 +13,11 @@ import pytest
 from tests.browser.test_walkthrough import (
     fit_formula,
     open_page,
+    open_tab,
     pick,
     screenshot,
     settle,
+    show_fair,
     upload,
 )
 
@@ -61,7 +63,12 @@ def test_model_ladder_on_the_compare_page(page, artifacts, exam_csv_path):
     screenshot(page, artifacts, "compare-ladder")
 
     open_page(page, "Diagnostics")
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 5")
+    # one chart per tab: residuals first, then the Q-Q plots (residuals, intercepts, slopes)
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 1")
+    open_tab(page, "Normal Q-Q plots")
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 3")
+    open_tab(page, "Residual spread per group")
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 1")
     assert page.get_by_text("The fit converged and is not singular").is_visible()
     page.get_by_role("button", name="Refit without each of the top 5 groups").click()
     page.get_by_role("button", name="Download influence table (CSV)").wait_for(timeout=60_000)
@@ -70,6 +77,7 @@ def test_model_ladder_on_the_compare_page(page, artifacts, exam_csv_path):
 
     open_page(page, "Class effects")
     page.get_by_role("heading", name="Fair comparisons").wait_for()
+    show_fair(page)
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 4")
     assert page.get_by_text("1 school with fewer than 5 students hidden").is_visible()
     screenshot(page, artifacts, "class-effects-fair")

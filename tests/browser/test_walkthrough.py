@@ -66,6 +66,20 @@ def open_page(page, title: str) -> None:
     settle(page)
 
 
+def show_fair(page) -> None:
+    """Switch on the Class effects page's fair comparisons (they wait behind a toggle so the
+    caterpillar draws first) and wait for the run."""
+    page.get_by_text("Show the fair comparisons for all").click()
+    page.get_by_role("heading", name="Ranks, with their uncertainty").wait_for()
+    settle(page)
+
+
+def open_tab(page, name: str) -> None:
+    """Open a tab (the Diagnostics page's tabs are lazy: the open one runs on the server)."""
+    page.get_by_role("tab", name=name).click()
+    settle(page)
+
+
 def upload(page, path: Path) -> None:
     page.locator(DATA_UPLOAD).first.set_input_files(str(path))
     page.get_by_text(f"{path.name}: 4,059 rows, 10 columns").wait_for(timeout=60_000)
@@ -128,7 +142,9 @@ def fit_and_check_results(page, folder: Path, prefix: str) -> None:
     screenshot(page, folder, f"{prefix}-3-results")
 
     open_page(page, "Class effects")
-    # the caterpillar, then the fair comparisons: shrinkage and ranks
+    # the caterpillar; the fair comparisons (shrinkage and ranks) when switched on
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 1")
+    show_fair(page)
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 3")
     page.wait_for_function("() => document.querySelector('.js-plotly-plot').data")
     caterpillar = page.evaluate(PLOT_GROUPS_JS)[0]
@@ -218,7 +234,7 @@ def test_example_data_walk(page, artifacts):
     assert page.get_by_text("6 of 500 rows were left out").is_visible()
     screenshot(page, artifacts, "example-3-results")
     open_page(page, "Class effects")
-    # two caterpillars (intercept, slope), then shrinkage and ranks
+    # two caterpillars (intercept, slope), then shrinkage and ranks (the switch stays on)
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 4")
     plots = page.evaluate(PLOT_GROUPS_JS)
     assert [len(p["names"]) for p in plots[:2]] == [7, 7]
