@@ -8,7 +8,8 @@ from hlm_core.effects import ranef_table
 from hlm_core.effects_glmm import response_scale_table, response_title
 from hlm_core.fairness import DEFAULT_MIN_GROUP, hide_small_groups
 from hlm_core.figures import MODES, caterpillar
-from ui import fair, guidance, nav, widgets
+from ui import fair, fits, guidance, nav, widgets
+from ui.state import session
 from ui.text import md
 
 widgets.page_header(
@@ -54,7 +55,8 @@ with c3:
         placeholder="Type part of a group's name",
     )
 
-full_table = ranef_table(result, group)
+fit_key = session().fit_key
+full_table = fits.memo("effects_table", (fit_key, group), lambda: ranef_table(result, group))
 g_md, gs_md = md(group), md(result.group_words(group))  # the group's name as Markdown text
 if result.is_glmm:
     link = result.extra.get("link", "logit")
@@ -168,14 +170,18 @@ for term in pd.unique(table["term"]):
     else:
         heading = f"Effect of {term} per {widgets.group_label(group)}"
     st.subheader(md(heading, None))
-    fig = caterpillar(
-        t,
-        term,
-        mode,
-        value_title=response_title(result) if result.is_glmm and scale == "response"
-        else f"{MODES[mode]}: {term}",
-        group_title=widgets.group_label(group),
-        search=matches,
+    response = result.is_glmm and scale == "response"
+    fig = fits.memo(  # built once per fit and view: a second visit only sends it
+        f"caterpillar_{term}",
+        (fit_key, group, mode, response, min_size, subset, top_n, tuple(matches)),
+        lambda t=t, term=term, response=response: caterpillar(
+            t,
+            term,
+            mode,
+            value_title=response_title(result) if response else f"{MODES[mode]}: {term}",
+            group_title=widgets.group_label(group),
+            search=matches,
+        ),
     )
     widgets.chart(fig, key=f"caterpillar_{group}_{term}")
     above = int((t["ranef_low"] > 0).sum())  # the same groups in either view
