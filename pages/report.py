@@ -335,14 +335,19 @@ if example:
         icon=":material/download:",
         on_click="ignore",
     )
-tab_r, tab_py = st.tabs(["R (lme4 + lmerTest)", "Python (hlm_core)"])
-with tab_r:
-    st.code(code_r, language="r", wrap_lines=True)
-    st.download_button("Download R script", data=code_r.encode("utf-8"), file_name="model.R",
-                       mime="text/plain", key="dl_code_r", icon=":material/download:",
-                       on_click="ignore")
-with tab_py:
-    st.code(code_py, language="python", wrap_lines=True)
-    st.download_button("Download Python script", data=code_py.encode("utf-8"),
-                       file_name="model.py", mime="text/x-python", key="dl_code_py",
-                       icon=":material/download:", on_click="ignore")
+# lazy tabs: only the open script is sent and highlighted (the browser's highlighter takes a
+# noticeable share of this page's first visit per long script)
+tab_r, tab_py = st.tabs(["R (lme4 + lmerTest)", "Python (hlm_core)"], key="w_report_code",
+                        on_change="rerun")
+if tab_r.open:
+    with tab_r:
+        st.code(code_r, language="r", wrap_lines=True)
+        st.download_button("Download R script", data=code_r.encode("utf-8"),
+                           file_name="model.R", mime="text/plain", key="dl_code_r",
+                           icon=":material/download:", on_click="ignore")
+if tab_py.open:
+    with tab_py:
+        st.code(code_py, language="python", wrap_lines=True)
+        st.download_button("Download Python script", data=code_py.encode("utf-8"),
+                           file_name="model.py", mime="text/x-python", key="dl_code_py",
+                           icon=":material/download:", on_click="ignore")

@@ -110,8 +110,9 @@ def sidebar_status() -> None:
 
 
 # Streamlit's browser parts that results pages need and the Data page doesn't: charts
-# (plotly.js, ~4.7 MB of script) and code blocks (the syntax highlighter)
-PRELOADED = ("PlotlyChart", "StreamlitSyntaxHighlighter")
+# (plotly.js, ~4.7 MB of script), code blocks (the syntax highlighter) and equations (KaTeX,
+# the Report page)
+PRELOADED = ("PlotlyChart", "StreamlitSyntaxHighlighter", "rehype-katex")
 
 
 @functools.cache
