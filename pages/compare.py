@@ -44,7 +44,9 @@ if centred:
     )
 
 try:
-    steps = ladder_specs(frame, spec)
+    # once per data and model: which predictors are level-2 takes ~0.07 s on STAR
+    steps = fits.memo("ladder_specs", (session().data_key(), spec),
+                      lambda: ladder_specs(frame, spec))
 except (HLMError, KeyError, ValueError) as exc:
     widgets.show_error(str(exc) if isinstance(exc, HLMError) else
                   "The ladder can't be built for this model. Check the model on the Model page.")
