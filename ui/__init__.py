@@ -31,6 +31,8 @@ Which module to open:
   hlm_core.analysis_file.Analysis and back, checked before the session changes.
 - ``ui.page_options``: which widget holds each page option a saved analysis keeps; read to
   save, written back on opening.
+- ``ui.fair``: the Class effects page's fair comparisons (shrinkage, reliability, ranks),
+  behind their "Show" switch.
 - ``ui.nav``: page paths and the "nothing here yet" notes (`need_data`, `need_fit`).
 - ``ui.influence``: the Diagnostics page's influential-groups refits (every outcome type).
 - ``ui.widgets``: page furniture — header and sidebar status, errors, CSV downloads, charts,
