@@ -337,17 +337,14 @@ if example:
     )
 # lazy tabs: only the open script is sent and highlighted (the browser's highlighter takes a
 # noticeable share of this page's first visit per long script)
-tab_r, tab_py = st.tabs(["R (lme4 + lmerTest)", "Python (hlm_core)"], key="w_report_code",
-                        on_change="rerun")
-if tab_r.open:
-    with tab_r:
-        st.code(code_r, language="r", wrap_lines=True)
-        st.download_button("Download R script", data=code_r.encode("utf-8"),
-                           file_name="model.R", mime="text/plain", key="dl_code_r",
-                           icon=":material/download:", on_click="ignore")
-if tab_py.open:
-    with tab_py:
-        st.code(code_py, language="python", wrap_lines=True)
-        st.download_button("Download Python script", data=code_py.encode("utf-8"),
-                           file_name="model.py", mime="text/x-python", key="dl_code_py",
-                           icon=":material/download:", on_click="ignore")
+tabs = st.tabs(["R (lme4 + lmerTest)", "Python (hlm_core)"], key="w_report_code",
+               on_change="rerun")
+scripts = [(code_r, "r", "R script", "model.R", "text/plain", "dl_code_r"),
+           (code_py, "python", "Python script", "model.py", "text/x-python", "dl_code_py")]
+for tab, (code, language, what, file_name, mime, key) in zip(tabs, scripts, strict=True):
+    if tab.open:
+        with tab:
+            st.code(code, language=language, wrap_lines=True)
+            st.download_button(f"Download {what}", data=code.encode("utf-8"),
+                               file_name=file_name, mime=mime, key=key,
+                               icon=":material/download:", on_click="ignore")
