@@ -16,6 +16,7 @@ from apphelpers import (
     fit_by_formula,
     go,
     new_app,
+    show_fair,
     state,
     texts,
     upload,
@@ -237,6 +238,7 @@ def _page_choices(at) -> dict:
     for kind, label in (("radio", "Show"), ("checkbox", "Hide groups with fewer than k students"),
                         ("number_input", "k (smallest group shown)"),
                         ("radio", "Groups shown"), ("number_input", "How many at each end"),
+                        ("toggle", "Show the fair comparisons for all 65 schools"),
                         ("selectbox", "Effect to compare")):
         shown[label] = widget(at, kind, label).value
     go(at, "slopes")
@@ -261,6 +263,7 @@ def test_each_page_opens_with_the_choices_it_was_saved_with(downloads):
     widget(at, "number_input", "k (smallest group shown)").set_value(12).run()
     widget(at, "radio", "Groups shown").set_value("extremes").run()
     widget(at, "number_input", "How many at each end").set_value(4).run()
+    show_fair(at)  # the fair comparisons' switch is a page option too
     widget(at, "selectbox", "Effect to compare").set_value("standLRT").run()
     go(at, "slopes")
     widget(at, "slider", "Range of standLRT").set_range(-2.0, 2.5).run()
