@@ -234,7 +234,9 @@ def test_example_data_walk(page, artifacts):
     assert page.get_by_text("6 of 500 rows were left out").is_visible()
     screenshot(page, artifacts, "example-3-results")
     open_page(page, "Class effects")
-    # two caterpillars (intercept, slope), then shrinkage and ranks (the switch stays on)
+    # two caterpillars (intercept, slope); shrinkage and ranks when switched on
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 2")
+    show_fair(page)
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 4")
     plots = page.evaluate(PLOT_GROUPS_JS)
     assert [len(p["names"]) for p in plots[:2]] == [7, 7]
