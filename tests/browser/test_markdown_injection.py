@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tests.browser.test_walkthrough import open_page, screenshot, settle
+from tests.browser.test_walkthrough import open_page, open_tab, screenshot, settle, show_fair
 
 PAGES = ["Data", "Model", "Results", "Class effects", "Slopes", "Compare", "Diagnostics",
          "Report & export"]
@@ -101,6 +101,13 @@ def test_user_text_never_becomes_markup(browser, app_url, canary, canary_hits, a
     for title in PAGES:
         open_page(page, title)
         check(title)
+        if title == "Class effects":  # the views that wait behind a switch or in a tab, too
+            show_fair(page)
+            check("Class effects fair comparisons")
+        if title == "Diagnostics":
+            for tab in ("Normal Q-Q plots", "Residual spread per group"):
+                open_tab(page, tab)
+                check(f"Diagnostics {tab}")
     context.close()
     for where, bad in problems.items():
         print(where, bad)
