@@ -1,7 +1,8 @@
 """Where the server spends each page's first and second visit: cProfile of the page scripts.
 
 Runs the app in Streamlit's AppTest (the same scripts a browser session runs): uploads the
-STAR-like file (5,871 pupils, 325 classes, 79 schools; or `--data classroom`) through the real
+STAR-like file (5,871 pupils, 325 classes, 79 schools; or `--data classroom`, or `1m`:
+1,000,000 pupils in 20,000 classes) through the real
 uploader, fits `math ~ cltype + ses + sx + (1 | sch/tch)` with Fit model, then opens every
 result page twice. Each page run is profiled inside the script thread (the page's own code,
 hlm_core and Streamlit's element building; not AppTest's own bookkeeping), and the summary
@@ -11,7 +12,8 @@ project's functions, then the biggest self times anywhere).
 Target (issue 11): nothing slower than ~0.2 s on every visit at classroom sizes: a page's
 second visit reuses what its first computed (ui.fits.memo, per fit).
 
-Run by hand: `python benchmarks/profile_pages.py [--data star|classroom] [--top 8]`.
+Run by hand: `python benchmarks/profile_pages.py [--data star|classroom|1m] [--pages ...]
+[--top 8]`.
 """
 
 from __future__ import annotations
@@ -80,15 +82,18 @@ def summary(stats: pstats.Stats, top: int) -> list[str]:
 def main() -> None:
     from streamlit.testing.v1 import AppTest
 
-    from benchmarks.make_data import STAR_FORMULA, star_like_dataset
+    from benchmarks.make_data import STAR_FORMULA, classes_dataset, star_like_dataset
     from hlm_core.examples import EXAMPLES
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", choices=["star", "classroom"], default="star")
+    ap.add_argument("--data", choices=["star", "classroom", "1m"], default="star")
     ap.add_argument("--top", type=int, default=8)
+    ap.add_argument("--pages", nargs="+", default=PAGES, choices=PAGES)
     args = ap.parse_args()
     if args.data == "star":
         frame, formula = star_like_dataset(), STAR_FORMULA
+    elif args.data == "1m":
+        frame, formula = classes_dataset(1_000_000, 20_000, ids=True), "y ~ x + (x | class)"
     else:
         ex = EXAMPLES["classroom"]
         frame, formula = ex.make(), ex.formulas[-1]
@@ -105,7 +110,7 @@ def main() -> None:
     profiler.take()
     print(f"{args.data}: {len(frame):,} rows, {formula}; CPU seconds of each page's script run")
     for visit in ("first", "second"):
-        for name in PAGES:
+        for name in args.pages:
             at.switch_page(f"pages/{name}.py").run()
             assert not at.exception, [e.value for e in at.exception]
             stats, cpu = profiler.take()

@@ -28,9 +28,11 @@ def outcome_values(frame: pd.DataFrame, outcome: str | None) -> list[str]:
     """The outcome's values in R's level order (for the success picker), when it has two."""
     if not outcome or outcome not in frame.columns:
         return []
-    col = frame[outcome].dropna()
-    levels = sorted_levels(col, level_labels(col))
-    return levels if len(levels) == 2 else []
+    col = frame[outcome].dropna().drop_duplicates()  # a label depends on the value only
+    labels = level_labels(col)
+    if labels.nunique() != 2:  # before sorting: a score column has thousands of values
+        return []
+    return sorted_levels(col, labels)
 
 
 def detected_family(frame: pd.DataFrame, outcome: str | None) -> str:
