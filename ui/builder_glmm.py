@@ -29,10 +29,11 @@ def outcome_values(frame: pd.DataFrame, outcome: str | None) -> list[str]:
     if not outcome or outcome not in frame.columns:
         return []
     col = frame[outcome].dropna().drop_duplicates()  # a label depends on the value only
-    labels = level_labels(col)
-    if labels.nunique() != 2:  # before sorting: a score column has thousands of values
+    # a score column has thousands of values: three labels among its first values settle it
+    if level_labels(col.head(50)).nunique() > 2:
         return []
-    return sorted_levels(col, labels)
+    labels = level_labels(col)
+    return sorted_levels(col, labels) if labels.nunique() == 2 else []
 
 
 def detected_family(frame: pd.DataFrame, outcome: str | None) -> str:
