@@ -210,7 +210,7 @@ def test_big_rank_draws_run_as_a_job_with_the_same_numbers(classes, monkeypatch)
 
     at = upload(new_app(), "classes.csv", classes.to_csv(index=False).encode())
     fit_by_formula(at, "y ~ x + (1 | class)")
-    go(at, "class_effects")
+    show_fair(go(at, "class_effects"))
     here = frame_by_key(at, "fair_table")
     state(at).memo.pop("fair_ranks")
     monkeypatch.setattr(ui.fits, "VIEW_HERE_MAX", 0)
