@@ -22,7 +22,6 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from mixedlm.estimation.joint_glmm import JointGLMMObjective
 from mixedlm.estimation.reml import _build_lambda_blocks
 from mixedlm.families.binomial import Binomial
 from mixedlm.families.poisson import Poisson
@@ -30,6 +29,7 @@ from mixedlm.models.control import glmerControl
 from mixedlm.models.glmer_fit import GlmerMod
 
 from hlm_core.design import ModelFrame
+from hlm_core.engines.glmm_check import TrustedDeviance, deriv12, trusted_optimum
 from hlm_core.engines.mixedlm_engine import _shell_formula, build_matrices
 
 HESSIAN_STEP = 1e-4  # lme4's deriv12 delta
@@ -59,38 +59,51 @@ def _family(name: str):
 
 def _deriv12_hessian(f, x0: np.ndarray, delta: float = HESSIAN_STEP) -> np.ndarray:
     """Central-difference Hessian exactly as lme4's `deriv12` (so SEs match `summary()`)."""
-    n = len(x0)
-    fx = f(x0)
-    H = np.zeros((n, n))
-    for i in range(n):
-        xa, xs = x0.copy(), x0.copy()
-        xa[i] += delta
-        xs[i] -= delta
-        H[i, i] = (f(xa) - 2 * fx + f(xs)) / delta**2
-        for j in range(i):
-            xaa, xas, xsa, xss = xa.copy(), xa.copy(), xs.copy(), xs.copy()
-            xaa[j] += delta
-            xas[j] -= delta
-            xsa[j] += delta
-            xss[j] -= delta
-            H[i, j] = H[j, i] = (f(xaa) - f(xas) - f(xsa) + f(xss)) / (4 * delta**2)
-    return H
+    return deriv12(f, x0, delta)[2]
 
 
-def _vcov(matrices, family, nagq: int, theta: np.ndarray, beta: np.ndarray,
-          fallback: np.ndarray) -> tuple[np.ndarray, bool]:
+def _vcov(H: np.ndarray, n_theta: int, fallback: np.ndarray) -> tuple[np.ndarray, bool]:
     """lme4's Hessian-based vcov of beta; the conditional one when the Hessian is not usable."""
-    obj = JointGLMMObjective(matrices, family, nagq)
     try:
-        H = _deriv12_hessian(lambda x: obj.evaluate(x)[0], np.r_[theta, beta])
         V = 2 * np.linalg.inv(H)
-        nt = len(theta)
-        Vb = (V[nt:, nt:] + V[nt:, nt:].T) / 2
+        Vb = (V[n_theta:, n_theta:] + V[n_theta:, n_theta:].T) / 2
         if np.all(np.isfinite(Vb)) and np.all(np.linalg.eigvalsh(Vb) > 0):
             return Vb, True
-    except (np.linalg.LinAlgError, ValueError, FloatingPointError, RuntimeError):
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
         pass
     return fallback, False
+
+
+def _glmer_model(mf: ModelFrame, family: str, optimizer: str | None) -> GlmerMod:
+    """mixedlm's glmer object over our arrays (no formula or data of the user's reaches it)."""
+    model = GlmerMod.__new__(GlmerMod)
+    model.formula = _shell_formula(mf)
+    model.data = None
+    model.family = _family(family)
+    model.verbose = 0
+    model.na_action = None
+    model.contrasts = None
+    model.control = glmerControl(
+        optimizer=optimizer or "COBYQA",
+        check_nlev_gtreq_5="ignore",
+        check_scaleX="ignore",
+        check_rankX="ignore",
+        check_singular=False,
+    )
+    model.matrices = build_matrices(mf)
+    return model
+
+
+def _nagq0_start(mf: ModelFrame, family: str) -> np.ndarray | None:
+    """lme4's start for the Laplace search: the nAGQ = 0 fit's (theta, beta)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = _glmer_model(mf, family, None).fit(nAGQ=0)
+        x = np.r_[np.asarray(res.theta, float), np.asarray(res.beta, float)]
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError, RuntimeError):
+        return None
+    return x if np.all(np.isfinite(x)) else None
 
 
 def fit_glmm_arrays(mf: ModelFrame, family: str, nagq: int = 1,
@@ -107,40 +120,31 @@ def fit_glmm_arrays(mf: ModelFrame, family: str, nagq: int = 1,
             raw = None  # the general route below decides (and words any failure)
         if raw is not None and np.isfinite(raw.loglik) and np.all(np.isfinite(raw.beta)):
             return raw
-    ctrl = glmerControl(
-        optimizer=optimizer or "COBYQA",
-        check_nlev_gtreq_5="ignore",
-        check_scaleX="ignore",
-        check_rankX="ignore",
-        check_singular=False,
-    )
-    model = GlmerMod.__new__(GlmerMod)
-    model.formula = _shell_formula(mf)
-    model.data = None
-    model.family = _family(family)
-    model.verbose = 0
-    model.na_action = None
-    model.contrasts = None
-    model.control = ctrl
-    model.matrices = build_matrices(mf)
+    model = _glmer_model(mf, family, optimizer)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = model.fit(nAGQ=nagq)
-    messages = [str(w.message) for w in caught]
+    # mixedlm's "converged" is its search's word; lme4's check decides (glmm_check)
+    messages = [str(w.message) for w in caught if "converge" not in str(w.message).lower()]
     structures = model.matrices.random_structures
-    vcov, ok = _vcov(model.matrices, model.family, nagq, np.asarray(res.theta),
-                     np.asarray(res.beta), np.asarray(res.vcov(), dtype=float))
-    eta = np.asarray(res.linear_predictor(na_expand=False), dtype=float)
+    dev = TrustedDeviance(model.matrices, model.family, nagq)
+    opt = trusted_optimum(dev, np.r_[np.asarray(res.theta, float), np.asarray(res.beta, float)],
+                          HESSIAN_STEP, lambda: _nagq0_start(mf, family))
+    nt = dev.n_theta
+    theta, beta = opt.x[:nt], opt.x[nt:]
+    vcov, ok = _vcov(opt.hessian, nt, np.asarray(res.vcov(), dtype=float))
+    sat = float(res._saturated_log_likelihood)
+    M = model.matrices
     return GlmmRawFit(
-        beta=np.asarray(res.beta, dtype=float),
+        beta=beta,
         vcov=vcov,
-        theta=np.asarray(res.theta, dtype=float),
-        b=np.asarray(res.u, dtype=float),  # mixedlm keeps b (not spherical u) in .u
-        loglik=float(res.logLik().value),
-        saturated_loglik=float(res._saturated_log_likelihood),
-        converged=bool(res.converged),
+        theta=theta,
+        b=opt.b,
+        loglik=sat - opt.deviance / 2,
+        saturated_loglik=sat,
+        converged=opt.converged,
         messages=messages,
-        lambda_blocks=[np.asarray(L) for L in _build_lambda_blocks(res.theta, structures)],
-        eta=eta,
+        lambda_blocks=[np.asarray(L) for L in _build_lambda_blocks(theta, structures)],
+        eta=M.X @ beta + M.Z @ opt.b + M.offset,
         hessian_ok=ok,
     )
