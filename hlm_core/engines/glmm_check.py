@@ -7,8 +7,8 @@ stop at the edge of the region where PIRLS works: a worse optimum, reported as c
 Hessian measured across the failed evaluations (SEs ~2e-5). So after mixedlm returns:
 
 * the deviance is re-evaluated by `TrustedDeviance`: the native PIRLS, and mixedlm's Python
-  PIRLS (step-halving from zero modes, more iterations) where the native one fails; both compute
-  lme4's Laplace (or AGQ) deviance, so where both converge they agree to rounding;
+  PIRLS (step-halving, started from the last converged modes) where the native one fails; both
+  compute lme4's Laplace (or AGQ) deviance, so where both converge they agree to rounding;
 * the Hessian lme4 uses for the SEs (`deriv12`, step 1e-4) also gives the gradient, so the
   check costs nothing beyond the Hessian the SEs need: every evaluation converged, the Hessian
   positive definite and lme4's scaled gradient (checkConv, tolerance 2e-3) small;
@@ -34,30 +34,39 @@ class TrustedDeviance:
     """glmer's deviance at (theta, beta) (relative to the saturated model, as mixedlm's), with
     the Python PIRLS where the native one does not converge; inf where neither does."""
 
-    def __init__(self, matrices, family, nagq: int) -> None:
-        self.native = JointGLMMObjective(matrices, family, nagq, pirls_tol=PIRLS_TOL)
+    def __init__(self, matrices, family, nagq: int, pirls_tol: float = PIRLS_TOL) -> None:
+        self.native = JointGLMMObjective(matrices, family, nagq, pirls_tol=pirls_tol)
+        self.pirls_tol = pirls_tol
         self.matrices, self.family, self.nagq = matrices, family, nagq
         self.n_theta = self.native.n_theta
         self.lower = np.array([-np.inf if lo is None else lo for lo, _ in self.native.bounds])
         self.upper = np.full(len(self.lower), np.inf)
         self.failed = 0  # evaluations where neither PIRLS converged
+        self.b = np.zeros(matrices.n_random)  # the last converged modes: the fallback's start
 
     def evaluate(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """The deviance and the conditional modes b (covariance scale) at x."""
         x = np.asarray(x, float)
-        dev, _, b, ok = self.native.evaluate(x)
-        if not (ok and np.isfinite(dev)):
-            theta, beta = x[: self.n_theta], x[self.n_theta :]
-            mm = replace(self.native.mode_matrices,
-                         offset=self.matrices.offset + self.matrices.X @ beta)
-            dev, _, b, ok = glmm_deviance_with_status(
-                theta, mm, self.family, max(1, self.nagq),
-                u_start=np.zeros(self.matrices.n_random),
-                pirls_maxiter=FALLBACK_MAXITER, pirls_tol=PIRLS_TOL)
+        try:
+            dev, _, b, ok = self.native.evaluate(x)
+            if not (ok and np.isfinite(dev)):
+                dev, b, ok = self._python_pirls(x)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            dev, b, ok = np.inf, self.b, False
         if not (ok and np.isfinite(dev)):
             self.failed += 1
-            return np.inf, np.asarray(b, float)
-        return float(dev), np.asarray(b, float)
+            return np.inf, self.b
+        self.b = np.asarray(b, float)
+        return float(dev), self.b
+
+    def _python_pirls(self, x: np.ndarray) -> tuple[float, np.ndarray, bool]:
+        theta, beta = x[: self.n_theta], x[self.n_theta :]
+        mm = replace(self.native.mode_matrices,
+                     offset=self.matrices.offset + self.matrices.X @ beta)
+        dev, _, b, ok = glmm_deviance_with_status(
+            theta, mm, self.family, max(1, self.nagq), u_start=self.b,
+            pirls_maxiter=FALLBACK_MAXITER, pirls_tol=self.pirls_tol)
+        return dev, b, ok
 
     def __call__(self, x: np.ndarray) -> float:
         return self.evaluate(x)[0]
