@@ -10,8 +10,9 @@ Hessian measured across the failed evaluations (SEs ~2e-5). So after mixedlm ret
   PIRLS (step-halving, started from the last converged modes) where the native one fails; both
   compute lme4's Laplace (or AGQ) deviance, so where both converge they agree to rounding;
 * the Hessian lme4 uses for the SEs (`deriv12`, step 1e-4) also gives the gradient, so the
-  check costs nothing beyond the Hessian the SEs need: every evaluation converged, the Hessian
-  positive definite and lme4's scaled gradient (checkConv, tolerance 2e-3) small;
+  check costs nothing beyond the Hessian the SEs need: every evaluation converged and, unless
+  the fit is singular (lme4's checkConv stops there too), lme4's scaled gradient (which needs
+  a positive definite Hessian) at most 2e-3;
 * when that fails the search continues on the trusted deviance: a polish from mixedlm's point,
   then a restart from lme4's nAGQ = 0 start; the best point that passes the check is the fit,
   and when none does the fit is reported as not converged (the usual plain-words message).
@@ -108,17 +109,20 @@ class Optimum:
 
 def _passes(dev: TrustedDeviance, x: np.ndarray, f0: float, g: np.ndarray, H: np.ndarray,
             failed_before: int) -> bool:
-    """lme4's checkConv at x: all evaluations converged, the Hessian of the free parameters
-    (theta at its bound 0 is not free) positive definite, the scaled gradient <= 2e-3."""
+    """lme4's checkConv at x: all evaluations converged; then, as lme4, a singular fit (a
+    theta with lower bound 0 below 1e-4) is not checked further; otherwise the scaled gradient
+    (which needs a positive definite Hessian) is at most 2e-3."""
     from hlm_core.engines.glmm_scalar import GRAD_TOL, _scaled_gradient
+    from hlm_core.engines.mixedlm_engine import SINGULAR_TOL
 
     if dev.failed > failed_before or not (np.isfinite(f0) and np.all(np.isfinite(H))):
         return False
-    free = ~((dev.lower == 0) & (x <= 0))
+    if np.any(x[dev.lower == 0] < SINGULAR_TOL):
+        return True
     try:
-        return _scaled_gradient(H[np.ix_(free, free)], g[free]) <= GRAD_TOL
+        return _scaled_gradient(H, g) <= GRAD_TOL
     except np.linalg.LinAlgError:
-        return False  # not positive definite: not a (proper) minimum
+        return False  # "unable to evaluate scaled gradient": not a (proper) minimum
 
 
 def _measure(dev: TrustedDeviance, x: np.ndarray, delta: float) -> tuple[Optimum, bool]:
