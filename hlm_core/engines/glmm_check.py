@@ -29,6 +29,7 @@ from mixedlm.estimation.laplace import glmm_deviance_with_status
 
 PIRLS_TOL = 1e-10  # conditional modes to (nearly) machine precision, as glmm_scalar does
 FALLBACK_MAXITER = 300  # the Python PIRLS halves its steps: far-out modes take many
+NATIVE_GIVE_UP = 5  # native PIRLS failures after which an objective uses the Python one only
 
 
 class TrustedDeviance:
@@ -43,13 +44,17 @@ class TrustedDeviance:
         self.lower = np.array([-np.inf if lo is None else lo for lo, _ in self.native.bounds])
         self.upper = np.full(len(self.lower), np.inf)
         self.failed = 0  # evaluations where neither PIRLS converged
+        self.native_failed = 0
         self.b = np.zeros(matrices.n_random)  # the last converged modes: the fallback's start
 
     def evaluate(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """The deviance and the conditional modes b (covariance scale) at x."""
         x = np.asarray(x, float)
         try:
-            dev, _, b, ok = self.native.evaluate(x)
+            ok = False
+            if self.native_failed < NATIVE_GIVE_UP:
+                dev, _, b, ok = self.native.evaluate(x)
+                self.native_failed += not (ok and np.isfinite(dev))
             if not (ok and np.isfinite(dev)):
                 dev, b, ok = self._python_pirls(x)
         except (ValueError, FloatingPointError, np.linalg.LinAlgError):
