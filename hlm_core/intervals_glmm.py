@@ -62,7 +62,8 @@ class GlmmProfileModel:
         matrices = build_matrices(mf)
         self.structures = matrices.random_structures
         # the fit's own deviance (with a fallback where mixedlm's native PIRLS fails)
-        self.objective = TrustedDeviance(matrices, _family(result.family), result.spec.nagq)
+        self.objective = TrustedDeviance(matrices, _family(result.family), result.spec.nagq,
+                                         pirls_tol=1e-10)
         self.n_vc = len(result.varcorr)
         self.n_fixed = matrices.n_fixed
         lower, upper = sdcor_bounds(self.blocks)

@@ -27,7 +27,7 @@ import numpy as np
 from mixedlm.estimation.joint_glmm import JointGLMMObjective
 from mixedlm.estimation.laplace import glmm_deviance_with_status
 
-PIRLS_TOL = 1e-10  # conditional modes to (nearly) machine precision, as glmm_scalar does
+PIRLS_TOL = 1e-7  # lme4's tolPwrss (mixedlm's own default is 1e-6)
 FALLBACK_MAXITER = 300  # the Python PIRLS halves its steps: far-out modes take many
 NATIVE_GIVE_UP = 5  # native PIRLS failures after which an objective uses the Python one only
 
