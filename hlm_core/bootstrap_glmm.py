@@ -57,10 +57,20 @@ class GlmmRefitter:
 
     def fit(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """(theta, beta) of the refit to `y`, or None when it fails."""
-        from hlm_core.engines.glmm_check import TrustedDeviance
+        from mixedlm.estimation.joint_glmm import JointGLMMObjective
+
         from hlm_core.intervals_glmm import minimise
 
-        dev = TrustedDeviance(replace(self.matrices, y=y), self.family, self.nagq, pirls_tol=1e-8)
+        objective = JointGLMMObjective(replace(self.matrices, y=y), self.family, self.nagq,
+                                       pirls_tol=1e-8)
+
+        def dev(x: np.ndarray) -> float:
+            try:
+                v = objective(x)
+            except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+                return np.inf
+            return float(v) if np.isfinite(v) else np.inf
+
         x, d = minimise(dev, self.start, self.lower, self.upper)
         if not np.isfinite(d):
             return None

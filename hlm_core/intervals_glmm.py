@@ -54,16 +54,16 @@ class GlmmProfileModel:
     """glmer's deviance as a function of (SDs and correlations in varcorr order, beta)."""
 
     def __init__(self, result: FitResult):
-        from hlm_core.engines.glmm_check import TrustedDeviance
+        from mixedlm.estimation.joint_glmm import JointGLMMObjective
+
         from hlm_core.engines.glmm_engine import _family
         from hlm_core.engines.mixedlm_engine import build_matrices
 
         mf, self.blocks = design_blocks(result)
         matrices = build_matrices(mf)
         self.structures = matrices.random_structures
-        # the fit's own deviance (with a fallback where mixedlm's native PIRLS fails)
-        self.objective = TrustedDeviance(matrices, _family(result.family), result.spec.nagq,
-                                         pirls_tol=1e-10)
+        self.objective = JointGLMMObjective(matrices, _family(result.family), result.spec.nagq,
+                                            pirls_tol=1e-10)
         self.n_vc = len(result.varcorr)
         self.n_fixed = matrices.n_fixed
         lower, upper = sdcor_bounds(self.blocks)
