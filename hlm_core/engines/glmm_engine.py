@@ -10,6 +10,10 @@ lme4 does them rather than mixedlm's default way:
 * the conditional SDs of the modes come from our batched solver (`condvar`) with the rows
   weighted by the final PIRLS weights, which is lme4's `ranef(condVar = TRUE)` for a GLMM.
 
+mixedlm's search is not taken at its word: `glmm_check` tests its answer as lme4's checkConv
+does (from the same evaluations as the Hessian above) and continues the search where it is not
+an optimum, so `converged` is lme4's verdict on the point we report.
+
 A model with one scalar random term fitted by Laplace (`y ~ x + (1 | class)`) does not reach
 mixedlm at all: `glmm_scalar` computes the same deviance, modes and Hessian in a few vectorised
 passes over the rows (1,000,000 pupils: ~2 s of CPU instead of ~17 s). Naming an optimizer
@@ -130,6 +134,8 @@ def fit_glmm_arrays(mf: ModelFrame, family: str, nagq: int = 1,
     dev = TrustedDeviance(model.matrices, model.family, nagq)
     opt = trusted_optimum(dev, np.r_[np.asarray(res.theta, float), np.asarray(res.beta, float)],
                           HESSIAN_STEP, lambda: _nagq0_start(mf, family))
+    if not np.isfinite(opt.deviance):
+        raise ValueError("no parameter value where the conditional modes could be found")
     nt = dev.n_theta
     theta, beta = opt.x[:nt], opt.x[nt:]
     vcov, ok = _vcov(opt.hessian, nt, np.asarray(res.vcov(), dtype=float))
