@@ -7,7 +7,6 @@ objects leaves this module: `fit_arrays` returns a plain `RawFit`.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import warnings
 from dataclasses import dataclass, field
@@ -16,23 +15,25 @@ import mixedlm  # noqa: F401 (imported whole, once, at module level: see below)
 import numpy as np
 from mixedlm.estimation.reml import LMMOptimizer, _build_lambda_blocks, _build_theta_bounds
 from mixedlm.formula import parser as _mixedlm_parser
-from mixedlm.inference.ddf import _vcov_derivatives
 from mixedlm.matrices.design import ModelMatrices, RandomEffectStructure
 from mixedlm.models.control import LmerControl
 from mixedlm.models.lmer_fit import LmerMod
 from scipy import sparse
 
 from hlm_core.design import ModelFrame
+from hlm_core.engines.compact import CompactRows, compact_rows
+from hlm_core.engines.mixedlm_df import (
+    Evaluations,
+    centred_scaled,
+    satterthwaite_df,
+    theta_hessian,
+)
 
 # mixedlm is imported here, once, and not inside the functions: its modules import each other
 # (models.lmer <-> models.lmer_fit), and two sessions of the app fitting at the same moment in
 # two threads could each start that import cycle from a different end; one of them then got a
 # half-initialised module ("cannot import name 'LmerMod'") and its fit failed. A module-level
 # import runs under this module's import lock, so the second thread waits for the first.
-
-
-MAX_HESSIAN_THETA = 15  # beyond this, the 2k^2 deviance evaluations of the check cost too much
-SINGULAR_TOL = 1e-4  # lme4's check.conv.singular tolerance (as isSingular)
 
 
 @dataclass
@@ -54,19 +55,30 @@ class RawFit:
     theta_hessian: np.ndarray | None = None  # lme4's deriv12 Hessian of the criterion in theta
 
 
-def build_matrices(mf: ModelFrame):
-    """Our ModelFrame as mixedlm's ModelMatrices (Z laid out level by level, terms within)."""
+def build_matrices(mf: ModelFrame, X: np.ndarray | None = None,
+                   rows: CompactRows | None = None) -> ModelMatrices:
+    """Our ModelFrame as mixedlm's ModelMatrices (Z laid out level by level, terms within),
+    with fixed-effects design `X` (default mf.X); with `rows`, the compact design: the
+    pseudo-rows first, then zero rows up to the model frame's n (see engines/compact.py)."""
     n = mf.nobs
+    X = mf.X if X is None else X
+    if rows is None:
+        y, Xm, Zs, codes, m = mf.y, X, [b.Z for b in mf.blocks], [b.codes for b in mf.blocks], n
+    else:
+        m = len(rows.y)
+        y, Xm = np.zeros(n), np.zeros((n, X.shape[1]))
+        y[:m], Xm[:m] = rows.y, rows.X
+        Zs, codes = rows.Z, rows.codes
     z_blocks = []
     structures = []
-    for b in mf.blocks:
-        q = b.Z.shape[1]
-        rows = np.repeat(np.arange(n), q)
-        cols = (b.codes[:, None] * q + np.arange(q)[None, :]).ravel()
-        vals = b.Z.ravel()
+    for b, Zb, cb in zip(mf.blocks, Zs, codes, strict=True):
+        q = Zb.shape[1]
+        rws = np.repeat(np.arange(m), q)
+        cols = (cb[:, None] * q + np.arange(q)[None, :]).ravel()
+        vals = Zb.ravel()
         nz = vals != 0
         z_blocks.append(
-            sparse.csc_matrix((vals[nz], (rows[nz], cols[nz])), shape=(n, b.n_levels * q))
+            sparse.csc_matrix((vals[nz], (rws[nz], cols[nz])), shape=(n, b.n_levels * q))
         )
         structures.append(
             RandomEffectStructure(
@@ -76,18 +88,18 @@ def build_matrices(mf: ModelFrame):
                 n_terms=q,
                 correlated=b.correlated,
                 level_map={lv: i for i, lv in enumerate(b.levels)},
-                level_indices=b.codes.astype(np.int32),
+                level_indices=b.codes.astype(np.int32),  # the real rows' (start values)
             )
         )
     Z = sparse.hstack(z_blocks, format="csc")
     return ModelMatrices(
-        y=mf.y,
-        X=np.ascontiguousarray(mf.X),
+        y=y,
+        X=np.ascontiguousarray(Xm),
         Z=Z,
         fixed_names=list(mf.fixed_names),
         random_structures=structures,
         n_obs=n,
-        n_fixed=mf.X.shape[1],
+        n_fixed=X.shape[1],
         n_random=Z.shape[1],
         weights=np.ones(n),
         offset=np.zeros(n),
@@ -101,101 +113,18 @@ def _shell_formula(mf: ModelFrame):
     return _mixedlm_parser.parse_formula(f"y ~ 0 + {fixed} + {bars}")
 
 
-def _centred_scaled(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`Xs` and `A^-1` with `X = Xs @ A`: columns centred (when there is an intercept column)
-    and scaled to unit root-mean-square, so that beta = A^-1 beta_s."""
-    p = X.shape[1]
-    A = np.eye(p)
-    Xs = np.array(X, dtype=float, copy=True)
-    ones = [j for j in range(p) if np.all(X[:, j] == 1.0)]
-    for j in range(p):
-        if ones and j != ones[0]:
-            A[ones[0], j] = Xs[:, j].mean()
-            Xs[:, j] -= A[ones[0], j]
-        size = float(np.sqrt(np.mean(Xs[:, j] ** 2)))
-        if size > 0 and not (ones and j == ones[0]):
-            Xs[:, j] /= size
-            A[j, j] = size
-    return Xs, np.linalg.inv(A)
-
-
-def satterthwaite_df(res, reml: bool) -> np.ndarray:
-    """Satterthwaite df as lmerTest computes them, for REML and ML fits alike.
-
-    lmerTest differentiates the deviance in (theta, sigma) and uses the full inverse Hessian.
-    mixedlm profiles sigma out and adds sigma's own share of the uncertainty of each variance
-    as the constant 2/(n - p), which is right for REML (the REML deviance's curvature in sigma
-    is 4(n - p)/sigma^2) but not for ML, whose curvature is 4n/sigma^2: its share is 2/n. With
-    2/(n - p) the ML df came out up to 8% below lmerTest's on files with few groups. The rest
-    (the theta part) is mixedlm's, which equals lmerTest's by the block-inverse identity.
-    """
-    p = res.matrices.n_fixed
-    if p == 0:
-        return np.empty(0)
-    n = res.matrices.n_obs
-    variances = np.diag(np.asarray(res.vcov(), dtype=float))
-    # Differentiate on centred, unit-scale columns and map back: on raw Julian dates (~2.46e6)
-    # the finite differences drown in rounding, and lmerTest's did too (its df for the slope
-    # changed from 71.8 to 71.0 when the dates were centred, which cannot change it).
-    Xs, A_inv = _centred_scaled(res.matrices.X)
-    scaled = copy.copy(res)
-    scaled.matrices = dataclasses.replace(res.matrices, X=Xs)
-    grads, theta_cov = _vcov_derivatives(scaled)
-    rel = np.zeros((p, len(grads)))
-    for k, g in enumerate(grads):
-        d = np.einsum("ij,jk,ik->i", A_inv, g, A_inv)
-        np.divide(d, variances, out=rel[:, k], where=variances > 0)
-    theta_part = np.maximum(np.einsum("ij,ij->i", rel @ theta_cov, rel), 0.0)
-    sigma_dof = n - p if reml else n
-    return np.clip(2.0 / (theta_part + 2.0 / sigma_dof), 1.0, sigma_dof)
-
-
-def _theta_lower(theta: np.ndarray, structures) -> np.ndarray:
-    """lme4's lower bounds: 0 for the diagonal entries of each relative factor, else none."""
-    lower = np.full(len(theta), -np.inf)
-    for k in range(len(theta)):
-        unit = np.zeros(len(theta))
-        unit[k] = 1.0
-        if any(np.diag(L).any() for L in _build_lambda_blocks(unit, structures)):
-            lower[k] = 0.0
-    return lower
-
-
-def theta_hessian(res, reml: bool, delta: float = 1e-4) -> np.ndarray | None:
-    """The criterion's Hessian in theta by lme4's deriv12 (central differences with step 1e-4,
-    shortened at a lower bound), the matrix lme4's checkConv tests for "nearly unidentifiable";
-    None for a singular fit, which lme4 does not test."""
-    x = np.asarray(res.theta, dtype=float)
-    lower = _theta_lower(x, res.matrices.random_structures)
-    if (x[lower == 0] < SINGULAR_TOL).any() or len(x) > MAX_HESSIAN_THETA:
-        return None
-    f = LMMOptimizer(res.matrices, REML=reml).objective
-    up = np.full(len(x), delta)
-    down = np.where(x - delta < lower, x - lower, delta)
-    f0 = f(x)
-
-    def at(*moves: tuple[int, float]) -> float:
-        y = x.copy()
-        for i, step in moves:
-            y[i] += step
-        return f(y)
-
-    H = np.empty((len(x), len(x)))
-    for j in range(len(x)):
-        H[j, j] = at((j, up[j])) / up[j] ** 2 - 2 * f0 / (up[j] * down[j]) + at(
-            (j, -down[j])) / down[j] ** 2
-        for i in range(j):
-            H[i, j] = H[j, i] = (
-                at((i, up[i]), (j, up[j])) / (up[i] + up[j]) ** 2
-                - at((i, up[i]), (j, -down[j])) / (up[i] + down[j]) ** 2
-                - at((i, -down[i]), (j, up[j])) / (down[i] + up[j]) ** 2
-                + at((i, -down[i]), (j, -down[j])) / (down[i] + down[j]) ** 2
-            )
-    return H
+def _start_theta(matrices: ModelMatrices, reml: bool) -> np.ndarray:
+    """mixedlm's own starting theta (from the group means of OLS residuals) for `matrices`
+    holding the real rows' y and X: the compact design's pseudo-rows have no residuals."""
+    return LMMOptimizer(matrices, REML=reml, use_rust=False).get_start_theta()
 
 
 def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawFit:
-    """Fit with mixedlm and return lme4-layout estimates plus Satterthwaite df."""
+    """Fit with mixedlm and return lme4-layout estimates plus Satterthwaite df.
+
+    The fit runs on centred, unit-scale fixed-effect columns (beta = A^-1 beta_s; see
+    engines/mixedlm_df.py), on the compact design when it cuts the rows (engines/compact.py),
+    and one prepared design serves the df and lme4's convergence Hessian."""
     ctrl = LmerControl(
         check_nlev_gtreq_5="ignore",
         check_scaleX="ignore",
@@ -204,6 +133,8 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
         check_singular=False,
         **({"optimizer": optimizer} if optimizer else {}),
     )
+    Xs, A_inv = centred_scaled(mf.X)
+    rows = compact_rows(mf, Xs)
     model = LmerMod.__new__(LmerMod)
     model.formula = _shell_formula(mf)
     model.data = None
@@ -212,31 +143,40 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
     model.na_action = None
     model.contrasts = None
     model.control = ctrl
-    model.matrices = build_matrices(mf)
+    model.matrices = build_matrices(mf, Xs, rows)
+    start = None
+    if rows is not None:
+        start = _start_theta(dataclasses.replace(model.matrices, y=mf.y, X=Xs), reml)
 
     messages: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = model.fit()
-        ddf = satterthwaite_df(res, reml)
+        res = model.fit(start=start)
+        evaluations = Evaluations(LMMOptimizer(res.matrices, REML=reml))
+        hessian = theta_hessian(res, evaluations)
+        ddf = satterthwaite_df(res, reml, evaluations, A_inv)
     messages.extend(str(w.message) for w in caught)
     structures = model.matrices.random_structures
-    ll = res.logLik()
-    crit = float(res.REMLcrit()) if reml else float(-2 * ll.value)
+    ll = float(res.logLik().value)
+    crit = float(res.REMLcrit()) if reml else -2 * ll
+    if reml:  # REML's criterion has log det X'V^-1X: X = Xs A adds 2 log|det A|
+        shift = -2.0 * float(np.linalg.slogdet(A_inv)[1]) if A_inv.size else 0.0
+        crit += shift
+        ll -= shift / 2.0
     return RawFit(
-        beta=np.asarray(res.beta, dtype=float),
-        vcov=np.asarray(res.vcov(), dtype=float),
+        beta=A_inv @ np.asarray(res.beta, dtype=float),
+        vcov=A_inv @ np.asarray(res.vcov(), dtype=float) @ A_inv.T,
         df=ddf,
         theta=np.asarray(res.theta, dtype=float),
         sigma=float(res.sigma),
         b=np.asarray(res.u, dtype=float),  # mixedlm keeps b (not spherical u) in .u
-        loglik=float(ll.value),
+        loglik=ll,
         criterion=crit,
         converged=bool(res.converged),
         messages=messages,
         optimizer=str(getattr(res, "optimizer", "")),
         lambda_blocks=[np.asarray(L) for L in _build_lambda_blocks(res.theta, structures)],
-        theta_hessian=theta_hessian(res, reml),
+        theta_hessian=hessian,
     )
 
 
