@@ -69,9 +69,19 @@ class Evaluations:
         return len(self._seen)
 
 
-def satterthwaite_df(res, reml: bool, evaluations: Evaluations, A_inv: np.ndarray) -> np.ndarray:
+def fitted_vcov(res, evaluations: Evaluations) -> np.ndarray:
+    """The coefficients' covariance at the fitted theta (as `res.vcov()`) from one native
+    evaluation: mixedlm's own vcov() rebuilds Z'Z and factors it in Python (0.8 s at
+    10,000,000 rows)."""
+    if res.matrices.n_fixed == 0:
+        return np.empty((0, 0))
+    return np.asarray(_vcov_from_theta(res, np.asarray(res.theta, dtype=float), evaluations))
+
+
+def satterthwaite_df(res, reml: bool, evaluations: Evaluations, A_inv: np.ndarray,
+                     vcov_s: np.ndarray) -> np.ndarray:
     """Satterthwaite df as lmerTest computes them, for REML and ML fits alike, for the raw
-    coefficients beta = A^-1 beta_s of a fit on centred, scaled columns.
+    coefficients beta = A^-1 beta_s of a fit on centred, scaled columns (`vcov_s`: theirs).
 
     lmerTest differentiates the deviance in (theta, sigma) and uses the full inverse Hessian.
     mixedlm profiles sigma out and adds sigma's own share of the uncertainty of each variance
@@ -85,7 +95,7 @@ def satterthwaite_df(res, reml: bool, evaluations: Evaluations, A_inv: np.ndarra
         return np.empty(0)
     n = res.matrices.n_obs
     theta = np.asarray(res.theta, dtype=float)
-    variances = np.diag(A_inv @ np.asarray(res.vcov(), dtype=float) @ A_inv.T)
+    variances = np.diag(A_inv @ vcov_s @ A_inv.T)
     rel = np.zeros((p, len(theta)))
     for k, value in enumerate(theta):  # mixedlm's central differences of vcov in theta
         step = _finite_difference_step(float(value))

@@ -16,8 +16,10 @@ import numpy as np
 from mixedlm.estimation.reml import LMMOptimizer, _build_lambda_blocks, _build_theta_bounds
 from mixedlm.formula import parser as _mixedlm_parser
 from mixedlm.matrices.design import ModelMatrices, RandomEffectStructure
+from mixedlm.models.checks import run_model_checks
 from mixedlm.models.control import LmerControl
-from mixedlm.models.lmer_fit import LmerMod
+from mixedlm.models.lmer import LmerResult
+from mixedlm.models.lmer_fit import LmerMod  # noqa: F401 (imported for its import order)
 from scipy import sparse
 
 from hlm_core.design import ModelFrame
@@ -25,6 +27,7 @@ from hlm_core.engines.compact import CompactRows, compact_rows
 from hlm_core.engines.mixedlm_df import (
     Evaluations,
     centred_scaled,
+    fitted_vcov,
     satterthwaite_df,
     theta_hessian,
 )
@@ -119,13 +122,8 @@ def _start_theta(matrices: ModelMatrices, reml: bool) -> np.ndarray:
     return LMMOptimizer(matrices, REML=reml, use_rust=False).get_start_theta()
 
 
-def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawFit:
-    """Fit with mixedlm and return lme4-layout estimates plus Satterthwaite df.
-
-    The fit runs on centred, unit-scale fixed-effect columns (beta = A^-1 beta_s; see
-    engines/mixedlm_df.py), on the compact design when it cuts the rows (engines/compact.py),
-    and one prepared design serves the df and lme4's convergence Hessian."""
-    ctrl = LmerControl(
+def _control(optimizer: str | None) -> LmerControl:
+    return LmerControl(
         check_nlev_gtreq_5="ignore",
         check_scaleX="ignore",
         check_rankX="ignore",
@@ -133,30 +131,58 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
         check_singular=False,
         **({"optimizer": optimizer} if optimizer else {}),
     )
+
+
+def _lmer_fit(mf: ModelFrame, matrices: ModelMatrices, reml: bool, ctrl: LmerControl,
+              start: np.ndarray | None) -> tuple[LmerResult, LMMOptimizer]:
+    """mixedlm's LmerMod.fit (checks, optimise, result, its convergence warning), keeping the
+    optimizer: its prepared design then serves the df and the Hessian check too (preparing
+    one costs as much as a dozen criterion evaluations at 10,000,000 rows)."""
+    matrices, _ = run_model_checks(matrices, ctrl)
+    opt = LMMOptimizer(matrices, REML=reml, verbose=0, use_rust=ctrl.use_rust)
+    out = opt.optimize(
+        start=start, method=ctrl.optimizer, maxiter=ctrl.maxiter,
+        options=ctrl.get_scipy_options(), restart_edge=ctrl.restart_edge,
+        use_analytic_gradient=ctrl.use_analytic_gradient,
+    )
+    res = LmerResult(
+        formula=_shell_formula(mf), matrices=matrices, theta=out.theta, beta=out.beta,
+        sigma=out.sigma, u=out.u, deviance=out.deviance, REML=reml, converged=out.converged,
+        n_iter=out.n_iter, gradient_norm=out.gradient_norm, at_boundary=out.at_boundary,
+        message=out.message, function_evals=out.function_evals, optimizer=out.optimizer,
+        control=ctrl,
+    )
+    if ctrl.check_conv and not res.converged:  # LmerMod.fit's words, which fit.py rewrites
+        warnings.warn(
+            "Model failed to converge. Consider increasing maxiter or trying a different "
+            "optimizer.", category=UserWarning, stacklevel=2,
+        )
+    return res, opt
+
+
+def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawFit:
+    """Fit with mixedlm and return lme4-layout estimates plus Satterthwaite df.
+
+    The fit runs on centred, unit-scale fixed-effect columns (beta = A^-1 beta_s; see
+    engines/mixedlm_df.py), on the compact design when it cuts the rows (engines/compact.py),
+    and the fit's prepared design serves the df and lme4's convergence Hessian."""
+    ctrl = _control(optimizer)
     Xs, A_inv = centred_scaled(mf.X)
     rows = compact_rows(mf, Xs)
-    model = LmerMod.__new__(LmerMod)
-    model.formula = _shell_formula(mf)
-    model.data = None
-    model.REML = reml
-    model.verbose = 0
-    model.na_action = None
-    model.contrasts = None
-    model.control = ctrl
-    model.matrices = build_matrices(mf, Xs, rows)
+    matrices = build_matrices(mf, Xs, rows)
     start = None
     if rows is not None:
-        start = _start_theta(dataclasses.replace(model.matrices, y=mf.y, X=Xs), reml)
+        start = _start_theta(dataclasses.replace(matrices, y=mf.y, X=Xs), reml)
 
     messages: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = model.fit(start=start)
-        evaluations = Evaluations(LMMOptimizer(res.matrices, REML=reml))
+        res, opt = _lmer_fit(mf, matrices, reml, ctrl, start)
+        evaluations = Evaluations(opt)
         hessian = theta_hessian(res, evaluations)
-        ddf = satterthwaite_df(res, reml, evaluations, A_inv)
+        vcov_s = fitted_vcov(res, evaluations)
+        ddf = satterthwaite_df(res, reml, evaluations, A_inv, vcov_s)
     messages.extend(str(w.message) for w in caught)
-    structures = model.matrices.random_structures
     ll = float(res.logLik().value)
     crit = float(res.REMLcrit()) if reml else -2 * ll
     if reml:  # REML's criterion has log det X'V^-1X: X = Xs A adds 2 log|det A|
@@ -165,7 +191,7 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
         ll -= shift / 2.0
     return RawFit(
         beta=A_inv @ np.asarray(res.beta, dtype=float),
-        vcov=A_inv @ np.asarray(res.vcov(), dtype=float) @ A_inv.T,
+        vcov=A_inv @ vcov_s @ A_inv.T,
         df=ddf,
         theta=np.asarray(res.theta, dtype=float),
         sigma=float(res.sigma),
@@ -175,7 +201,8 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
         converged=bool(res.converged),
         messages=messages,
         optimizer=str(getattr(res, "optimizer", "")),
-        lambda_blocks=[np.asarray(L) for L in _build_lambda_blocks(res.theta, structures)],
+        lambda_blocks=[np.asarray(L) for L in
+                       _build_lambda_blocks(res.theta, matrices.random_structures)],
         theta_hessian=hessian,
     )
 
