@@ -129,3 +129,13 @@ def test_shared_df_equal_mixedlms_own_on_a_design_of_their_own(data, formula):
     want = np.clip(2.0 / (np.einsum("ij,ij->i", rel @ theta_cov, rel) + 2.0 / (n - p)),
                    1.0, n - p)
     np.testing.assert_allclose(got, want, rtol=1e-8)
+
+
+@pytest.mark.parametrize(("data", "formula"), CASES)
+def test_start_theta_on_the_compact_design_is_mixedlms_on_all_rows(data, formula):
+    mf = model_frame(data, parse_formula(formula))
+    Xs, _ = engine.centred_scaled(mf.X)
+    full = engine.build_matrices(mf, Xs)
+    want = engine.LMMOptimizer(full, REML=True, use_rust=False).get_start_theta()
+    got = engine._start_theta(engine.build_matrices(mf, Xs, compact_rows(mf, Xs)), mf.y, Xs, True)
+    np.testing.assert_allclose(got, want, rtol=1e-9)

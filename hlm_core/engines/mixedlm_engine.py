@@ -116,10 +116,14 @@ def _shell_formula(mf: ModelFrame):
     return _mixedlm_parser.parse_formula(f"y ~ 0 + {fixed} + {bars}")
 
 
-def _start_theta(matrices: ModelMatrices, reml: bool) -> np.ndarray:
-    """mixedlm's own starting theta (from the group means of OLS residuals) for `matrices`
-    holding the real rows' y and X: the compact design's pseudo-rows have no residuals."""
-    return LMMOptimizer(matrices, REML=reml, use_rust=False).get_start_theta()
+def _start_theta(compact: ModelMatrices, y: np.ndarray, X: np.ndarray, reml: bool) -> np.ndarray:
+    """mixedlm's own starting theta for a fit on the compact design: its OLS fit (beta and
+    sigma depend only on X'X, X'y, y'y and n, which the pseudo-rows keep) on the compact rows,
+    its group means of the OLS residuals on the real rows `y`, `X` (pseudo-rows have no
+    residuals of their own)."""
+    probe = LMMOptimizer(dataclasses.replace(compact, y=y, X=X), REML=reml, use_rust=False)
+    probe._fit_ols = LMMOptimizer(compact, REML=reml, use_rust=False)._fit_ols
+    return probe.get_start_theta()
 
 
 def _control(optimizer: str | None) -> LmerControl:
@@ -172,7 +176,7 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
     matrices = build_matrices(mf, Xs, rows)
     start = None
     if rows is not None:
-        start = _start_theta(dataclasses.replace(matrices, y=mf.y, X=Xs), reml)
+        start = _start_theta(matrices, mf.y, Xs, reml)
 
     messages: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
