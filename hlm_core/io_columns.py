@@ -242,11 +242,16 @@ def _arrow_numbers(values: pd.Series) -> pd.Series | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    cells = pc.utf8_trim_whitespace(values.array.__arrow_array__())
-    if cells.null_count or not len(cells):
+    raw = values.array.__arrow_array__()
+    if raw.null_count or not len(raw):
         return None
     # plain decimals only (no hex, "+", "inf" or "nan"); codes such as 007 stay text, and 19+
-    # digits may not fit in int64
+    # digits may not fit in int64. A text column shows itself in its first cells: trimming
+    # and matching all of them cost ~0.2 s per 1,000,000 labels.
+    head = pc.utf8_trim_whitespace(raw.slice(0, 1000))
+    if not pc.all(pc.match_substring_regex(head, _PLAIN_NUMBER)).as_py():
+        return None
+    cells = pc.utf8_trim_whitespace(raw)
     if not pc.all(pc.match_substring_regex(cells, _PLAIN_NUMBER)).as_py() or pc.any(
         pc.match_substring_regex(cells, r"^-?(0\d|\d{19,}$)")
     ).as_py():
