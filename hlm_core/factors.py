@@ -60,7 +60,7 @@ def sorted_levels(series: pd.Series, labels: pd.Series) -> list[str]:
         return sorted(present, key=float)
     # (casefold, label) pairs sorted as tuples: the order of key=(s.casefold(), s), without a
     # Python call per label (200,000 class IDs: 0.1 s, not 0.4)
-    return [s for _, s in sorted(zip(map(str.casefold, present), present))]
+    return [s for _, s in sorted(zip(map(str.casefold, present), present, strict=True))]
 
 
 def factorize(series: pd.Series) -> tuple[np.ndarray, list[str]]:

@@ -137,5 +137,6 @@ def test_start_theta_on_the_compact_design_is_mixedlms_on_all_rows(data, formula
     Xs, _ = engine.centred_scaled(mf.X)
     full = engine.build_matrices(mf, Xs)
     want = engine.LMMOptimizer(full, REML=True, use_rust=False).get_start_theta()
-    got = engine._start_theta(engine.build_matrices(mf, Xs, compact_rows(mf, Xs)), mf.y, Xs, True)
+    rows = compact_rows(mf, Xs)
+    got = engine._start_theta(engine.build_matrices(mf, Xs, rows), len(rows.y), mf.y, Xs, True)
     np.testing.assert_allclose(got, want, rtol=1e-9)

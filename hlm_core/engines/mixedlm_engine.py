@@ -16,11 +16,10 @@ import numpy as np
 from mixedlm.estimation.reml import LMMOptimizer, _build_lambda_blocks, _build_theta_bounds
 from mixedlm.formula import parser as _mixedlm_parser
 from mixedlm.matrices.design import ModelMatrices, RandomEffectStructure
-from mixedlm.models.checks import run_model_checks
 from mixedlm.models.control import LmerControl
 from mixedlm.models.lmer import LmerResult
 from mixedlm.models.lmer_fit import LmerMod  # noqa: F401 (imported for its import order)
-from scipy import sparse
+from scipy import linalg, sparse
 
 from hlm_core.design import ModelFrame
 from hlm_core.engines.compact import CompactRows, compact_rows
@@ -116,13 +115,21 @@ def _shell_formula(mf: ModelFrame):
     return _mixedlm_parser.parse_formula(f"y ~ 0 + {fixed} + {bars}")
 
 
-def _start_theta(compact: ModelMatrices, y: np.ndarray, X: np.ndarray, reml: bool) -> np.ndarray:
-    """mixedlm's own starting theta for a fit on the compact design: its OLS fit (beta and
-    sigma depend only on X'X, X'y, y'y and n, which the pseudo-rows keep) on the compact rows,
-    its group means of the OLS residuals on the real rows `y`, `X` (pseudo-rows have no
-    residuals of their own)."""
+def _start_theta(compact: ModelMatrices, m: int, y: np.ndarray, X: np.ndarray,
+                 reml: bool) -> np.ndarray:
+    """mixedlm's own starting theta for a fit on the compact design (its first `m` rows are
+    the pseudo-rows): its OLS fit from the pseudo-rows (beta and sigma depend only on X'X, X'y,
+    y'y and n, which they keep; weights 1, no offset, as here), its group means of the OLS
+    residuals from the real rows `y`, `X` (pseudo-rows have no residuals of their own)."""
+    n = len(y)
+
+    def ols() -> tuple[np.ndarray, float]:  # LMMOptimizer._fit_ols, without its pass over n
+        Xc, yc = compact.X[:m], compact.y[:m]
+        beta = linalg.solve(Xc.T @ Xc, Xc.T @ yc, assume_a="pos")
+        return beta, float(np.sqrt(np.sum((yc - Xc @ beta) ** 2) / (n - len(beta))))
+
     probe = LMMOptimizer(dataclasses.replace(compact, y=y, X=X), REML=reml, use_rust=False)
-    probe._fit_ols = LMMOptimizer(compact, REML=reml, use_rust=False)._fit_ols
+    probe._fit_ols = ols
     return probe.get_start_theta()
 
 
@@ -139,10 +146,11 @@ def _control(optimizer: str | None) -> LmerControl:
 
 def _lmer_fit(mf: ModelFrame, matrices: ModelMatrices, reml: bool, ctrl: LmerControl,
               start: np.ndarray | None) -> tuple[LmerResult, LMMOptimizer]:
-    """mixedlm's LmerMod.fit (checks, optimise, result, its convergence warning), keeping the
+    """mixedlm's LmerMod.fit (optimise, result, its convergence warning), keeping the
     optimizer: its prepared design then serves the df and the Hessian check too (preparing
-    one costs as much as a dozen criterion evaluations at 10,000,000 rows)."""
-    matrices, _ = run_model_checks(matrices, ctrl)
+    one costs as much as a dozen criterion evaluations at 10,000,000 rows). Without its
+    run_model_checks: `_control` switches them off but one (at least 2 groups), which
+    design.check_groups makes first, in words; its rank check ran an SVD of X even then."""
     opt = LMMOptimizer(matrices, REML=reml, verbose=0, use_rust=ctrl.use_rust)
     out = opt.optimize(
         start=start, method=ctrl.optimizer, maxiter=ctrl.maxiter,
@@ -176,7 +184,7 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
     matrices = build_matrices(mf, Xs, rows)
     start = None
     if rows is not None:
-        start = _start_theta(matrices, mf.y, Xs, reml)
+        start = _start_theta(matrices, len(rows.y), mf.y, Xs, reml)
 
     messages: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
