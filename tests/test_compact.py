@@ -140,3 +140,16 @@ def test_start_theta_on_the_compact_design_is_mixedlms_on_all_rows(data, formula
     rows = compact_rows(mf, Xs)
     got = engine._start_theta(engine.build_matrices(mf, Xs, rows), len(rows.y), mf.y, Xs, True)
     np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+def test_many_distinct_columns_use_every_row():
+    """k(k+1)/2 passes over the rows for the cross-products stop paying beyond MAX_DISTINCT."""
+    d = _grouped()
+    rng = np.random.default_rng(8)
+    for j in range(10):
+        d[f"z{j}"] = rng.normal(size=len(d))
+    mf = model_frame(d, parse_formula("y ~ x + " + " + ".join(f"z{j}" for j in range(10))
+                                      + " + (1 | class)"))
+    assert compact_rows(mf, mf.X) is None
+    small = model_frame(d, parse_formula("y ~ x + z0 + z1 + (1 | class)"))
+    assert compact_rows(small, small.X) is not None
