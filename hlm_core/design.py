@@ -313,7 +313,7 @@ def fixed_part(
     keep = qr_keep(X_all)  # lme4's chkRank.drop.cols: R's qr() on the columns as they are
     dropped_fixed = [names[i] for i in range(len(names)) if i not in keep]
     notes.extend(dropped_column_notes(X_all, names, keep))
-    X = X_all[:, keep]
+    X = X_all if keep == list(range(X_all.shape[1])) else X_all[:, keep]  # no copy when all kept
     fixed_names = [names[i] for i in keep]
     return fixed_terms, X, fixed_names, dropped_fixed
 
