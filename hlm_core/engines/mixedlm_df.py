@@ -1,18 +1,17 @@
-"""Satterthwaite df and lme4's convergence Hessian, on the fit's own prepared design.
+"""Satterthwaite df and lme4's convergence Hessian, on prepared designs made once.
 
 Both need the profiled criterion at many points near the optimum: the df differentiate the
 coefficients' covariance in theta (2 evaluations per theta) and take the theta covariance from
-the criterion's Hessian (1 + 2k^2 evaluations), and lme4's checkConv takes the same Hessian by
-its deriv12 rule. At 10,000,000 rows each evaluation cost a second and each fresh prepared
-design (mixedlm's native products) twenty, and the fit, the df and the check each prepared their
-own. Here one prepared design serves the df and the check, and `Evaluations` remembers every
-criterion value, so the two Hessians share their points: for |theta| <= 1 (mixedlm's step is
-1e-4 max(1, |theta|), lme4's 1e-4) the check costs no evaluation of its own.
+the criterion's Hessian (1 + 2k^2 evaluations), and lme4's checkConv takes the Hessian by its
+deriv12 rule. At 10,000,000 rows each fresh prepared design (mixedlm's native products) cost
+~20 s of wall time, and mixedlm's df code prepared its own besides the fit's and the check's.
+Now the check evaluates on the fit's own prepared design and the df on one of their own,
+through `Evaluations` (each criterion value computed once).
 
-The fit runs on centred, unit-scale fixed-effect columns (`centred_scaled`): the df's finite
+The df's design has centred, unit-scale fixed-effect columns (`centred_scaled`): their finite
 differences on raw Julian dates (~2.46e6) drowned in rounding (lmerTest's too: its df for the
-slope changed from 71.8 to 71.0 when the dates were centred, which cannot change it), and one
-design for the fit and the df means the df need no design of their own.
+slope changed from 71.8 to 71.0 when the dates were centred, which cannot change it). The fit
+itself stays on the columns as they are, as lme4's does.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ objects leaves this module: `fit_arrays` returns a plain `RawFit`.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import warnings
 from dataclasses import dataclass, field
@@ -175,41 +176,38 @@ def _lmer_fit(mf: ModelFrame, matrices: ModelMatrices, reml: bool, ctrl: LmerCon
 def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawFit:
     """Fit with mixedlm and return lme4-layout estimates plus Satterthwaite df.
 
-    The fit runs on centred, unit-scale fixed-effect columns (beta = A^-1 beta_s; see
-    engines/mixedlm_df.py), on the compact design when it cuts the rows (engines/compact.py),
-    and the fit's prepared design serves the df and lme4's convergence Hessian."""
+    The fit runs on the compact design when it cuts the rows (engines/compact.py), on the
+    columns as they are (as lme4 does: on centred columns badly scaled fits that fail in lme4
+    succeeded with nonsense df). Its prepared design serves lme4's convergence Hessian; the df
+    get one design of their own, on centred, unit-scale columns (engines/mixedlm_df.py)."""
     ctrl = _control(optimizer)
     Xs, A_inv = centred_scaled(mf.X)
-    rows = compact_rows(mf, Xs)
-    matrices = build_matrices(mf, Xs, rows)
-    start = None
-    if rows is not None:
-        start = _start_theta(matrices, len(rows.y), mf.y, Xs, reml)
-
+    rows = compact_rows(mf, mf.X)
+    matrices = build_matrices(mf, mf.X, rows)
     messages: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught:  # (the start's too, as in LmerMod.fit)
         warnings.simplefilter("always")
+        start = None if rows is None else _start_theta(matrices, len(rows.y), mf.y, mf.X, reml)
         res, opt = _lmer_fit(mf, matrices, reml, ctrl, start)
-        evaluations = Evaluations(opt)
-        hessian = theta_hessian(res, evaluations)
-        vcov_s = fitted_vcov(res, evaluations)
-        ddf = satterthwaite_df(res, reml, evaluations, A_inv, vcov_s)
+        hessian = theta_hessian(res, Evaluations(opt))
+        scaled = copy.copy(res)  # the same fit, on X = Xs A (the pseudo-rows map linearly)
+        scaled.matrices = dataclasses.replace(
+            res.matrices, X=Xs if rows is None else np.ascontiguousarray(matrices.X @ A_inv)
+        )
+        on_scaled = Evaluations(LMMOptimizer(scaled.matrices, REML=reml))
+        vcov_s = fitted_vcov(scaled, on_scaled)
+        ddf = satterthwaite_df(scaled, reml, on_scaled, A_inv, vcov_s)
     messages.extend(str(w.message) for w in caught)
     ll = float(res.logLik().value)
-    crit = float(res.REMLcrit()) if reml else -2 * ll
-    if reml:  # REML's criterion has log det X'V^-1X: X = Xs A adds 2 log|det A|
-        shift = -2.0 * float(np.linalg.slogdet(A_inv)[1]) if A_inv.size else 0.0
-        crit += shift
-        ll -= shift / 2.0
     return RawFit(
-        beta=A_inv @ np.asarray(res.beta, dtype=float),
+        beta=np.asarray(res.beta, dtype=float),
         vcov=A_inv @ vcov_s @ A_inv.T,
         df=ddf,
         theta=np.asarray(res.theta, dtype=float),
         sigma=float(res.sigma),
         b=np.asarray(res.u, dtype=float),  # mixedlm keeps b (not spherical u) in .u
         loglik=ll,
-        criterion=crit,
+        criterion=float(res.REMLcrit()) if reml else -2 * ll,
         converged=bool(res.converged),
         messages=messages,
         optimizer=str(getattr(res, "optimizer", "")),
