@@ -5,13 +5,15 @@ coefficients' covariance in theta (2 evaluations per theta) and take the theta c
 the criterion's Hessian (1 + 2k^2 evaluations), and lme4's checkConv takes the Hessian by its
 deriv12 rule. At 10,000,000 rows each fresh prepared design (mixedlm's native products) cost
 ~20 s of wall time, and mixedlm's df code prepared its own besides the fit's and the check's.
-Now the check evaluates on the fit's own prepared design and the df on one of their own,
-through `Evaluations` (each criterion value computed once).
+Now the df and the check share one prepared design and, through `Evaluations`, every criterion
+value: for |theta| <= 1 (mixedlm's step is 1e-4 max(1, |theta|), lme4's 1e-4) the df's Hessian
+costs no evaluation of its own.
 
 The df's design has centred, unit-scale fixed-effect columns (`centred_scaled`): their finite
 differences on raw Julian dates (~2.46e6) drowned in rounding (lmerTest's too: its df for the
-slope changed from 71.8 to 71.0 when the dates were centred, which cannot change it). The fit
-itself stays on the columns as they are, as lme4's does.
+slope changed from 71.8 to 71.0 when the dates were centred, which cannot change it). The
+criterion in theta only moves by a constant with X's parametrisation, so the check's Hessian is
+the same matrix, less rounded. The fit itself stays on the columns as they are, as lme4's.
 """
 
 from __future__ import annotations

@@ -178,8 +178,8 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
 
     The fit runs on the compact design when it cuts the rows (engines/compact.py), on the
     columns as they are (as lme4 does: on centred columns badly scaled fits that fail in lme4
-    succeeded with nonsense df). Its prepared design serves lme4's convergence Hessian; the df
-    get one design of their own, on centred, unit-scale columns (engines/mixedlm_df.py)."""
+    succeeded with nonsense df). The df and lme4's convergence Hessian share one prepared
+    design of centred, unit-scale columns and every criterion value (engines/mixedlm_df.py)."""
     ctrl = _control(optimizer)
     Xs, A_inv = centred_scaled(mf.X)
     rows = compact_rows(mf, mf.X)
@@ -188,13 +188,15 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
     with warnings.catch_warnings(record=True) as caught:  # (the start's too, as in LmerMod.fit)
         warnings.simplefilter("always")
         start = None if rows is None else _start_theta(matrices, len(rows.y), mf.y, mf.X, reml)
-        res, opt = _lmer_fit(mf, matrices, reml, ctrl, start)
-        hessian = theta_hessian(res, Evaluations(opt))
+        res, _ = _lmer_fit(mf, matrices, reml, ctrl, start)
         scaled = copy.copy(res)  # the same fit, on X = Xs A (the pseudo-rows map linearly)
         scaled.matrices = dataclasses.replace(
             res.matrices, X=Xs if rows is None else np.ascontiguousarray(matrices.X @ A_inv)
         )
+        # the criterion in theta changes by a constant with X's parametrisation: the check's
+        # Hessian is the df's (and on centred columns it is not lost to rounding)
         on_scaled = Evaluations(LMMOptimizer(scaled.matrices, REML=reml))
+        hessian = theta_hessian(scaled, on_scaled)
         vcov_s = fitted_vcov(scaled, on_scaled)
         ddf = satterthwaite_df(scaled, reml, on_scaled, A_inv, vcov_s)
     messages.extend(str(w.message) for w in caught)
