@@ -40,8 +40,6 @@ class CompactRows:
     Z: list[np.ndarray]  # per random block, (m, q_b)
     codes: list[np.ndarray]  # per random block, the level of each pseudo-row
     nobs: int  # the rows they stand for (the design is padded with zero rows up to this)
-    y_shift: float = 0.0  # y is y - y_shift when X has an intercept: add it to that coefficient
-    intercept: int | None = None  # X's column of ones
 
 
 def _cells(mf: ModelFrame) -> tuple[np.ndarray, int] | None:
@@ -136,14 +134,8 @@ def compact_rows(mf: ModelFrame, X: np.ndarray) -> CompactRows | None:
     if ones is not None:  # centring keeps the cross-products' rounding small; mapped back below
         centre = np.array([0.0 if j == ones else float(c.mean()) for j, c in enumerate(base)])
     rows, row_cell = _pseudo_rows(_cell_crossproducts(base, cell, count, ones, centre))
-    q = np.cumsum([0] + [b.Z.shape[1] for b in mf.blocks])
-    p = X.shape[1]
-    intercept = next((j for j in range(p) if index[q[-1] + j] == ones), None)
     if ones is not None:
-        back = centre.copy()
-        if intercept is not None:  # y stays centred (its mean goes to the intercept): with y
-            back[index[-1]] = 0.0  # at ~50 the gradient's rounding made L-BFGS-B give up
-        rows += rows[:, [ones]] * back[None, :]
+        rows += rows[:, [ones]] * centre[None, :]
     if len(rows) * MIN_SAVING > n:
         return None
     out = rows[:, index]  # every column of Z, X and y, from its distinct column
@@ -152,8 +144,9 @@ def compact_rows(mf: ModelFrame, X: np.ndarray) -> CompactRows | None:
         level = np.zeros(count, dtype=np.int64)
         level[cell] = b.codes
         codes.append(level[row_cell])
+    q = np.cumsum([0] + [b.Z.shape[1] for b in mf.blocks])
+    p = X.shape[1]
     return CompactRows(
         y=out[:, -1], X=out[:, q[-1]:q[-1] + p],
         Z=[out[:, q[i]:q[i + 1]] for i in range(len(mf.blocks))], codes=codes, nobs=n,
-        y_shift=float(centre[index[-1]]) if intercept is not None else 0.0, intercept=intercept,
     )

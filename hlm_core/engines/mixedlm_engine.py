@@ -116,21 +116,18 @@ def _shell_formula(mf: ModelFrame):
     return _mixedlm_parser.parse_formula(f"y ~ 0 + {fixed} + {bars}")
 
 
-def _start_theta(compact: ModelMatrices, rows: CompactRows, y: np.ndarray, X: np.ndarray,
+def _start_theta(compact: ModelMatrices, m: int, y: np.ndarray, X: np.ndarray,
                  reml: bool) -> np.ndarray:
     """mixedlm's own starting theta for a fit on the compact design (its first `m` rows are
     the pseudo-rows): its OLS fit from the pseudo-rows (beta and sigma depend only on X'X, X'y,
     y'y and n, which they keep; weights 1, no offset, as here), its group means of the OLS
     residuals from the real rows `y`, `X` (pseudo-rows have no residuals of their own)."""
-    n, m = len(y), len(rows.y)
+    n = len(y)
 
     def ols() -> tuple[np.ndarray, float]:  # LMMOptimizer._fit_ols, without its pass over n
         Xc, yc = compact.X[:m], compact.y[:m]
         beta = linalg.solve(Xc.T @ Xc, Xc.T @ yc, assume_a="pos")
-        sigma = float(np.sqrt(np.sum((yc - Xc @ beta) ** 2) / (n - len(beta))))
-        if rows.intercept is not None:
-            beta[rows.intercept] += rows.y_shift  # the pseudo-rows' y is centred
-        return beta, sigma
+        return beta, float(np.sqrt(np.sum((yc - Xc @ beta) ** 2) / (n - len(beta))))
 
     probe = LMMOptimizer(dataclasses.replace(compact, y=y, X=X), REML=reml, use_rust=False)
     probe._fit_ols = ols
@@ -190,7 +187,7 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
     messages: list[str] = []
     with warnings.catch_warnings(record=True) as caught:  # (the start's too, as in LmerMod.fit)
         warnings.simplefilter("always")
-        start = None if rows is None else _start_theta(matrices, rows, mf.y, mf.X, reml)
+        start = None if rows is None else _start_theta(matrices, len(rows.y), mf.y, mf.X, reml)
         res, _ = _lmer_fit(mf, matrices, reml, ctrl, start)
         scaled = copy.copy(res)  # the same fit, on X = Xs A (the pseudo-rows map linearly)
         scaled.matrices = dataclasses.replace(
@@ -204,11 +201,8 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
         ddf = satterthwaite_df(scaled, reml, on_scaled, A_inv, vcov_s)
     messages.extend(str(w.message) for w in caught)
     ll = float(res.logLik().value)
-    beta = np.array(res.beta, dtype=float)
-    if rows is not None and rows.intercept is not None:
-        beta[rows.intercept] += rows.y_shift  # the pseudo-rows' y was centred
     return RawFit(
-        beta=beta,
+        beta=np.asarray(res.beta, dtype=float),
         vcov=A_inv @ vcov_s @ A_inv.T,
         df=ddf,
         theta=np.asarray(res.theta, dtype=float),
