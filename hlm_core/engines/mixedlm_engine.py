@@ -24,7 +24,8 @@ from scipy import linalg, sparse
 
 from hlm_core.design import ModelFrame
 from hlm_core.engines.compact import CompactRows, compact_rows
-from hlm_core.engines.mixedlm_df import (
+from hlm_core.engines.mixedlm_df import (  # SINGULAR_TOL: re-exported (glmm_check.py)
+    SINGULAR_TOL,  # noqa: F401
     Evaluations,
     centred_scaled,
     fitted_vcov,
