@@ -195,7 +195,7 @@ def group_lines(
     (`effects.pred_slope` or `effects.group_ols_lines`).
 
     Up to `max_traces` groups: one trace per group (named after it; distinct colours and a
-    legend up to `legend_max` groups). More: one WebGL trace, lines separated by gaps. Every
+    legend up to `legend_max` groups). More: one SVG trace, lines separated by gaps. Every
     point's `text` is its group's name. `order` lists the groups in the order (and so the
     colours) to draw them, e.g. the model's group order, so two figures of the same groups match;
     by default the order of first appearance in `df`.
@@ -324,7 +324,9 @@ def _add_lines_in_one_trace(
     hover: str,
     n_groups: int,
 ) -> None:
-    """Every group's line in one WebGL trace, separated by gaps: fast for thousands."""
+    """Every group's line in one SVG trace, separated by gaps: one path element however many
+    lines, so thousands draw fast. (WebGL was slower: without a graphics card Chromium renders
+    it in software, ~1 s of CPU per chart.)"""
     idx = np.lexsort((d[predictor].to_numpy(dtype=float), codes))
     g_sorted, c_sorted, xs, ys = _rows_in_order(d, predictor, group_col, codes, idx)
     starts = np.flatnonzero(np.r_[False, c_sorted[1:] != c_sorted[:-1]])
@@ -333,7 +335,7 @@ def _add_lines_in_one_trace(
     y_all = np.insert(ys, starts, np.nan)
     t_all = np.insert(g_sorted, starts, None)
     fig.add_trace(
-        go.Scattergl(
+        go.Scatter(
             x=x_all,
             y=y_all,
             text=t_all,  # object array: much faster for plotly than a list

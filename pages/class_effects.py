@@ -192,27 +192,33 @@ for term in pd.unique(table["term"]):
         "intervals: the model can say less about them."
     )
 
-st.subheader("Table")
-shown = table if not matches else table[table["level"].astype(str).isin(matches)]
-MAX_ROWS = 5000  # a bigger table only slows the page; the CSV has every row
-st.dataframe(
-    shown.head(MAX_ROWS),
-    hide_index=True,
-    column_config={
-        c: st.column_config.NumberColumn(format="%.4f")
-        for c in ["ranef", "cond_sd", "ranef_low", "ranef_high", "coef", "coef_low", "coef_high"]
-    },
-    height=320,
-)
-if len(shown) > MAX_ROWS:
-    st.caption(
-        f"The first {MAX_ROWS:,} of {len(shown):,} rows: use Find a group above, or download "
-        "the CSV for all of them."
-    )
-st.caption(
-    "ranef = difference from the average (lme4's ranef), coef = the group's own value (fixed "
-    "effect + ranef, lme4's coef), with 95% intervals from the conditional SD."
-)
+# The table waits behind a lazy expander: a big st.dataframe costs the browser ~0.1 s of CPU
+# to draw, on every visit, for what most visits don't read; only an open expander runs.
+table_box = st.expander(f"Table of every {g_md}'s effect and interval",
+                        key="w_effects_table_open", on_change="rerun")
+if table_box.open:
+    with table_box:
+        shown = table if not matches else table[table["level"].astype(str).isin(matches)]
+        MAX_ROWS = 5000  # a bigger table only slows the page; the CSV has every row
+        st.dataframe(
+            shown.head(MAX_ROWS),
+            hide_index=True,
+            column_config={
+                c: st.column_config.NumberColumn(format="%.4f")
+                for c in ["ranef", "cond_sd", "ranef_low", "ranef_high", "coef", "coef_low",
+                          "coef_high"]
+            },
+            height=320,
+        )
+        if len(shown) > MAX_ROWS:
+            st.caption(
+                f"The first {MAX_ROWS:,} of {len(shown):,} rows: use Find a group above, or "
+                "download the CSV for all of them."
+            )
+        st.caption(
+            "ranef = difference from the average (lme4's ranef), coef = the group's own value "
+            "(fixed effect + ranef, lme4's coef), with 95% intervals from the conditional SD."
+        )
 widgets.show_centering(result)
 widgets.download_csv(table, f"class_effects_{group}.csv", "Download class effects (CSV)",
                 key="dl_effects")

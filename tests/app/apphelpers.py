@@ -67,6 +67,12 @@ def open_tab(at: AppTest, key: str, label: str) -> AppTest:
     return at.run()
 
 
+def open_expander(at: AppTest, key: str) -> AppTest:
+    """Open the lazy expander `key` (its content runs only when open), as a click on it does."""
+    at.session_state[key] = True
+    return at.run()
+
+
 def page_downloads(at) -> list[str]:
     """The page's download buttons (not the sidebar's "Save analysis")."""
     return [b.label for b in at.get("download_button") if b.label != "Save analysis"]

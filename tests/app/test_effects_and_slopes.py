@@ -11,6 +11,7 @@ from apphelpers import (
     go,
     groups_in_figure,
     new_app,
+    open_expander,
     page_downloads,
     reference,
     texts,
@@ -92,7 +93,9 @@ def test_caterpillar_one_point_per_school_with_intervals(exam_ri_app):
     # schools whose interval excludes the average are highlighted in their own traces
     names = [tr["name"] for tr in fig["data"]]
     assert "Clearly above the average" in names and "Clearly below the average" in names
-    table = frame_by_key(at, "effects_table")
+    # the table waits behind its expander (a big table is slow to draw on every visit)
+    assert not any(list(d.value.columns[:2]) == ["level", "n"] for d in at.dataframe)
+    table = frame_by_key(open_expander(at, "w_effects_table_open"), "effects_table")
     assert len(table) == 65
     assert "Download class effects (CSV)" in page_downloads(at)
 
@@ -112,7 +115,8 @@ def test_caterpillar_deviation_view_search_and_extremes(exam_ri_app):
     anns = [a.get("text", "") for a in
             figures(at, "caterpillar")[0]["layout"].get("annotations", [])]
     assert any("53" in a for a in anns)
-    assert frame_by_key(at, "effects_table")["level"].tolist() == ["53"]
+    assert frame_by_key(open_expander(at, "w_effects_table_open"),
+                        "effects_table")["level"].tolist() == ["53"]
     # highest and lowest N only
     widget(at, "radio", "Groups shown").set_value("extremes").run()
     widget(at, "number_input", "How many at each end").set_value(5).run()

@@ -12,6 +12,7 @@ from apphelpers import (
     go,
     groups_in_figure,
     new_app,
+    open_expander,
     show_fair,
     texts,
     trace_array,
@@ -55,6 +56,7 @@ def app(classes, monkeypatch):
     # the fair comparisons wait for the user (the caterpillar alone draws first)
     assert len(figures(at)) == 1 and "fair_comparison_class.csv" not in downloads
     show_fair(at)
+    open_expander(at, "w_effects_table_open")  # the effects table, lazy behind its expander
     at.downloads = downloads
     return at
 

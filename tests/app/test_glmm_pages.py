@@ -16,6 +16,7 @@ from apphelpers import (
     frame_by_key,
     go,
     new_app,
+    open_expander,
     show_fair,
     state,
     texts,
@@ -94,7 +95,7 @@ def test_class_effects_on_probability_scale(pupils_csv):
     at = go(_binary(pupils_csv), "class_effects")
     widget(at, "radio", "Scale").set_value("response").run()
     assert not at.exception and not at.error
-    table = frame_by_key(at, "effects_table")
+    table = frame_by_key(open_expander(at, "w_effects_table_open"), "effects_table")
     assert set(table["term"]) == {"(Intercept)"}
     assert table["coef"].between(0, 1).all() and table["coef_low"].between(0, 1).all()
     assert (table["coef_low"] <= table["coef"]).all()
