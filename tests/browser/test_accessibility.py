@@ -14,7 +14,14 @@ import pandas as pd
 import pytest
 
 from tests.browser.conftest import shared_browser
-from tests.browser.test_walkthrough import open_page, open_tab, screenshot, settle, show_fair
+from tests.browser.test_walkthrough import (
+    open_page,
+    open_tab,
+    screenshot,
+    settle,
+    show_effects_table,
+    show_fair,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "tests" / "browser" / "vendor" / "axe-core" / "axe.min.js"
@@ -88,6 +95,8 @@ def show(page, title: str) -> None:
     if title == "Class effects" and not page.get_by_role(
             "heading", name="Ranks, with their uncertainty").count():
         show_fair(page)  # the fair comparisons wait behind a switch: judge them too
+    if title == "Class effects":
+        show_effects_table(page)  # and the table behind its lazy expander
     page.wait_for_timeout(800)  # charts drawn
 
 

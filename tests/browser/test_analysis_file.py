@@ -18,6 +18,7 @@ from tests.browser.test_walkthrough import (
     pick,
     screenshot,
     settle,
+    show_effects_table,
 )
 
 INTERCEPTS = "normexam ~ standLRT + sex + band + (1 | school)"
@@ -84,6 +85,8 @@ def _numbers(page, artifacts, when: str) -> dict[str, list[list[str]]]:
     out = {}
     for title in PAGES:
         open_page(page, title)
+        if title == "Class effects":
+            show_effects_table(page)  # its table waits behind a lazy expander
         out[title] = _grids(page)
         screenshot(page, artifacts, f"analysis-{when}-{title.lower().replace(' ', '-')}")
     return out

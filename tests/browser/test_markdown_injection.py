@@ -13,7 +13,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tests.browser.test_walkthrough import open_page, open_tab, screenshot, settle, show_fair
+from tests.browser.test_walkthrough import (
+    open_page,
+    open_tab,
+    screenshot,
+    settle,
+    show_effects_table,
+    show_fair,
+)
 
 PAGES = ["Data", "Model", "Results", "Class effects", "Slopes", "Compare", "Diagnostics",
          "Report & export"]
@@ -104,6 +111,8 @@ def test_user_text_never_becomes_markup(browser, app_url, canary, canary_hits, a
         if title == "Class effects":  # the views that wait behind a switch or in a tab, too
             show_fair(page)
             check("Class effects fair comparisons")
+            show_effects_table(page)
+            check("Class effects table")
         if title == "Diagnostics":
             for tab in ("Normal Q-Q plots", "Residual spread per group"):
                 open_tab(page, tab)

@@ -74,6 +74,16 @@ def show_fair(page) -> None:
     settle(page)
 
 
+def show_effects_table(page) -> None:
+    """Open the Class effects page's table (a lazy expander: it runs when opened) and wait for
+    its cells; nothing when it is open already."""
+    if not page.get_by_test_id("stExpander").get_by_test_id("stDataFrame").count():
+        page.get_by_test_id("stExpander").get_by_text("Table of every").first.click()
+    page.get_by_test_id("stExpander").get_by_test_id("stDataFrame").first.locator(
+        '[role="gridcell"]').first.wait_for(state="attached")
+    settle(page)
+
+
 def open_tab(page, name: str) -> None:
     """Open a tab (the Diagnostics page's tabs are lazy: the open one runs on the server)."""
     page.get_by_role("tab", name=name).click()
