@@ -236,3 +236,5 @@ else:
 
 st.divider()
 st.page_link(nav.MODEL_PAGE, label="Next: choose the model", icon=":material/arrow_forward:")
+widgets.warm_up_charts()  # last: the page's own content draws first
+

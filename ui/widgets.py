@@ -146,6 +146,30 @@ def preload_components() -> None:
         st.html(script, unsafe_allow_javascript=True)
 
 
+# off screen and hidden (from screen readers too), but laid out, so plotly draws it in full
+_WARM_UP_CSS = ("<style>.st-key-chart_warm_up{position:absolute;left:-10000px;top:0;"
+                "width:640px;visibility:hidden;pointer-events:none}</style>")
+
+
+def warm_up_charts() -> None:
+    """Once per session, a small chart drawn off screen on the Data page, while the user reads
+    it: a browser tab's first plotly chart costs ~0.3 s of CPU whatever its size (plotly sets
+    itself up, V8 compiles its drawing code), which otherwise lands on the first results page
+    opened (Class effects, Slopes, Diagnostics). Fixed content, no user data."""
+    store = session().memo
+    if "chart_warm_up" in store:
+        return
+    store["chart_warm_up"] = (None, True)
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines+markers", name="warm-up",
+                               error_y={"type": "data", "array": [0.1, 0.1]}))
+    fig.update_layout(title="warm-up", height=200, xaxis_title="x", yaxis_title="y")
+    with st.container(key="chart_warm_up"):
+        st.html(_WARM_UP_CSS)
+        chart(fig, key="chart_warm_up_figure")
+
+
 def rows_cols(frame: pd.DataFrame) -> str:
     """"4,059 rows, 10 columns"."""
     r, c = frame.shape
