@@ -16,10 +16,10 @@ traces, its own and its model estimate, so count distinct names).
   traces and the intervals are one band (two `Scattergl` line traces, low and high ends by
   rank, filled between, no `text`): thousands of error bars take seconds to draw in a browser
   without a graphics card, and at that density a band shows the same spread.
-* `group_lines`: up to `max_traces` groups (default 200) there is one `Scatter` trace per group,
-  named after the group. Above that, one `Scatter` trace holds every line, separated by gaps
-  (NaN in x and y, `None` in text): one SVG path however many lines (software WebGL, without a
-  graphics card, cost ~1 s of the browser's CPU per chart).
+* `group_lines`: up to `max_traces` groups (default 12, the coloured ones) there is one
+  `Scatter` trace per group, named after the group. Above that, one `Scatter` trace holds
+  every line, separated by gaps (NaN in x and y, `None` in text): one SVG path however many
+  lines (software WebGL, without a graphics card, cost ~1 s of the browser's CPU per chart).
 """
 
 from __future__ import annotations

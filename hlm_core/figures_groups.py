@@ -188,14 +188,15 @@ def group_lines(
     *,
     y_range: Sequence[float] | None = None,
     order: Sequence[str] | None = None,
-    max_traces: int = 200,
+    max_traces: int = 12,
     legend_max: int = 12,
 ) -> go.Figure:
     """One line per group: `df` has columns `[predictor, "group", "prediction"]`
     (`effects.pred_slope` or `effects.group_ols_lines`).
 
     Up to `max_traces` groups: one trace per group (named after it; distinct colours and a
-    legend up to `legend_max` groups). More: one SVG trace, lines separated by gaps. Every
+    legend up to `legend_max` groups). More: one SVG trace, lines separated by gaps (the same
+    grey lines as a trace each, for a fraction of the work in the server and the browser). Every
     point's `text` is its group's name. `order` lists the groups in the order (and so the
     colours) to draw them, e.g. the model's group order, so two figures of the same groups match;
     by default the order of first appearance in `df`.

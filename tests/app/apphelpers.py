@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
@@ -123,6 +124,21 @@ def figures(at: AppTest, key: str | None = None) -> list[dict]:
 
 def trace_array(trace: dict, key: str):
     return decode_array(trace.get(key))
+
+
+def lines_by_group(fig: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each group's line (x, y) in a group-lines figure: a trace per group (few groups) or one
+    trace with the lines separated by gaps (NaN; more than 12 groups)."""
+    out = {}
+    for tr in fig["data"]:
+        xs, ys = trace_array(tr, "x").astype(float), trace_array(tr, "y").astype(float)
+        names = trace_array(tr, "text")
+        cuts = np.flatnonzero(np.isnan(xs))
+        for a, b in zip(np.r_[0, cuts + 1], np.r_[cuts, len(xs)], strict=True):
+            assert len({str(n) for n in names[a:b]}) == 1  # one group per line
+            assert str(names[a]) not in out  # and one line per group
+            out[str(names[a])] = (xs[a:b], ys[a:b])
+    return out
 
 
 def texts(at: AppTest) -> str:

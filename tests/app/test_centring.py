@@ -13,11 +13,11 @@ from apphelpers import (
     frame_by_key,
     go,
     groups_in_figure,
+    lines_by_group,
     new_app,
     reference,
     state,
     texts,
-    trace_array,
     upload,
     widget,
 )
@@ -95,9 +95,7 @@ def test_slopes_page_draws_on_the_centred_scale(hsb_centred_app):
         assert fig["layout"]["xaxis"]["title"]["text"] == "ses (centred within school)"
     # the raw straight lines are fitted to the centred values: each school's line spans its
     # own centred range and has the slope of an OLS fit on them
-    lines = {}
-    for tr in raw_fig["data"]:
-        lines[tr["name"]] = (trace_array(tr, "x").astype(float), trace_array(tr, "y").astype(float))
+    lines = lines_by_group(raw_fig)
     assert len(set(groups_in_figure(raw_fig))) == 160
     d = data.assign(c=centred)
     for school in ("1224", "8367"):
