@@ -31,9 +31,10 @@ if TYPE_CHECKING:
 
     from hlm_core.result import FitResult
 
-# A few thousand points show the band as well as all of them, and the browser draws them in a
-# fraction of the time (the Q-Q plots likewise draw an even spread with both tails).
-RESID_POINTS, QQ_POINTS = 2000, 1000
+# A thousand points show the band as well as all of them, and the browser draws them in a
+# fraction of the time: each SVG point is an element it lays out and paints; the Q-Q plots
+# likewise draw an even spread with both tails.
+RESID_POINTS, QQ_POINTS = 1000, 1000
 
 
 def residuals_view(result: FitResult, fit_key, outcome: str) -> None:

@@ -48,9 +48,9 @@ def test_figures_from_the_fit(exam_rs_app):
     want = fitted_and_residuals(fit(frame, parse_formula(
         "normexam ~ standLRT + (standLRT | school)")))
     pts = resid[0]["data"][0]
-    # 4,059 students: a fixed random subset of 2,000 is drawn (the trend line uses them all)
-    keep = _thin(len(want), 2000)
-    assert len(keep) == 2000
+    # 4,059 students: a fixed random subset of 1,000 is drawn (the trend line uses them all)
+    keep = _thin(len(want), 1000)
+    assert len(keep) == 1000
     x, y = trace_array(pts, "x").astype(float), trace_array(pts, "y").astype(float)
     assert x == pytest.approx(want["fitted"].to_numpy()[keep], abs=1e-6)
     assert y == pytest.approx(want["residual"].to_numpy()[keep], abs=1e-6)
