@@ -342,8 +342,10 @@ def _add_lines_in_one_trace(
             text=t_all,  # object array: much faster for plotly than a list
             mode="lines",
             connectgaps=False,
-            line={"color": LINE, "width": 1},
-            opacity=0.35,
+            # up to 200 groups as the lines of a trace each looked before (fewer lines, each
+            # can be a little stronger); thousands fainter, so the bundle shows its spread
+            line={"color": LINE, "width": 1.2 if n_groups <= 200 else 1},
+            opacity=0.45 if n_groups <= 200 else 0.35,
             name=f"{n_groups:,} groups",
             hovertemplate=hover,
             showlegend=False,
