@@ -4,6 +4,7 @@ each group's predictions (see `hlm_core.figures` for how to count the groups the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -219,11 +220,12 @@ def group_lines(
     fig.update_xaxes(title=predictor, zeroline=False)
     fig.update_yaxes(title=outcome, zeroline=False, range=list(y_range) if y_range else None)
     fig.update_layout(
-        title={"text": title},
+        # the title at the top, the legend's rows between it and the plot (`_top_margin`)
+        title={"text": title, "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 10}},
         height=480,
         # room on the right for the labels at the lines' ends
-        margin={"l": 10, "t": 90 if coloured else 60, "b": 10, "r": min(160, 20 + 7 * max(
-            (len(str(g)) for g in pd.unique(group_col)), default=0)) if coloured else 10},
+        margin={"l": 10, "t": _top_margin(group_col, coloured), "b": 10,
+                "r": min(160, 20 + 7 * _longest(group_col)) if coloured else 10},
         hovermode="closest",
         font=FONT,
         # above the plot: at the side it would sit on the labels at the lines' ends
@@ -231,6 +233,22 @@ def group_lines(
     )
     ink(fig)
     return escape_figure(fig)
+
+
+def _longest(group_col: pd.Series) -> int:
+    return max((len(str(g)) for g in pd.unique(group_col)), default=0)
+
+
+def _top_margin(group_col: pd.Series, coloured: bool) -> int:
+    """Room above the plot for the title and the legend's rows, so that long group names
+    ("Class A") wrapping the legend onto a third row never run over the title. Rows are counted
+    for a half-width chart (two side by side, ~360 px): a legend item is its line sample and
+    gap (~68 px) plus ~7 px per character."""
+    if not coloured:
+        return 60
+    n = len(pd.unique(group_col))
+    rows = math.ceil(n * (68 + 7 * _longest(group_col)) / 360)
+    return 50 + 20 * max(rows, 1)
 
 
 def group_codes(group_col: pd.Series, order: Sequence[str] | None) -> np.ndarray:

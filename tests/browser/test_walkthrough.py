@@ -175,6 +175,12 @@ def fit_and_check_results(page, folder: Path, prefix: str) -> None:
     screenshot(page, folder, f"{prefix}-5-slopes")
 
 
+TITLE_LEGEND_GAP_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(p => {
+  const title = p.querySelector('.gtitle'), legend = p.querySelector('.legend');
+  return legend.getBoundingClientRect().top - title.getBoundingClientRect().bottom;
+})"""
+
+
 def test_xlsx_upload_typed_formula_fit_results_caterpillar(page, artifacts, exam_xlsx_path):
     upload(page, exam_xlsx_path)
     screenshot(page, artifacts, "formula-1-data")
@@ -255,4 +261,7 @@ def test_example_data_walk(page, artifacts):
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length === 2")
     plots = page.evaluate(PLOT_GROUPS_JS)
     assert plots[0]["traces"] == 7 and plots[1]["traces"] == 7
+    # "Class A" … "Class G" wrap the legend onto three rows: it must stay clear of the title
+    gaps = page.evaluate(TITLE_LEGEND_GAP_JS)
+    assert len(gaps) == 2 and all(g >= 0 for g in gaps), gaps
     screenshot(page, artifacts, "example-5-slopes")
