@@ -4,7 +4,10 @@ answers arrive on that page by themselves — no second click."""
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.make_data import pupils_csv
+from tests.browser.conftest import serve
 
 ROWS = 1_000_000  # a read and a fit of a few seconds (longer on a busy machine)
 FORMULA = "score ~ hours + (hours | class)"
@@ -30,6 +33,26 @@ def type_formula(page, formula: str) -> None:
         except Exception:
             if attempt == 2:
                 raise
+
+
+@pytest.fixture(scope="module")
+def own_url(tmp_path_factory):
+    """A server of its own: on the shared one, jobs that earlier tests' closed tabs left running
+    can hold the job slots, so the read would wait its turn ("Waiting for the server") instead
+    of showing the state this test looks for."""
+    with serve(tmp_path_factory.mktemp("server-survive")) as u:
+        yield u
+
+
+@pytest.fixture
+def page(browser, own_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    pg.goto(own_url)
+    pg.get_by_role("button", name="Use example data").wait_for()
+    yield pg
+    context.close()
 
 
 def test_a_read_and_a_fit_go_on_while_the_user_opens_other_pages(page, tmp_path, artifacts):
