@@ -156,15 +156,21 @@ def browser(playwright_driver):
     return shared_browser(playwright_driver)
 
 
-@pytest.fixture
-def page(browser, app_url):
+def app_page(browser, url: str):
+    """A fresh tab (its own context) on the app at `url`, once the Data page is up; yields the
+    page and closes its context after."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     pg.set_default_timeout(30_000)
-    pg.goto(app_url)
+    pg.goto(url)
     pg.get_by_role("button", name="Use example data").wait_for()
     yield pg
     context.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    yield from app_page(browser, app_url)
 
 
 @pytest.fixture(scope="session")

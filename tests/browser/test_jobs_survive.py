@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.make_data import pupils_csv
-from tests.browser.conftest import serve
+from tests.browser.conftest import app_page, serve
 
 ROWS = 1_000_000  # a read and a fit of a few seconds (longer on a busy machine)
 FORMULA = "score ~ hours + (hours | class)"
@@ -46,13 +46,7 @@ def own_url(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, own_url):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    pg.goto(own_url)
-    pg.get_by_role("button", name="Use example data").wait_for()
-    yield pg
-    context.close()
+    yield from app_page(browser, own_url)
 
 
 def test_a_read_and_a_fit_go_on_while_the_user_opens_other_pages(page, tmp_path, artifacts):
