@@ -23,6 +23,7 @@ from mixedlm.models.lmer_fit import LmerMod  # noqa: F401 (imported for its impo
 from scipy import linalg, sparse
 
 from hlm_core.design import ModelFrame
+from hlm_core.engines import lmm_optimize
 from hlm_core.engines.compact import CompactRows, compact_rows
 from hlm_core.engines.mixedlm_df import (  # SINGULAR_TOL: re-exported (glmm_check.py)
     SINGULAR_TOL,  # noqa: F401
@@ -154,11 +155,7 @@ def _lmer_fit(mf: ModelFrame, matrices: ModelMatrices, reml: bool, ctrl: LmerCon
     run_model_checks: `_control` switches them off but one (at least 2 groups), which
     design.check_groups makes first, in words; its rank check ran an SVD of X even then."""
     opt = LMMOptimizer(matrices, REML=reml, verbose=0, use_rust=ctrl.use_rust)
-    out = opt.optimize(
-        start=start, method=ctrl.optimizer, maxiter=ctrl.maxiter,
-        options=ctrl.get_scipy_options(), restart_edge=ctrl.restart_edge,
-        use_analytic_gradient=ctrl.use_analytic_gradient,
-    )
+    out = lmm_optimize.optimize(opt, start, ctrl)
     res = LmerResult(
         formula=_shell_formula(mf), matrices=matrices, theta=out.theta, beta=out.beta,
         sigma=out.sigma, u=out.u, deviance=out.deviance, REML=reml, converged=out.converged,
