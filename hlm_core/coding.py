@@ -92,9 +92,9 @@ def _term_columns(
         lv = info.levels[1:] if c == "contrast" else info.levels
         per_var.append([(labels == level).astype(float) for level in lv])
     cols = []
-    for combo in product(*reversed(per_var)):
-        col = np.ones(len(data))
-        for c in combo:
+    for combo in product(*reversed(per_var)):  # (every caller stacks the columns: no copy here)
+        col = combo[0]
+        for c in combo[1:]:
             col = col * c
         cols.append(col)
     return cols

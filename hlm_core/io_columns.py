@@ -353,8 +353,20 @@ def _as_durations(cells: list[Any], index: pd.Index) -> pd.Series:
     return pd.to_timedelta(pd.Series([seconds(v) for v in cells], index=index), unit="s")
 
 
+def _na_tokens_arrow(pa):
+    """The missing-value tokens as an Arrow array, for pc.is_in."""
+    return pa.array(sorted(_NA_TOKENS), type=pa.large_string())
+
+
 def _empty_cells(values: pd.Series) -> pd.Series:
     """True where a raw cell holds nothing (missing, blank, or a missing-value token)."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        import pyarrow as pa  # (Arrow's own trim and lookup: pandas' took 1 s at 10,000,000)
+        import pyarrow.compute as pc
+
+        text = pc.utf8_trim_whitespace(values.array.__arrow_array__())
+        empty = pc.or_kleene(pc.is_null(text), pc.is_in(text, value_set=_na_tokens_arrow(pa)))
+        return pd.Series(empty.to_numpy(), index=values.index)
     if isinstance(values.dtype, pd.StringDtype):
         text = values.str.strip()
         return text.isna() | text.isin(_NA_TOKENS)

@@ -92,7 +92,7 @@ def build_matrices(mf: ModelFrame, X: np.ndarray | None = None,
                 n_levels=b.n_levels,
                 n_terms=q,
                 correlated=b.correlated,
-                level_map={lv: i for i, lv in enumerate(b.levels)},
+                level_map=dict(zip(b.levels, range(b.n_levels), strict=True)),
                 level_indices=b.codes.astype(np.int32),  # the real rows' (start values)
             )
         )
