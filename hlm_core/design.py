@@ -207,7 +207,7 @@ def rows_used(
             miss[c] = miss[c] | blank
     row_missing = miss.any(axis=1).to_numpy()
     dropped_by_column = {c: int(miss[c].sum()) for c in used if int(miss[c].sum()) > 0}
-    keep_rows = np.flatnonzero(~row_missing)
+    keep_rows = np.flatnonzero(~row_missing) if dropped_by_column else np.arange(n_total)
     if keep_rows.size == 0:
         empty = [c for c in used if bool(miss[c].all())]
         if empty:

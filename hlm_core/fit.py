@@ -113,8 +113,8 @@ def _random_variance(mf: ModelFrame, covs: list[np.ndarray]) -> float:
     """Johnson's (2014) mean random-effect variance, as insight::get_variance_random."""
     total = 0.0
     for b, cov in zip(mf.blocks, covs, strict=True):
-        Z = b.Z
-        total += float(np.einsum("ij,jk,ik->i", Z, cov, Z).mean())
+        Z = b.Z  # the mean of z_i' cov z_i over the rows, as trace(cov Z'Z) / n
+        total += float(np.sum(cov * (Z.T @ Z))) / len(Z)
     return total
 
 

@@ -137,14 +137,15 @@ def test_shared_df_equal_mixedlms_own_on_a_design_of_their_own(data, formula):
     np.testing.assert_allclose(got, want, rtol=1e-8)
 
 
-@pytest.mark.parametrize(("data", "formula"), CASES)
+@pytest.mark.parametrize(("data", "formula"),
+                         [*CASES, (_grouped(), "y ~ 0 + x + (0 + x | class)")])  # no ones
 def test_start_theta_on_the_compact_design_is_mixedlms_on_all_rows(data, formula):
     mf = model_frame(data, parse_formula(formula))
     Xs, _ = engine.centred_scaled(mf.X)
     full = engine.build_matrices(mf, Xs)
     want = engine.LMMOptimizer(full, REML=True, use_rust=False).get_start_theta()
     rows = compact_rows(mf, Xs)
-    got = engine._start_theta(engine.build_matrices(mf, Xs, rows), len(rows.y), mf.y, Xs, True)
+    got = engine._start_theta(engine.build_matrices(mf, Xs, rows), rows, mf.y, Xs, True)
     np.testing.assert_allclose(got, want, rtol=1e-9)
 
 

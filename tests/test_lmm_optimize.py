@@ -22,8 +22,7 @@ def _both(data, formula: str, optimizer: str | None = None):
     mf = model_frame(data, parse_formula(formula))
     rows = engine.compact_rows(mf, mf.X)
     matrices = engine.build_matrices(mf, mf.X, rows)
-    start = None if rows is None else engine._start_theta(matrices, len(rows.y), mf.y, mf.X,
-                                                          True)
+    start = None if rows is None else engine._start_theta(matrices, rows, mf.y, mf.X, True)
     ctrl = engine._control(optimizer)
     ours = lmm_optimize.optimize(LMMOptimizer(matrices, REML=True), start, ctrl)
     theirs = LMMOptimizer(matrices, REML=True).optimize(

@@ -40,6 +40,9 @@ class CompactRows:
     Z: list[np.ndarray]  # per random block, (m, q_b)
     codes: list[np.ndarray]  # per random block, the level of each pseudo-row
     nobs: int  # the rows they stand for (the design is padded with zero rows up to this)
+    cell_n: np.ndarray | None = None  # per cell: its rows (None without a column of ones)
+    cell_sums: np.ndarray | None = None  # per cell: the sums of Z's, X's and y's columns
+    cell_levels: list[np.ndarray] | None = None  # per random block, the level of each cell
 
 
 def _cells(mf: ModelFrame) -> tuple[np.ndarray, int] | None:
@@ -133,20 +136,26 @@ def compact_rows(mf: ModelFrame, X: np.ndarray) -> CompactRows | None:
     centre = np.zeros(len(base))
     if ones is not None:  # centring keeps the cross-products' rounding small; mapped back below
         centre = np.array([0.0 if j == ones else float(c.mean()) for j, c in enumerate(base)])
-    rows, row_cell = _pseudo_rows(_cell_crossproducts(base, cell, count, ones, centre))
-    if ones is not None:
-        rows += rows[:, [ones]] * centre[None, :]
+    M = _cell_crossproducts(base, cell, count, ones, centre)
+    rows, row_cell = _pseudo_rows(M)
     if len(rows) * MIN_SAVING > n:
         return None
+    cell_n = sums = None
+    if ones is not None:
+        rows += rows[:, [ones]] * centre[None, :]
+        cell_n = M[:, ones, ones]  # (the ones column is not centred: its products are counts)
+        sums = (M[:, ones, :] + cell_n[:, None] * centre[None, :])[:, index]
     out = rows[:, index]  # every column of Z, X and y, from its distinct column
-    codes = []
+    levels = []
     for b in mf.blocks:
         level = np.zeros(count, dtype=np.int64)
         level[cell] = b.codes
-        codes.append(level[row_cell])
+        levels.append(level)
     q = np.cumsum([0] + [b.Z.shape[1] for b in mf.blocks])
     p = X.shape[1]
     return CompactRows(
         y=out[:, -1], X=out[:, q[-1]:q[-1] + p],
-        Z=[out[:, q[i]:q[i + 1]] for i in range(len(mf.blocks))], codes=codes, nobs=n,
+        Z=[out[:, q[i]:q[i + 1]] for i in range(len(mf.blocks))],
+        codes=[level[row_cell] for level in levels], nobs=n,
+        cell_n=cell_n, cell_sums=sums, cell_levels=levels,
     )

@@ -118,22 +118,43 @@ def _shell_formula(mf: ModelFrame):
     return _mixedlm_parser.parse_formula(f"y ~ 0 + {fixed} + {bars}")
 
 
-def _start_theta(compact: ModelMatrices, m: int, y: np.ndarray, X: np.ndarray,
+def _start_theta(compact: ModelMatrices, rows: CompactRows, y: np.ndarray, X: np.ndarray,
                  reml: bool) -> np.ndarray:
-    """mixedlm's own starting theta for a fit on the compact design (its first `m` rows are
-    the pseudo-rows): its OLS fit from the pseudo-rows (beta and sigma depend only on X'X, X'y,
-    y'y and n, which they keep; weights 1, no offset, as here), its group means of the OLS
-    residuals from the real rows `y`, `X` (pseudo-rows have no residuals of their own)."""
-    n = len(y)
+    """mixedlm's own starting theta for a fit on the compact design (its first rows are the
+    pseudo-rows): its OLS fit from the pseudo-rows (beta and sigma depend only on X'X, X'y,
+    y'y and n, which they keep; weights 1, no offset, as here), and its scale from the spread
+    of each grouping level's mean OLS residual, which the cells' sums give without a pass over
+    the real rows `y`, `X` (10,000,000 rows: 0.6 s); from those rows when the design has no
+    column of ones (pseudo-rows have no residuals of their own)."""
+    m, n = len(rows.y), len(y)
 
     def ols() -> tuple[np.ndarray, float]:  # LMMOptimizer._fit_ols, without its pass over n
         Xc, yc = compact.X[:m], compact.y[:m]
         beta = linalg.solve(Xc.T @ Xc, Xc.T @ yc, assume_a="pos")
         return beta, float(np.sqrt(np.sum((yc - Xc @ beta) ** 2) / (n - len(beta))))
 
-    probe = LMMOptimizer(dataclasses.replace(compact, y=y, X=X), REML=reml, use_rust=False)
-    probe._fit_ols = ols
-    return probe.get_start_theta()
+    if rows.cell_sums is None:
+        probe = LMMOptimizer(dataclasses.replace(compact, y=y, X=X), REML=reml, use_rust=False)
+        probe._fit_ols = ols
+        return probe.get_start_theta()
+    probe = LMMOptimizer(compact, REML=reml, use_rust=False)
+    try:
+        beta, sigma = ols()
+    except (np.linalg.LinAlgError, ValueError):
+        probe._fit_ols = ols
+        return probe.get_start_theta()  # (mixedlm's defaults, as when its OLS fails)
+    p = len(beta)
+    resid = rows.cell_sums[:, -1] - rows.cell_sums[:, -1 - p:-1] @ beta  # per cell
+    theta: list[float] = []
+    for struct, level in zip(compact.random_structures, rows.cell_levels, strict=True):
+        total = np.bincount(level, weights=resid, minlength=struct.n_levels)
+        count = np.bincount(level, weights=rows.cell_n, minlength=struct.n_levels)
+        means = total[count > 0] / count[count > 0]
+        # mixedlm's rule, given one "row" per level holding its mean residual
+        one_each = dataclasses.replace(struct, n_levels=len(means),
+                                       level_indices=np.arange(len(means)))
+        theta.extend(probe._get_adaptive_start_for_structure(one_each, means, sigma))
+    return np.array(theta, dtype=np.float64)
 
 
 def _control(optimizer: str | None) -> LmerControl:
@@ -185,7 +206,7 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
     messages: list[str] = []
     with warnings.catch_warnings(record=True) as caught:  # (the start's too, as in LmerMod.fit)
         warnings.simplefilter("always")
-        start = None if rows is None else _start_theta(matrices, len(rows.y), mf.y, mf.X, reml)
+        start = None if rows is None else _start_theta(matrices, rows, mf.y, mf.X, reml)
         res, _ = _lmer_fit(mf, matrices, reml, ctrl, start)
         scaled = copy.copy(res)  # the same fit, on X = Xs A (the pseudo-rows map linearly)
         scaled.matrices = dataclasses.replace(
