@@ -102,7 +102,7 @@ def _type_columns(
             typed.blanks.append(col_name)
         columns[col_name] = series
         typed.kinds.setdefault(kind, []).append(col_name)
-    frame = pd.DataFrame(columns, index=body.index)
+    frame = pd.DataFrame(columns, index=body.index, copy=False)  # (no 2-D block copied)
     return frame, typed
 
 
