@@ -24,6 +24,7 @@ server):
     HLM_JOB_MEMORY_MB   memory one job may take on top of the worker's start-up size (4096)
     HLM_JOB_SECONDS     seconds one job may run before it is stopped               (300)
     HLM_MAX_JOBS        jobs running at once on the server; more wait their turn    (4)
+    HLM_ORPHAN_SECONDS  a job whose browser tab has been closed this long is ended  (60)
 """
 
 from __future__ import annotations
@@ -79,17 +80,19 @@ class JobLimits:
     memory_mb: int = 4096
     seconds: float = 300.0
     max_jobs: int = 4
+    orphan_seconds: float = 60.0  # a job whose browser tab has been gone this long is ended
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> JobLimits:
-        """The defaults, overridden by HLM_JOB_MEMORY_MB, HLM_JOB_SECONDS and HLM_MAX_JOBS
-        (a mistyped value keeps the default rather than stopping the app)."""
+        """The defaults, overridden by HLM_JOB_MEMORY_MB, HLM_JOB_SECONDS, HLM_MAX_JOBS and
+        HLM_ORPHAN_SECONDS (a mistyped value keeps the default rather than stopping the app)."""
         env = os.environ if environ is None else environ
         base = cls()
         return cls(
             memory_mb=int(_number(env.get("HLM_JOB_MEMORY_MB"), base.memory_mb)),
             seconds=_number(env.get("HLM_JOB_SECONDS"), base.seconds),
             max_jobs=int(_number(env.get("HLM_MAX_JOBS"), base.max_jobs)),
+            orphan_seconds=_number(env.get("HLM_ORPHAN_SECONDS"), base.orphan_seconds),
         )
 
 

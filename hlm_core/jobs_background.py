@@ -9,12 +9,16 @@ or not anyone is looking. Whoever holds the Task (the browser session) looks at 
 (`done`, `elapsed`, `progress`) and takes the answer once it is there (`result`). Only `cancel`
 stops it early.
 
-A session that is closed with a Task running costs nothing lasting: the Task still ends at its
-time limit (or sooner) and frees its slot; its answer is dropped with the session.
+A session that is closed with a Task running costs nothing lasting: given `owner_alive` (is
+the browser tab that asked still connected? Streamlit has no hook for a session's end), the
+Task ends once the tab has been gone for `JobLimits.orphan_seconds` — long enough for a
+reconnect after a network blip — and frees its slot for the users still there; without it, at
+its time limit. Its answer is dropped with the session.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import traceback
@@ -25,13 +29,15 @@ from hlm_core.jobs import POLL_S, Job, JobLimits, _job_slots, failure
 
 __all__ = ["Task", "run_job"]
 
+log = logging.getLogger(__name__)
+
 
 class Task:
     """`fn(*args, **kwargs)` in a worker process, driven by a thread of this process.
 
-    `options` are Job's: `what`, `advice`, `limits`, `progress`. `done()` is True once it has
-    ended (answer, failure, or cancelled); `result()` then returns the value or raises
-    HLMError / JobFailed in plain words."""
+    `options` are Job's: `what`, `advice`, `limits`, `progress`, and `owner_alive` (see the
+    module docstring). `done()` is True once it has ended (answer, failure, or cancelled);
+    `result()` then returns the value or raises HLMError / JobFailed in plain words."""
 
     def __init__(
         self,
@@ -44,6 +50,9 @@ class Task:
         self.advice = options.get("advice", "")
         self.limits = options["limits"] = options.get("limits") or JobLimits.from_env()
         self.queued = time.monotonic()
+        self._owner_alive: Callable[[], bool] | None = options.pop("owner_alive", None)
+        self._gone_since: float | None = None  # when the owner was first seen gone
+        self._looked = 0.0
         self._job: Job | None = None
         self._early: tuple[str, Any] = ("stopped", None)  # the outcome when no Job started
         self._stop = threading.Event()
@@ -90,21 +99,47 @@ class Task:
             raise failure(self.what, self.advice, self.limits, *self._early)
         return self._job.result()
 
+    def _orphaned(self) -> bool:
+        """True once the owner (the browser tab) has been gone for `orphan_seconds` (looked at
+        about once a second)."""
+        now = time.monotonic()
+        if self._owner_alive is None or now - self._looked < 1.0:
+            return False
+        self._looked = now
+        try:
+            alive = self._owner_alive()
+        except Exception:  # the server shutting down: its own end stops the job
+            alive = True
+        if alive:
+            self._gone_since = None
+            return False
+        if self._gone_since is None:
+            self._gone_since = now
+        return now - self._gone_since >= self.limits.orphan_seconds
+
+    def _ended(self) -> bool:
+        if not self._stop.is_set() and self._orphaned():
+            log.warning("%s was ended after %.0f s: its browser tab has been closed for %g s",
+                        self.what, self.elapsed, self.limits.orphan_seconds)
+            self._stop.set()
+        return self._stop.is_set()
+
     def _drive(self, fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any],
                options: dict[str, Any]) -> None:
-        """The thread: a slot, the worker, its answer (or the time limit, or cancel), the end."""
+        """The thread: a slot, the worker, its answer (or the time limit, or cancel, or the
+        owner gone), the end."""
         try:
             slots = _job_slots(self.limits.max_jobs)
             while not slots.acquire(timeout=POLL_S):
-                if self._stop.is_set():
+                if self._ended():
                     return
             try:
-                if self._stop.is_set():
+                if self._ended():
                     return
                 job = Job(fn, args, kwargs, **options)
                 self._job = job
                 while not job.wait(POLL_S):
-                    if self._stop.is_set():
+                    if self._ended():
                         break
                 job.cancel()  # ends the worker; an answer already in is kept
             finally:

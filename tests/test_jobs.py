@@ -156,8 +156,10 @@ def test_jobs_beyond_the_server_limit_wait_their_turn():
 
 
 def test_limits_come_from_the_environment():
-    env = {"HLM_JOB_MEMORY_MB": "2_048", "HLM_JOB_SECONDS": "90", "HLM_MAX_JOBS": "2"}
-    assert JobLimits.from_env(env) == JobLimits(memory_mb=2048, seconds=90, max_jobs=2)
+    env = {"HLM_JOB_MEMORY_MB": "2_048", "HLM_JOB_SECONDS": "90", "HLM_MAX_JOBS": "2",
+           "HLM_ORPHAN_SECONDS": "15"}
+    assert JobLimits.from_env(env) == JobLimits(memory_mb=2048, seconds=90, max_jobs=2,
+                                                orphan_seconds=15)
     bad = {"HLM_JOB_MEMORY_MB": "lots", "HLM_JOB_SECONDS": "-5", "HLM_MAX_JOBS": ""}
     assert JobLimits.from_env(bad) == JobLimits()
 
@@ -241,3 +243,35 @@ def test_arguments_that_cannot_reach_a_worker_end_in_words():
     assert task.wait(10)
     with pytest.raises(JobFailed, match=r"^Fitting the model failed inside the program\.$"):
         task.result()
+
+
+def test_a_task_whose_tab_is_gone_ends_and_frees_its_slot():
+    one = JobLimits(memory_mb=256, seconds=60, max_jobs=1, orphan_seconds=1.5)
+    tab = {"open": True}
+    first = jobs.Task(job_tasks.sleep, (60,), what="Fitting the model", limits=one,
+                      owner_alive=lambda: tab["open"])
+    assert not first.wait(0.5) and not first.waiting  # running, its tab open
+    tab["open"] = False  # a blip shorter than the grace: it goes on
+    time.sleep(1.1)
+    tab["open"] = True
+    assert not first.wait(2.0)
+    tab["open"] = False  # the tab closed for good: ended after the grace, the slot free
+    started = time.monotonic()
+    assert first.wait(10)
+    assert 1.4 <= time.monotonic() - started <= 6
+    with pytest.raises(JobStopped):
+        first.result()
+    assert no_workers_left()
+    assert run_job(job_tasks.sleep, (0,), limits=one) == "slept"
+
+
+def test_a_task_waiting_for_a_slot_ends_when_its_tab_is_gone():
+    one = JobLimits(memory_mb=256, seconds=60, max_jobs=1, orphan_seconds=0.5)
+    first = jobs.Task(job_tasks.sleep, (60,), limits=one)
+    queued = jobs.Task(job_tasks.sleep, (0,), limits=one, owner_alive=lambda: False)
+    assert queued.wait(10) and queued.waiting is False
+    with pytest.raises(JobStopped):
+        queued.result()
+    first.cancel()
+    assert first.wait(5)
+    assert no_workers_left()

@@ -16,8 +16,8 @@ How a job lives:
   ones still running, redrawn every `TICK_S` by a fragment that starts a new run as soon as
   one ends.
 - Only Stop (`stop`), new data (`Session.new_data`) or a new job of the same kind replacing it
-  cancels a job. A job asked for again while it runs (same kind, same `tag`) is waited for,
-  not started twice.
+  cancels a job, or the tab closed for HLM_ORPHAN_SECONDS (hlm_core/jobs_background.py). A
+  job asked for again while it runs (same kind, same `tag`) is waited for, not started twice.
 """
 
 from __future__ import annotations
@@ -50,6 +50,19 @@ class Running:
 
 def _duration(seconds: float) -> str:
     return f"{seconds / 60:g} minutes" if seconds >= 120 else f"{seconds:g} s"
+
+
+def _this_tab_connected() -> Callable[[], bool] | None:
+    """Whether the browser tab of this session is still connected, for a job to end once its
+    tab has been closed (None outside a running server, e.g. in AppTest)."""
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return None
+    server, session_id = runtime.get_instance(), ctx.session_id
+    return lambda: server.is_active_session(session_id)
 
 
 def stop(key: str) -> None:
@@ -96,7 +109,8 @@ def run(
     if running is None or tag is None or running.tag != tag:
         if running is not None:
             running.task.cancel()
-        task = jobs.Task(fn, args, kwargs, what=what, advice=advice, progress=progress)
+        task = jobs.Task(fn, args, kwargs, what=what, advice=advice, progress=progress,
+                         owner_alive=_this_tab_connected())
         running = s.jobs[key] = Running(task, what, tag, done, failed)
     box = st.empty()
     bar = None

@@ -70,9 +70,10 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @contextlib.contextmanager
-def serve(log_dir: Path, *extra: str):
-    """Run `streamlit run app.py` (plus `extra` options) on a free port; wait for
-    /_stcore/health; yield the URL; stop the server after."""
+def serve(log_dir: Path, *extra: str, env: dict[str, str] | None = None):
+    """Run `streamlit run app.py` (plus `extra` options, and `env` on top of this process's
+    environment) on a free port; wait for /_stcore/health; yield the URL; stop the server
+    after."""
     port = _free_port()
     log_path = log_dir / f"streamlit-{port}.log"
     log = open(log_path, "w")
@@ -89,6 +90,7 @@ def serve(log_dir: Path, *extra: str):
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

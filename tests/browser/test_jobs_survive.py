@@ -4,6 +4,8 @@ answers arrive on that page by themselves — no second click."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from benchmarks.make_data import pupils_csv
@@ -80,3 +82,33 @@ def test_a_read_and_a_fit_go_on_while_the_user_opens_other_pages(page, tmp_path,
     assert "Fitted" in sidebar.inner_text()
     assert FORMULA in sidebar.inner_text()
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_closed_tabs_job_ends_and_frees_the_servers_slot(browser, tmp_path_factory, tmp_path):
+    """Streamlit has no hook for a tab's end: without one, a closed tab's read held the only job
+    slot (HLM_MAX_JOBS=1 here) until it was done. With HLM_ORPHAN_SECONDS=1 it is ended about
+    two seconds after the tab goes, and the next user's read runs."""
+    logs = tmp_path_factory.mktemp("server-orphan")
+    big = tmp_path / "huge.csv"  # a read of several seconds in the worker: 8M rows, quoted
+    text = pupils_csv(8_000_000).replace(b"class ", b'"class ').replace(b"\n", b'"\n')
+    big.write_bytes(text.replace(b'class"\n', b"class\n", 1))
+    small = tmp_path / "small.csv"
+    small.write_bytes(pupils_csv(2_000))
+    with serve(logs, env={"HLM_MAX_JOBS": "1", "HLM_ORPHAN_SECONDS": "1"}) as url:
+        pages = app_page(browser, url)
+        first = next(pages)
+        first.locator(DATA_UPLOAD).first.set_input_files(str(big))
+        first.get_by_test_id("stMainBlockContainer").get_by_text("Reading huge.csv…").wait_for(
+            timeout=120_000)
+        first.goto("about:blank")  # the tab is left (its page unloads) while its read runs
+        pages.close()
+        log = next(logs.glob("streamlit-*.log"))
+        deadline = time.monotonic() + 30
+        while "Reading huge.csv was ended" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.2)
+        assert "its browser tab has been closed for 1 s" in log.read_text()
+        for second in app_page(browser, url):  # another user's read gets the slot
+            second.locator(DATA_UPLOAD).first.set_input_files(str(small))
+            second.get_by_test_id("stSidebar").get_by_text("2,000 rows").wait_for(
+                timeout=60_000)
