@@ -4,7 +4,7 @@ One file, two roles, so the router stays where the project's layout puts it:
 - loaded by the server (`streamlit run app.py`, or an ASGI server as `app:app`), it builds
   `app`, Streamlit's own ASGI app (`st.App`) serving this same file, with security headers on
   every response (ui/headers.py: a Content-Security-Policy that refuses anything from other
-  hosts, and no framing by other sites);
+  hosts, and no framing by other sites) and uploads kept in memory (ui/uploads.py);
 - run by Streamlit for a browser session (a script run context exists), it is the router:
   `st.navigation` over `pages/`.
 """
@@ -16,7 +16,9 @@ if get_script_run_ctx() is None:  # the server loading this file: build the ASGI
     from starlette.middleware import Middleware
 
     from ui.headers import SecurityHeaders
+    from ui.uploads import keep_uploads_in_memory
 
+    keep_uploads_in_memory()  # (Starlette would spool uploads over 1 MB to a file on disk)
     app = st.App(__file__, middleware=[Middleware(SecurityHeaders)])
 else:  # a browser session's run: the pages
     from ui.jobs import warm_up

@@ -35,6 +35,7 @@ Which module to open:
   behind their "Show" switch.
 - ``ui.nav``: page paths and the "nothing here yet" notes (`need_data`, `need_fit`).
 - ``ui.influence``: the Diagnostics page's influential-groups refits (every outcome type).
+- ``ui.uploads``: the server keeps uploads in memory (Starlette would spool them to disk).
 - ``ui.widgets``: page furniture — header and sidebar status, errors, CSV downloads, charts,
   group labels, the centring line, "Save this model".
 

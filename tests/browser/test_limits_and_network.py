@@ -1,12 +1,20 @@
-"""The upload limit is enforced with a clear message, and no request leaves the machine."""
+"""The upload limit is enforced with a clear message, no request leaves the machine, and an
+upload never touches the disk."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.conftest import serve
+from benchmarks.make_data import pupils_csv
+from tests.browser.conftest import app_page, serve
 
 LOCAL = {"127.0.0.1", "localhost", ""}
 
@@ -54,3 +62,55 @@ def test_upload_over_the_limit_gets_a_clear_message(browser, small_limit_url, tm
     assert "must be" in message.inner_text()
     assert page.locator('[data-testid="stException"]').count() == 0
     context.close()
+
+
+def _server_pids(port: str) -> list[int]:
+    """The streamlit server process(es) listening on `port` (from their command lines)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                args = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"streamlit" in b" ".join(args) and port.encode() in args:
+                pids.append(int(entry.name))
+    return pids
+
+
+def test_an_upload_never_touches_the_disk(browser, tmp_path_factory, tmp_path):
+    """Starlette's multipart parser spools an upload over 1 MB to a temporary file (unlinked at
+    once, so only the server's open files show it, as '/tmp/#123 (deleted)'); the server keeps
+    uploads in memory instead (ui/uploads.py). Its open files are watched while a 40 MB file
+    is uploaded: without ui/uploads.py this finds the spooled file."""
+    big = tmp_path / "mid.csv"
+    big.write_bytes(pupils_csv(2_000_000))
+    with serve(tmp_path_factory.mktemp("server-spool")) as url:
+        pids = _server_pids(url.rsplit(":", 1)[1])
+        assert pids, "the server process was not found"
+        seen: set[str] = set()
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                for pid in pids:
+                    with contextlib.suppress(OSError):
+                        for fd in Path(f"/proc/{pid}/fd").iterdir():
+                            with contextlib.suppress(OSError):
+                                seen.add(os.readlink(fd))
+                time.sleep(0.002)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            for page in app_page(browser, url):
+                page.locator("input[type=file]").first.set_input_files(str(big))
+                page.get_by_test_id("stSidebar").get_by_text("2,000,000 rows").wait_for(
+                    timeout=120_000)
+        finally:
+            done.set()
+            watcher.join()
+    assert any(t.startswith("socket:") for t in seen), "the watch saw none of the server's files"
+    temp = ("/tmp", "/var/tmp", tempfile.gettempdir())  # (the server's log is kept elsewhere)
+    on_disk = [t for t in seen if t.startswith(temp) and not t.endswith(".log")]
+    assert not on_disk, on_disk
