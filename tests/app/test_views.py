@@ -85,20 +85,51 @@ def test_caterpillar_few_groups_by_name(mode):
     assert any("g3" in a.text for a in fig.layout.annotations)
 
 
-def test_caterpillar_20000_groups_is_webgl_and_complete():
+def test_caterpillar_20000_groups_is_one_svg_band_and_value_line_and_complete():
     t = fake_effects(20_000)
     fig = caterpillar(t, "(Intercept)")
-    assert {tr.type for tr in fig.data} == {"scattergl"}
+    assert {tr.type for tr in fig.data} == {"scatter"}  # SVG: no software WebGL
     spec = json.loads(fig.to_json())
     assert len(groups_in_figure(spec)) == 20_000
-    points = [tr for tr in fig.data if tr.mode == "markers"]
-    band = [tr for tr in fig.data if tr.mode == "lines"]
-    assert sum(len(tr.x) for tr in points) == 20_000
-    # the intervals as one band behind the points: low and high ends by rank
-    assert fig.data[:2] == tuple(band) and band[1].fill == "tonexty"
     srt = t.sort_values("coef", kind="stable")
+    ranks = np.arange(1, 20_001)
+
+    def x(tr):  # the ranks, sent as a start and a step (x0, dx) or as numbers
+        return np.asarray(tr.x, dtype=float) if tr.x is not None else tr.x0 + tr.dx * np.arange(
+            len(tr.y))
+
+    # the intervals as one band behind the values: low and high ends by rank
+    band = [tr for tr in fig.data if tr.legendgroup == "intervals"]
+    assert fig.data[:2] == tuple(band) and band[1].fill == "tonexty"
     assert np.asarray(band[0].y) == pytest.approx(srt["coef_low"].to_numpy())
     assert np.asarray(band[1].y) == pytest.approx(srt["coef_high"].to_numpy())
+    assert x(band[0]) == pytest.approx(ranks) and x(band[1]) == pytest.approx(ranks)
+    # every group on one line through the sorted values; hover names it, with its interval
+    line = fig.data[2]
+    assert list(line.text) == list(srt["level"]) and x(line) == pytest.approx(ranks)
+    assert np.asarray(line.y) == pytest.approx(srt["coef"].to_numpy())
+    custom = np.asarray(line.customdata, dtype=float)
+    assert custom[:, 0] == pytest.approx(srt["n"].to_numpy())
+    assert custom[:, 1] == pytest.approx(srt["coef_low"].to_numpy())
+    assert custom[:, 2] == pytest.approx(srt["coef_high"].to_numpy())
+    assert "%{text}" in line.hovertemplate and "95% interval" in line.hovertemplate
+    # the groups clearly above / below the average drawn over it in their colours, exactly
+    # where they lie: the runs' points are theirs and no other group's
+    above = srt["coef_low"].to_numpy() > 3.0
+    below = srt["coef_high"].to_numpy() < 3.0
+    assert 0 < above.sum() < 20_000 and 0 < below.sum() < 20_000
+    runs = {tr.name: tr for tr in fig.data[3:]}
+    assert set(runs) == {"Clearly above the average", "Clearly below the average"}
+    for name, mask in (("Clearly above the average", above),
+                       ("Clearly below the average", below)):
+        tr = runs[name]
+        xs, ys = np.asarray(tr.x, dtype=float), np.asarray(tr.y, dtype=float)
+        drawn = ~np.isnan(xs)
+        assert xs[drawn] == pytest.approx(ranks[mask])
+        assert ys[drawn] == pytest.approx(srt["coef"].to_numpy()[mask])
+        # a gap exactly where the run of neighbours breaks
+        assert int((~drawn).sum()) == int((np.diff(np.flatnonzero(mask)) > 1).sum())
+        assert tr.hoverinfo == "skip"
 
 
 def test_group_lines_one_trace_per_group_up_to_200_then_one_svg_trace():
