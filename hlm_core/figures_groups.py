@@ -57,9 +57,9 @@ def caterpillar(
     Up to `label_threshold` groups are listed by name down the side; more are drawn by rank
     (hover shows the name). Above `band_threshold` groups (thousands: a point is a fraction of
     a pixel wide) the values are one line through every group, sorted, in front of one band
-    of their intervals (figure_intervals: what draws fast without a graphics card); a group
-    whose interval clears the reference line shows as the band's edge clearing it, and the
-    page counts them. `search` marks the named groups with an arrow.
+    of their intervals, and the groups whose interval clears the reference are drawn over the
+    line in their colours (figure_intervals: what draws fast without a graphics card).
+    `search` marks the named groups with an arrow.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {sorted(MODES)}")
