@@ -138,6 +138,13 @@ DONE_JS = """(text) => new Promise(resolve => {
     setTimeout(check, 10);
   })(); })""".replace("QUIET", "500")
 
+# the page has drawn its charts and the browser has had no long task for a second
+SETTLED_JS = """() => { const h = window.__hlm;
+  const plots = [...document.querySelectorAll('.js-plotly-plot')];
+  const end = Math.max(0, ...h.busy.map(b => b[0] + b[1]));
+  return plots.every(x => x._fullData && x._fullData.length) && performance.now() - end > 1000;
+}"""
+
 EMPTY_PAGE = """import streamlit as st
 
 st.title({title!r})
@@ -257,6 +264,9 @@ def app_walk(p, path: Path, formula: str, profile: Path | None = None,
         page.goto(server.url)
         page.get_by_role("button", name="Use example data").wait_for()
         page.wait_for_function("() => window.__hlm.finished.length > 0")
+        # a user picks the file after the page has settled: the app loads the chart library
+        # in that idle time (widgets.preload_components), not in the upload's
+        page.wait_for_function(SETTLED_JS, polling=100)
         nav = page.get_by_test_id("stSidebarNav")
 
         sampler = Sampler(profile, server.pid)
