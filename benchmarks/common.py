@@ -124,7 +124,9 @@ def tree_hwm_mb(pid: int) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by `pid` and its descendants, in seconds."""
+    """CPU time (user + system) used so far by `pid` and its descendants, in seconds: the
+    live ones, and those that have ended and were waited for (e.g. the app's read and fit
+    workers, reaped by their fork server), through their parents' cutime and cstime."""
     total = 0
     for p in process_tree(pid):
         try:
@@ -132,7 +134,8 @@ def cpu_seconds(pid: int) -> float:
         except OSError:
             continue
         fields = stat[stat.rfind(")") + 2 :].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        # utime, stime, cutime, cstime (fields 14-17)
+        total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
     return total / os.sysconf("SC_CLK_TCK")
 
 

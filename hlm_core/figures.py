@@ -11,11 +11,15 @@ traces, its own and its model estimate, so count distinct names).
 
 * `caterpillar`: one point per group, each with its 95% interval; the reference line is a layout
   shape. Each point's `customdata` row is `[n, interval low, interval high]` (numbers: they
-  travel to the browser as compact typed arrays). Up to `webgl_threshold` groups (1,000) every
-  trace is a set of groups with the intervals as error bars. Above it the points are `Scattergl`
-  traces and the intervals are one band (two `Scattergl` line traces, low and high ends by
-  rank, filled between, no `text`): thousands of error bars take seconds to draw in a browser
-  without a graphics card, and at that density a band shows the same spread.
+  travel to the browser as compact typed arrays). Up to `band_threshold` groups (1,000) every
+  trace is a set of groups with the intervals as error bars. Above it (a group is a fraction of
+  a pixel wide) everything is SVG: the intervals are one band (two line traces, low and high
+  ends by rank, filled between, no `text`), every group's value is one line through them in
+  sorted order (the trace with every group's `text` and `customdata`: hover), and the groups
+  whose interval clears the reference are drawn over it in their colours, one trace per class
+  with gaps between runs of neighbours (no `text`). The ranks 1..n go as `x0`/`dx`. Thousands
+  of error bars, SVG markers or WebGL points take seconds to draw in a browser without a
+  graphics card (figure_intervals).
 * `group_lines`: up to `max_traces` groups (default 12, the coloured ones) there is one
   `Scatter` trace per group, named after the group. Above that, one `Scatter` trace holds
   every line, separated by gaps (NaN in x and y, `None` in text): one SVG path however many

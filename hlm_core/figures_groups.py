@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from hlm_core.figure_intervals import IntervalPoints, add_interval_band, add_interval_points
+from hlm_core.figure_intervals import (
+    IntervalPoints,
+    add_interval_band,
+    add_interval_points,
+    add_value_line,
+    add_value_runs,
+)
 from hlm_core.figure_style import (
     ABOVE,
     BELOW,
@@ -40,7 +46,7 @@ def caterpillar(
     highlight: bool = True,
     search: Iterable[str] = (),
     label_threshold: int = 50,
-    webgl_threshold: int = 1000,
+    band_threshold: int = 1000,
 ) -> go.Figure:
     """Caterpillar plot of one random term: one point per group with its 95% interval, sorted.
 
@@ -49,22 +55,31 @@ def caterpillar(
     (the fixed effect); `mode="deviation"` plots the random effect with the reference at 0.
     Groups whose interval excludes the reference are coloured when `highlight` is on.
     Up to `label_threshold` groups are listed by name down the side; more are drawn by rank
-    (hover shows the name). `search` marks the named groups with an arrow.
+    (hover shows the name). Above `band_threshold` groups (thousands: a point is a fraction of
+    a pixel wide) the values are one line through every group, sorted, in front of one band
+    of their intervals, and the groups whose interval clears the reference are drawn over the
+    line in their colours (figure_intervals: what draws fast without a graphics card).
+    `search` marks the named groups with an arrow.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {sorted(MODES)}")
     c = caterpillar_data(table, term, mode)
     n = len(c.val)
     by_name = n <= label_threshold
-    webgl = n > webgl_threshold
     fig = go.Figure()
     points = _interval_points(c, by_name)
-    if webgl:
-        add_interval_band(fig, points)
-    for label, mask, colour in interval_classes(c, highlight):  # one trace per interval class
-        if mask.any():
-            add_interval_points(fig, points, mask, label, colour, by_name=by_name, webgl=webgl,
-                                thin_bars=n > label_threshold, showlegend=highlight)
+    if n > band_threshold:
+        add_interval_band(fig, points, webgl=False)
+        (within_label, _, within), *clear = interval_classes(c, highlight)
+        add_value_line(fig, points, within_label, within)  # every group, with hover
+        for label, mask, colour in clear:
+            add_value_runs(fig, points, mask, label, colour)
+    else:
+        for label, mask, colour in interval_classes(c, highlight):  # a trace per class
+            if mask.any():
+                add_interval_points(fig, points, mask, label, colour, by_name=by_name,
+                                    webgl=False, thin_bars=n > label_threshold,
+                                    showlegend=highlight)
     height = sorted_group_axes(
         fig, c.names, c.ref, c.ref_label, by_name=by_name,
         value_title=value_title or MODES[mode], group_title=group_title,
@@ -118,13 +133,27 @@ def caterpillar_data(table: pd.DataFrame, term: str, mode: str) -> CaterpillarDa
 
     order = np.argsort(val, kind="stable")
     val, lo, hi = val[order], lo[order], hi[order]
-    names = t["level"].astype(str).to_numpy(dtype=object)[order]
+    names = _name_array(t["level"])[order]
     sizes = (
         t["n"].to_numpy()[order] if "n" in t.columns else np.full(len(val), np.nan, dtype=float)
     )
     n = len(val)
     rank = np.arange(1, n + 1)
     return CaterpillarData(val, lo, hi, names, sizes, rank, ref, ref_label)
+
+
+SHORT_NAME = 64  # characters: names up to this long travel as a fixed-width text array
+
+
+def _name_array(levels: pd.Series) -> np.ndarray:
+    """Group names as fixed-width text rather than Python objects when they are short (as
+    IDs are): plotly then neither checks nor copies 20,000 names one by one (when the figure
+    is built, and in st.plotly_chart's deep copy). A fixed width is the longest name's, for
+    every name, so a very long one keeps the names as objects."""
+    text = levels.astype(str)
+    if len(text) and text.str.len().max() <= SHORT_NAME:
+        return text.to_numpy(dtype=str)
+    return text.to_numpy(dtype=object)
 
 
 def interval_classes(

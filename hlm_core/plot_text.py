@@ -47,7 +47,11 @@ def _escape_array(values: Any) -> Any:
         return values
     flat = arr.ravel()
     uniques = pd.unique(pd.Series(flat, dtype=object))
-    bad = {u for u in uniques if isinstance(u, str) and any(c in u for c in _SPECIAL)}
+    texts = [u for u in uniques if isinstance(u, str)]
+    joined = "\n".join(texts)  # one scan in C: IDs rarely hold &, < or >
+    if not any(c in joined for c in _SPECIAL):
+        return values
+    bad = {u for u in texts if any(c in u for c in _SPECIAL)}
     if not bad:
         return values
     out = np.array([plot_escape(v) if v in bad else v for v in flat], dtype=object)

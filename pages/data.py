@@ -52,6 +52,7 @@ if table is None:
         "explore."
     )
     guidance.workshop_note("example_data")
+    widgets.warm_up_charts()  # while the user picks a file
     st.stop()
 
 # ---------------------------------------------------------------- what was loaded

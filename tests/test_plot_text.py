@@ -72,7 +72,7 @@ def test_every_class_effects_figure_escapes_names(hostile):
         figures.caterpillar(table, "(Intercept)", title=OUTCOME, value_title=OUTCOME,
                             group_title="class", search=[LINK]),
         figures.caterpillar(table, term, mode="deviation", label_threshold=2),
-        figures.caterpillar(table, term, webgl_threshold=2, label_threshold=2),
+        figures.caterpillar(table, term, band_threshold=2, label_threshold=2),
         figures.group_lines(pred_slope(res, PREDICTOR), PREDICTOR, OUTCOME, OUTCOME),
         figures.group_lines(group_ols_lines(frame, OUTCOME, PREDICTOR, "class"), PREDICTOR,
                             OUTCOME, OUTCOME, max_traces=2),

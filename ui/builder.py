@@ -77,13 +77,18 @@ def grouping_first(frame: pd.DataFrame, columns: list[str] | None = None) -> lis
         if any(h in name for h in GROUP_HINTS) or name in ("sch", "tch", "cls", "grp"):
             return 0
         s = frame[c]
-        if is_date(s) or (pd.api.types.is_float_dtype(s.dtype)
-                          and not (s.dropna() % 1 == 0).all()):
+        if is_date(s) or (pd.api.types.is_float_dtype(s.dtype) and not (
+                _whole(s.head(100_000)) and _whole(s))):  # a score shows itself early
             return 2
         k = s.head(100_000).nunique(dropna=True)
         return 1 if 2 <= k <= max(2, n // 2) else 2
 
     return sorted(cols, key=rank)
+
+
+def _whole(s: pd.Series) -> bool:
+    """Every value present is a whole number."""
+    return bool((s.dropna() % 1 == 0).all())
 
 
 def guess_levels(frame: pd.DataFrame) -> list[str]:

@@ -227,16 +227,17 @@ def column_summary(frame: pd.DataFrame) -> pd.DataFrame:
     n = len(frame)
     for col in frame.columns:
         values = frame[col]
-        missing = int(values.isna().sum())
-        non_null = values.dropna()
+        present = values.notna().to_numpy()
+        missing = int(len(present) - present.sum())
+        first = int(present.argmax()) if missing < len(present) else None  # no copy of the column
         rows.append(
             {
                 "Column": str(col),
                 "Type": builder.column_type(values),
                 "Missing": missing,
                 "Missing %": 100.0 * missing / n if n else 0.0,
-                "Distinct values": int(non_null.nunique()),
-                "Example": str(non_null.iloc[0]) if len(non_null) else "",
+                "Distinct values": int(values.nunique(dropna=True)),
+                "Example": "" if first is None else str(values.iloc[first]),
             }
         )
     out = pd.DataFrame(rows)

@@ -10,6 +10,7 @@ from apphelpers import FIXTURES
 
 from hlm_core.examples import classroom, list_examples
 from hlm_core.export import safe_csv, safe_frame
+from hlm_core.figure_intervals import band_steps
 from hlm_core.figures import caterpillar, group_lines, groups_in_figure
 from hlm_core.fit import fit
 from hlm_core.formula import parse_formula
@@ -85,20 +86,69 @@ def test_caterpillar_few_groups_by_name(mode):
     assert any("g3" in a.text for a in fig.layout.annotations)
 
 
-def test_caterpillar_20000_groups_is_webgl_and_complete():
+def test_caterpillar_20000_groups_is_one_svg_band_and_value_line_and_complete():
     t = fake_effects(20_000)
     fig = caterpillar(t, "(Intercept)")
-    assert {tr.type for tr in fig.data} == {"scattergl"}
+    assert {tr.type for tr in fig.data} == {"scatter"}  # SVG: no software WebGL
     spec = json.loads(fig.to_json())
     assert len(groups_in_figure(spec)) == 20_000
-    points = [tr for tr in fig.data if tr.mode == "markers"]
-    band = [tr for tr in fig.data if tr.mode == "lines"]
-    assert sum(len(tr.x) for tr in points) == 20_000
-    # the intervals as one band behind the points: low and high ends by rank
-    assert fig.data[:2] == tuple(band) and band[1].fill == "tonexty"
     srt = t.sort_values("coef", kind="stable")
-    assert np.asarray(band[0].y) == pytest.approx(srt["coef_low"].to_numpy())
-    assert np.asarray(band[1].y) == pytest.approx(srt["coef_high"].to_numpy())
+    ranks = np.arange(1, 20_001)
+
+    def x(tr):  # the ranks, sent as a start and a step (x0, dx) or as numbers
+        return np.asarray(tr.x, dtype=float) if tr.x is not None else tr.x0 + tr.dx * np.arange(
+            len(tr.y))
+
+    # the intervals as one band behind the values, drawn in steps of 10 neighbours (half a
+    # pixel): it covers every group's whole interval, and each step is as low as the lowest
+    # low and as high as the highest high of its groups, no more
+    band = [tr for tr in fig.data if tr.legendgroup == "intervals"]
+    assert fig.data[:2] == tuple(band) and band[1].fill == "tonexty"
+    bx, blo, bhi = x(band[0]), np.asarray(band[0].y), np.asarray(band[1].y)
+    assert len(bx) == 4000 and x(band[1]) == pytest.approx(bx)
+    step = np.searchsorted(bx[1::2], ranks)  # the step each rank falls in
+    assert (bx[0::2][step] < ranks).all() and (ranks < bx[1::2][step]).all()
+    low, high = srt["coef_low"].to_numpy(), srt["coef_high"].to_numpy()
+    assert (blo[0::2][step] <= low).all() and (bhi[0::2][step] >= high).all()
+    assert blo[0::2] == pytest.approx(low.reshape(-1, 10).min(axis=1))
+    assert bhi[0::2] == pytest.approx(high.reshape(-1, 10).max(axis=1))
+    # every group on one line through the sorted values; hover names it, with its interval
+    line = fig.data[2]
+    assert list(line.text) == list(srt["level"]) and x(line) == pytest.approx(ranks)
+    assert np.asarray(line.y) == pytest.approx(srt["coef"].to_numpy())
+    custom = np.asarray(line.customdata, dtype=float)
+    assert custom[:, 0] == pytest.approx(srt["n"].to_numpy())
+    assert custom[:, 1] == pytest.approx(srt["coef_low"].to_numpy())
+    assert custom[:, 2] == pytest.approx(srt["coef_high"].to_numpy())
+    assert "%{text}" in line.hovertemplate and "95% interval" in line.hovertemplate
+    # the groups clearly above / below the average drawn over it in their colours, exactly
+    # where they lie: the runs' points are theirs and no other group's
+    above = srt["coef_low"].to_numpy() > 3.0
+    below = srt["coef_high"].to_numpy() < 3.0
+    assert 0 < above.sum() < 20_000 and 0 < below.sum() < 20_000
+    runs = {tr.name: tr for tr in fig.data[3:]}
+    assert set(runs) == {"Clearly above the average", "Clearly below the average"}
+    for name, mask in (("Clearly above the average", above),
+                       ("Clearly below the average", below)):
+        tr = runs[name]
+        xs, ys = np.asarray(tr.x, dtype=float), np.asarray(tr.y, dtype=float)
+        drawn = ~np.isnan(xs)
+        assert xs[drawn] == pytest.approx(ranks[mask])
+        assert ys[drawn] == pytest.approx(srt["coef"].to_numpy()[mask])
+        # a gap exactly where the run of neighbours breaks
+        assert int((~drawn).sum()) == int((np.diff(np.flatnonzero(mask)) > 1).sum())
+        assert tr.hoverinfo == "skip"
+
+
+def test_band_steps_cover_each_bin_of_neighbours():
+    lo = np.array([1.0, 0.5, 2.0, 3.0, 2.5])
+    hi = lo + np.array([1.0, 2.0, 1.0, 0.5, 2.0])
+    x, low, high = band_steps(lo, hi, bins=2)  # 5 groups in 2 bins: ranks 1-3 and 4-5
+    assert list(x) == [0.5, 3.5, 3.5, 5.5]
+    assert list(low) == [0.5, 0.5, 2.5, 2.5] and list(high) == [3.0, 3.0, 4.5, 4.5]
+    x, low, high = band_steps(lo, hi, bins=10)  # few groups: a step per group
+    assert list(x) == [0.5, 1.5, 1.5, 2.5, 2.5, 3.5, 3.5, 4.5, 4.5, 5.5]
+    assert list(low[0::2]) == list(lo) and list(high[0::2]) == list(hi)
 
 
 def test_group_lines_one_trace_per_group_up_to_200_then_one_svg_trace():
