@@ -25,6 +25,7 @@ import time
 import warnings
 from typing import Any
 
+from hlm_core.allocator import keep_freed_memory
 from hlm_core.cli_print import (
     Plain,
     print_fit,
@@ -335,6 +336,7 @@ def _run_describe(
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # one command, then the process ends (hlm_core/allocator.py)
     try:
         # numpy's and pandas' own warnings ("overflow encountered in square") are no message
         # for people: every problem a user can fix is an HLMError in plain words

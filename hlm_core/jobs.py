@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from multiprocessing import context, forkserver, popen_forkserver, reduction, spawn, util
 from typing import Any
 
+from hlm_core.allocator import keep_freed_memory
 from hlm_core.errors import HLMError
 
 __all__ = [
@@ -195,6 +196,7 @@ def _worker(conn: Any, memory_mb: int, seconds: float, env: dict[str, str],
     traceback text)."""
     signal.alarm(int(seconds) + 30)  # a backstop should the server itself be gone
     os.nice(NICE)  # page loads (in the server) come first when the cores are busy
+    keep_freed_memory()  # one job, then the worker ends (hlm_core/allocator.py)
     os.environ.update(env)  # the server's current HLM_* settings (reader limits too)
     try:
         _limit_memory(memory_mb)

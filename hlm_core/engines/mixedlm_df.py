@@ -30,23 +30,39 @@ MAX_HESSIAN_THETA = 15  # beyond this, the 2k^2 deviance evaluations of the chec
 SINGULAR_TOL = 1e-4  # lme4's check.conv.singular tolerance (as isSingular)
 
 
-def centred_scaled(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+WELL_SCALED = 10.0  # columns whose mean and root-mean-square are within this of 0 and 1
+
+
+def centred_scaled(X: np.ndarray, columns: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
     """`Xs` and `A^-1` with `X = Xs @ A`: columns centred (when there is an intercept column)
     and scaled to unit root-mean-square, so that beta = A^-1 beta_s and
-    vcov = A^-1 vcov_s A^-T."""
+    vcov = A^-1 vcov_s A^-T. `columns=False`: only `A^-1` (Xs is None), a column at a time
+    instead of a copy of X (the compact design maps its own rows)."""
     p = X.shape[1]
     A = np.eye(p)
-    Xs = np.array(X, dtype=float, copy=True)
+    Xs = np.array(X, dtype=float, copy=True) if columns else None
     ones = [j for j in range(p) if np.all(X[:, j] == 1.0)]
     for j in range(p):
+        col = Xs[:, j] if columns else np.array(X[:, j], dtype=float)
         if ones and j != ones[0]:
-            A[ones[0], j] = Xs[:, j].mean()
-            Xs[:, j] -= A[ones[0], j]
-        size = float(np.sqrt(np.mean(Xs[:, j] ** 2)))
+            A[ones[0], j] = col.mean()
+            col -= A[ones[0], j]
+        size = float(np.sqrt(np.mean(col**2)))
         if size > 0 and not (ones and j == ones[0]):
-            Xs[:, j] /= size
+            col /= size
             A[j, j] = size
     return Xs, np.linalg.inv(A)
+
+
+def well_scaled(A_inv: np.ndarray) -> bool:
+    """True when the columns are already about centred and of unit scale (every mean within
+    WELL_SCALED of 0, every root-mean-square within a factor WELL_SCALED of 1): the df are
+    then as exact on the columns as they are, and no second prepared design is needed."""
+    A = np.linalg.inv(A_inv)
+    diag = np.diag(A)
+    off = A - np.diag(diag)
+    return bool(np.all(np.abs(off) <= WELL_SCALED) and np.all(diag <= WELL_SCALED)
+                and np.all(diag >= 1 / WELL_SCALED))
 
 
 class Evaluations:

@@ -32,6 +32,7 @@ from hlm_core.engines.mixedlm_df import (  # SINGULAR_TOL: re-exported (glmm_che
     fitted_vcov,
     satterthwaite_df,
     theta_hessian,
+    well_scaled,
 )
 
 # mixedlm is imported here, once, and not inside the functions: its modules import each other
@@ -198,23 +199,28 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
     The fit runs on the compact design when it cuts the rows (engines/compact.py), on the
     columns as they are (as lme4 does: on centred columns badly scaled fits that fail in lme4
     succeeded with nonsense df). The df and lme4's convergence Hessian share one prepared
-    design of centred, unit-scale columns and every criterion value (engines/mixedlm_df.py)."""
+    design of centred, unit-scale columns and every criterion value (engines/mixedlm_df.py):
+    the fit's own when its columns are about that already (`well_scaled`)."""
     ctrl = _control(optimizer)
-    Xs, A_inv = centred_scaled(mf.X)
     rows = compact_rows(mf, mf.X)
+    _, A_inv = centred_scaled(mf.X, columns=False)
+    same = well_scaled(A_inv)  # then the fit's own prepared design serves the df too
     matrices = build_matrices(mf, mf.X, rows)
     messages: list[str] = []
     with warnings.catch_warnings(record=True) as caught:  # (the start's too, as in LmerMod.fit)
         warnings.simplefilter("always")
         start = None if rows is None else _start_theta(matrices, rows, mf.y, mf.X, reml)
-        res, _ = _lmer_fit(mf, matrices, reml, ctrl, start)
-        scaled = copy.copy(res)  # the same fit, on X = Xs A (the pseudo-rows map linearly)
-        scaled.matrices = dataclasses.replace(
-            res.matrices, X=Xs if rows is None else np.ascontiguousarray(matrices.X @ A_inv)
-        )
+        res, opt = _lmer_fit(mf, matrices, reml, ctrl, start)
         # the criterion in theta changes by a constant with X's parametrisation: the check's
         # Hessian is the df's (and on centred columns it is not lost to rounding)
-        on_scaled = Evaluations(LMMOptimizer(scaled.matrices, REML=reml))
+        if same:
+            scaled, A_inv = res, np.eye(len(A_inv))
+            on_scaled = Evaluations(opt)
+        else:
+            scaled = copy.copy(res)  # the same fit, on X = Xs A (the pseudo-rows map linearly)
+            Xs = centred_scaled(mf.X)[0] if rows is None else matrices.X @ A_inv
+            scaled.matrices = dataclasses.replace(res.matrices, X=np.ascontiguousarray(Xs))
+            on_scaled = Evaluations(LMMOptimizer(scaled.matrices, REML=reml))
         hessian = theta_hessian(scaled, on_scaled)
         vcov_s = fitted_vcov(scaled, on_scaled)
         ddf = satterthwaite_df(scaled, reml, on_scaled, A_inv, vcov_s)
