@@ -23,7 +23,9 @@ Data sets (generated with fixed seeds, written to a temporary folder outside the
 Targets: up to 10,000 rows, every first visit <= 2.5x and Fit model <= 3x the empty page
 switch; at 1,000,000 rows every first visit <= 3 s and upload -> caterpillar <= 10 s.
 
-Run by hand: `python benchmarks/bench_pages.py [--data star classroom 1m] [--xlsx]`.
+Run by hand: `python benchmarks/bench_pages.py [--data star classroom 1m] [--xlsx] [--repeat N]`
+(`--repeat 3`: three walks, each row the median of the three, against the median of three
+empty page switches).
 A report: it prints PASS/MISS per target and exits 0 either way.
 """
 
@@ -331,6 +333,16 @@ def app_walk(p, path: Path, formula: str, profile: Path | None = None,
     return rows
 
 
+def median_rows(walks: list[list[tuple]]) -> list[tuple]:
+    """Each row's median, column by column, over several walks (the same clicks in the same
+    order): one noisy sample on a shared machine then doesn't decide a PASS or a MISS."""
+    out = []
+    for same in zip(*walks, strict=True):
+        columns = list(zip(*same, strict=True))
+        out.append((same[0][0], *(sorted(c)[len(c) // 2] for c in columns[1:])))
+    return out
+
+
 def print_table(name: str, rows: list[tuple], empty: float, big: bool) -> None:
     print(f"\n{name} (empty two-page app's page switch: {empty:.2f} s)\n")
     print("| click | time | x empty page | asked / run finished | browser busy | page CPU | sent "
@@ -382,21 +394,32 @@ def main() -> None:
     ap.add_argument("--trace", type=Path,
                     help="folder for a Chrome trace of each step (and a printed summary)")
     ap.add_argument("--again", action="store_true", help="then visit every page a second time")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="walk each data set N times (a fresh server and browser each) and "
+                    "print the median of each column; the yardstick then takes the median of "
+                    "max(3, N) fresh switches, the same method")
     args = ap.parse_args()
     with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="hlm-bench-") as tmp:
-        empty, empty_cpu = empty_switch(p)
+        empty, empty_cpu = empty_switch(p, max(3, args.repeat))
         print(f"empty two-page Streamlit app, page switch: {empty:.2f} s, page CPU "
-              f"{empty_cpu:.2f} s (medians of 3); load average {load_average()}")
+              f"{empty_cpu:.2f} s (medians of {max(3, args.repeat)}); load average "
+              f"{load_average()}")
         for kind in args.data:
             path, formula, big = data_file(kind, Path(tmp), args.xlsx)
-            print(f"\n--- {kind}: {path.name}, {formula}", flush=True)
             # on the big file the walk goes from Fit model straight to the caterpillar, as a
             # user after it does (upload -> caterpillar), then to the other pages
             pages = args.pages or (["Class effects"] + [t for t in PAGES if t != "Class effects"]
                                    if big else PAGES)
-            rows = app_walk(p, path, formula, args.profile and args.profile / kind, pages,
-                            args.trace and args.trace / kind, args.again)
-            print_table(f"{kind} ({path.name})", rows, empty, big)
+            walks = []
+            for k in range(args.repeat):
+                print(f"\n--- {kind}: {path.name}, {formula}"
+                      + (f" (walk {k + 1} of {args.repeat})" if args.repeat > 1 else ""),
+                      flush=True)
+                walks.append(app_walk(p, path, formula, args.profile and args.profile / kind,
+                                      pages, args.trace and args.trace / kind, args.again))
+            rows = median_rows(walks)
+            print_table(f"{kind} ({path.name})" + (
+                f", medians of {args.repeat} walks" if args.repeat > 1 else ""), rows, empty, big)
             print(f"load average after {kind}: {load_average()}")
 
 

@@ -21,6 +21,14 @@ MODES = {"own": "Group's own value", "deviation": "Deviation from average"}
 FONT = {"family": "sans-serif", "size": 13, "color": INK}
 
 
+def translucent(colour: str, alpha: float) -> str:
+    """`colour` ("#rrggbb") see-through as an rgba() fill. The same look as marker.opacity on
+    markers without an outline, but plotly then styles each SVG point with a colour, not an
+    opacity of its own, and the browser draws a 1,000-point scatter ~0.1 s (of CPU) faster."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha:g})"
+
+
 def ink(fig: go.Figure) -> None:
     """Dark text on every axis and legend, set on the axes themselves: a theme (Streamlit's
     grey #808495 ticks, 3.7:1) would otherwise override the figure-wide font colour."""

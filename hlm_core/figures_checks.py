@@ -17,6 +17,7 @@ from hlm_core.figure_style import (
     _standard_layout,
     category_axis,
     ink,
+    translucent,
 )
 from hlm_core.plot_text import escape_figure
 from hlm_core.report import num
@@ -48,7 +49,7 @@ def residuals_vs_fitted(
             x=fitted[keep],
             y=resid[keep],
             mode="markers",
-            marker={"color": LINE, "size": 5 if len(keep) <= 2000 else 3, "opacity": 0.45},
+            marker={"color": translucent(LINE, 0.45), "size": 5 if len(keep) <= 2000 else 3},
             text=df["group"].astype(str).to_numpy(dtype=object)[keep],
             hovertemplate="<b>%{text}</b><br>fitted %{x:.4g}<br>residual %{y:.4g}<extra></extra>",
             name="students" if len(keep) == len(df) else f"{len(keep):,} of {len(df):,} rows",
@@ -95,7 +96,7 @@ def qq_plot(
         "x": th[keep],
         "y": sa[keep],
         "mode": "markers",
-        "marker": {"color": LINE, "size": 5 if len(keep) <= 500 else 3, "opacity": 0.7},
+        "marker": {"color": translucent(LINE, 0.7), "size": 5 if len(keep) <= 500 else 3},
         "name": title,
         "showlegend": False,
     }
@@ -142,7 +143,7 @@ def spread_plot(spread: pd.DataFrame, sigma: float, *, group_title: str = "Group
             x=s["n"].to_numpy(dtype=float),
             y=s["sd"].to_numpy(dtype=float),
             mode="markers",
-            marker={"color": LINE, "size": 7 if n <= 500 else 4, "opacity": 0.7},
+            marker={"color": translucent(LINE, 0.7), "size": 7 if n <= 500 else 4},
             text=s["group"].astype(str).to_numpy(dtype=object),
             hovertemplate=(
                 "<b>%{text}</b><br>n = %{x}<br>residual SD %{y:.4g}<extra></extra>"
