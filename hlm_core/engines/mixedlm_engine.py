@@ -203,7 +203,7 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
     the fit's own when its columns are about that already (`well_scaled`)."""
     ctrl = _control(optimizer)
     rows = compact_rows(mf, mf.X)
-    _, A_inv = centred_scaled(mf.X, columns=False)
+    Xs, A_inv = centred_scaled(mf.X, columns=rows is None)  # (the compact rows map by A^-1)
     same = well_scaled(A_inv)  # then the fit's own prepared design serves the df too
     matrices = build_matrices(mf, mf.X, rows)
     messages: list[str] = []
@@ -218,7 +218,7 @@ def fit_arrays(mf: ModelFrame, reml: bool, optimizer: str | None = None) -> RawF
             on_scaled = Evaluations(opt)
         else:
             scaled = copy.copy(res)  # the same fit, on X = Xs A (the pseudo-rows map linearly)
-            Xs = centred_scaled(mf.X)[0] if rows is None else matrices.X @ A_inv
+            Xs = Xs if rows is None else matrices.X @ A_inv
             scaled.matrices = dataclasses.replace(res.matrices, X=np.ascontiguousarray(Xs))
             on_scaled = Evaluations(LMMOptimizer(scaled.matrices, REML=reml))
         hessian = theta_hessian(scaled, on_scaled)
