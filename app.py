@@ -4,7 +4,8 @@ One file, two roles, so the router stays where the project's layout puts it:
 - loaded by the server (`streamlit run app.py`, or an ASGI server as `app:app`), it builds
   `app`, Streamlit's own ASGI app (`st.App`) serving this same file, with security headers on
   every response (ui/headers.py: a Content-Security-Policy that refuses anything from other
-  hosts, and no framing by other sites) and uploads kept in memory (ui/uploads.py);
+  hosts, and no framing by other sites), uploads kept in memory (ui/uploads.py), and the
+  pages' modules imported in the background as it starts (ui/warm_server.py);
 - run by Streamlit for a browser session (a script run context exists), it is the router:
   `st.navigation` over `pages/`.
 """
@@ -17,8 +18,10 @@ if get_script_run_ctx() is None:  # the server loading this file: build the ASGI
 
     from ui.headers import SecurityHeaders
     from ui.uploads import keep_uploads_in_memory
+    from ui.warm_server import start_warm_up
 
     keep_uploads_in_memory()  # (Starlette would spool uploads over 1 MB to a file on disk)
+    start_warm_up()  # the pages' imports, then gc.freeze: no first-visit import or long GC
     app = st.App(__file__, middleware=[Middleware(SecurityHeaders)])
 else:  # a browser session's run: the pages
     from ui.jobs import warm_up

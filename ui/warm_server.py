@@ -1,0 +1,76 @@
+"""The server process made ready for its first clicks, once, in the background.
+
+Two costs landed on a page's first visit after the server started, measured with py-spy on
+the classroom example's result pages:
+- importing what the page needs (plotly's figure classes, hlm_core.figures, the power and
+  plan modules): ~0.1-0.2 s per page, once per server process;
+- Python's full garbage collections: every few tens of thousands of new objects (an AST, a
+  figure, a table) Python scans every object the process holds, and with pandas, plotly and
+  the app's modules loaded a scan took 90-170 ms, three to five times per walk through the
+  pages, each time inside some page's run.
+
+So the server imports the pages' modules in a background thread as it starts (before anyone
+uploads: a few seconds of one core), then moves every object it holds to Python's permanent
+generation (`gc.freeze`): the module objects live as long as the process anyway, and a full
+collection now scans only what the sessions made since. Garbage is still found and freed as
+before; objects alive at the freeze are only never scanned again.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import logging
+import pkgutil
+import threading
+
+log = logging.getLogger("hlm_app")
+
+_started = threading.Event()
+
+# modules that the pages import inside functions (first use), besides every module of the
+# app's own packages
+EXTRA_MODULES = ("plotly.graph_objects", "plotly.io", "scipy.stats", "scipy.optimize")
+
+
+def app_modules(packages: tuple[str, ...] = ("hlm_core", "ui")) -> list[str]:
+    """Every module of the app's packages (hlm_core, ui), by name, without importing any
+    of them beyond the packages themselves."""
+    names: list[str] = []
+    for pkg_name in packages:
+        pkg = importlib.import_module(pkg_name)
+        for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{pkg_name}."):
+            if info.name.endswith(("__main__", ".jobs_warm")):  # a CLI; the fork server's own
+                continue
+            names.append(info.name)
+    return names
+
+
+def warm(modules: list[str] | None = None) -> int:
+    """Import `modules` (default: the app's and EXTRA_MODULES), then freeze what the process
+    holds out of the garbage collector's scans. Returns the number of objects frozen."""
+    for name in [*(modules if modules is not None else app_modules()), *EXTRA_MODULES]:
+        try:
+            importlib.import_module(name)
+        except Exception:  # an optional part missing only leaves its import to first use
+            log.warning("warm-up could not import %s", name, exc_info=True)
+    gc.collect()  # what is garbage now is freed, not frozen
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
+def start_warm_up() -> bool:
+    """Run `warm` once per process in a daemon thread; False when it was started before."""
+    if _started.is_set():
+        return False
+    _started.set()
+
+    def run() -> None:
+        try:
+            frozen = warm()
+            log.info("server warm-up done: %d objects left out of garbage collection", frozen)
+        except Exception:  # a failed warm-up only leaves the first visits slower
+            log.exception("server warm-up failed")
+
+    threading.Thread(target=run, name="hlm-warm-up", daemon=True).start()
+    return True
