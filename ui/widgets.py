@@ -294,9 +294,12 @@ def single_precision(fig: go.Figure) -> go.Figure:
 
 def chart(fig: go.Figure, *, key: str, **kwargs) -> None:
     """st.plotly_chart with the session's view options (presenter fonts), numbers in single
-    precision and no plotly logo."""
+    precision, margins sized for the labels (hlm_core.figure_margins) and no plotly logo."""
+    from hlm_core.figure_margins import reserve_margins
+
     kwargs.setdefault("config", {"displaylogo": False})
-    st.plotly_chart(figure_style(single_precision(fig)), key=key, **kwargs)
+    # margins that hold the labels: plotly draws the figure once, not twice
+    st.plotly_chart(reserve_margins(figure_style(single_precision(fig))), key=key, **kwargs)
 
 
 def save_model_controls(spec: ModelSpec, key: str) -> None:
