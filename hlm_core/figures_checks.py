@@ -25,12 +25,21 @@ from hlm_core.report import num
 # ----------------------------------------------------------------------------- diagnostics
 
 
-def _thin(n: int, max_points: int, seed: int = 7) -> np.ndarray:
-    """Indices of at most `max_points` of `n` points (a fixed random subset, in order)."""
+def _thin(n: int, max_points: int, seed: int = 7, must: np.ndarray | None = None) -> np.ndarray:
+    """Indices of at most `max_points` of `n` points, in order: the indices in `must` (up to
+    half of `max_points` of them, the first ones) and a fixed random subset of the others."""
     if n <= max_points:
         return np.arange(n)
     rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(n, size=max_points, replace=False))
+    if must is None or not len(must):
+        return np.sort(rng.choice(n, size=max_points, replace=False))
+    must = np.asarray(must)[: max_points // 2]
+    others = np.setdiff1d(np.arange(n), must, assume_unique=False)
+    picked = rng.choice(others, size=max_points - len(must), replace=False)
+    return np.sort(np.concatenate([must, picked]))
+
+
+UNUSUAL_Z = 2.5  # a standardised residual this far from 0 marks an unusual student
 
 
 def residuals_vs_fitted(
@@ -38,10 +47,17 @@ def residuals_vs_fitted(
 ) -> go.Figure:
     """Residuals against fitted values (`hlm_core.diagnostics.fitted_and_residuals`), with a
     line through the mean residual in `bins` slices of the fitted values: it should stay flat
-    near 0. Above `max_points` rows a fixed random subset is drawn (the trend uses them all)."""
+    near 0. Above `max_points` rows the drawn points are every unusual one (standardised
+    residual beyond +-UNUSUAL_Z, the most extreme first, up to half of them) and a fixed random
+    subset of the rest; the trend uses them all."""
     fitted = df["fitted"].to_numpy(dtype=float)
     resid = df["residual"].to_numpy(dtype=float)
-    keep = _thin(len(df), max_points)
+    must = None
+    if "std_residual" in df:
+        z = np.abs(df["std_residual"].to_numpy(dtype=float))
+        unusual = np.flatnonzero(z > UNUSUAL_Z)
+        must = unusual[np.argsort(-z[unusual], kind="stable")]
+    keep = _thin(len(df), max_points, must=must)
     scatter = go.Scattergl if len(keep) > 2000 else go.Scatter
     fig = go.Figure()
     fig.add_trace(

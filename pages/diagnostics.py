@@ -20,6 +20,7 @@ from hlm_core.diagnostics import (
     try_other_optimizer,
 )
 from hlm_core.figures import qq_plot, residuals_vs_fitted, spread_plot
+from hlm_core.figures_checks import UNUSUAL_Z
 from hlm_core.formula import format_formula
 from hlm_core.report import num
 from ui import data, fits, glmm_views, guidance, influence, model, nav, widgets
@@ -31,10 +32,11 @@ if TYPE_CHECKING:
 
     from hlm_core.result import FitResult
 
-# A thousand points show the band as well as all of them, and the browser draws them in a
-# fraction of the time: each SVG point is an element it lays out and paints; the Q-Q plots
-# likewise draw an even spread with both tails.
-RESID_POINTS, QQ_POINTS = 1000, 1000
+# Each SVG point is an element the browser lays out and paints (~0.4 ms of CPU each without
+# a graphics card): the residual plot draws every unusual student and a random 400 in all,
+# which shows the band and its shape as well as thousands; the Q-Q plots draw an even spread
+# of 1,000 with both tails.
+RESID_POINTS, QQ_POINTS = 400, 1000
 
 
 def residuals_view(result: FitResult, fit_key, outcome: str) -> None:
@@ -51,8 +53,9 @@ def residuals_view(result: FitResult, fit_key, outcome: str) -> None:
         "(including their group's effect). Look for a flat trend line near 0 and an even "
         "band; a curve suggests a missing bend (e.g. a squared term), a funnel suggests "
         "unequal spread."
-        + (f" {drawn:,} of {len(fr):,} students drawn; the trend uses all." if drawn < len(fr)
-           else "")
+        + (f" {drawn:,} of {len(fr):,} students drawn: every one with an unusual residual "
+           f"(more than {UNUSUAL_Z:g} SD from 0) and a random sample of the others; the trend "
+           "line uses all." if drawn < len(fr) else "")
     )
 
 

@@ -1,6 +1,8 @@
 """Diagnostics page: residual plots and Q-Q plots from the fit, influential groups refitted on
 request (once), and convergence triage with one-click simpler models for a singular fit."""
 
+from collections import Counter
+
 import numpy as np
 import pytest
 from apphelpers import (
@@ -23,7 +25,6 @@ from apphelpers import (
 
 from hlm_core.crosscheck import crosscheck
 from hlm_core.diagnostics import fitted_and_residuals, influential_groups
-from hlm_core.figures_checks import _thin
 from hlm_core.fit import fit
 from hlm_core.formula import parse_formula
 from hlm_core.io import read_table
@@ -48,12 +49,21 @@ def test_figures_from_the_fit(exam_rs_app):
     want = fitted_and_residuals(fit(frame, parse_formula(
         "normexam ~ standLRT + (standLRT | school)")))
     pts = resid[0]["data"][0]
-    # 4,059 students: a fixed random subset of 1,000 is drawn (the trend line uses them all)
-    keep = _thin(len(want), 1000)
-    assert len(keep) == 1000
+    # 4,059 students: 400 are drawn, every unusual one (|standardised residual| > 2.5) among
+    # them, the others a random sample (the trend line uses them all)
     x, y = trace_array(pts, "x").astype(float), trace_array(pts, "y").astype(float)
-    assert x == pytest.approx(want["fitted"].to_numpy()[keep], abs=1e-6)
-    assert y == pytest.approx(want["residual"].to_numpy()[keep], abs=1e-6)
+    assert len(x) == len(y) == 400
+    def points(f, r) -> Counter:
+        return Counter((round(a, 6), round(b, 6)) for a, b in zip(f, r, strict=True))
+
+    drawn = points(x, y)
+    assert drawn <= points(want["fitted"], want["residual"])  # students of the data, once each
+    unusual = want[want["std_residual"].abs() > 2.5]
+    assert 10 < len(unusual) < 200
+    assert points(unusual["fitted"], unusual["residual"]) <= drawn
+    # a random sample, not the extremes only: most drawn points are ordinary
+    assert (np.abs(y) < 2 * want["residual"].std()).mean() > 0.8
+    assert "400 of 4,059 students drawn: every one with an unusual residual" in texts(at)
     # Q-Q plots: the residuals and each random effect (intercept and slope per school)
     open_tab(at, "w_diag_view", "Normal Q-Q plots")
     assert not at.exception and not figures(at, "diag_resid")
