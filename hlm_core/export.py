@@ -252,12 +252,17 @@ from hlm_core.images import (  # noqa: E402
     find_browser,
     image_export_available,
 )
-from hlm_core.report_html import html_report, package_versions, report_figures  # noqa: E402
+from hlm_core.report_html import (  # noqa: E402
+    html_report,
+    package_versions,
+    report_figure_specs,
+    report_figures,
+)
 
 __all__ = [
     "DANGEROUS_PREFIXES", "IMAGE_FORMATS", "NO_BROWSER", "WORKBOOK_MAX_COL_WIDTH",
     "class_effects_table", "escape_cell", "excel_sheet_name", "export_style", "figure_image",
     "find_browser", "html_report", "image_export_available", "model_fit_table",
-    "numeric_predictors", "package_versions", "pred_slope_table", "report_figures", "safe_csv",
-    "safe_frame", "workbook",
+    "numeric_predictors", "package_versions", "pred_slope_table", "report_figure_specs",
+    "report_figures", "safe_csv", "safe_frame", "workbook",
 ]

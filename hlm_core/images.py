@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+
 IMAGE_FORMATS = ("png", "svg")
 NO_BROWSER = (
     "PNG and SVG export needs Chrome or Chromium installed on the computer running the "
@@ -12,10 +14,19 @@ NO_BROWSER = (
 
 
 def find_browser() -> str | None:
-    """The Chrome/Chromium kaleido would drive (BROWSER_PATH first), or None."""
+    """The Chrome/Chromium kaleido would drive (BROWSER_PATH first), or None.
+
+    A disk lookup, made once per process for each BROWSER_PATH (the Report page asks on
+    every visit): a browser installed while the dashboard runs shows after a restart."""
     import os
 
-    env = os.environ.get("BROWSER_PATH")
+    return _find_browser(os.environ.get("BROWSER_PATH") or None)
+
+
+@functools.cache
+def _find_browser(env: str | None) -> str | None:
+    import os
+
     if env:
         return env if os.path.exists(env) else None
     try:

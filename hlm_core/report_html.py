@@ -4,17 +4,31 @@ and the package versions that made it.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
 from hlm_core.ci_output import varcorr_with_ci
-from hlm_core.export_tables import class_effects_table, model_fit_table, pred_slope_table
+from hlm_core.export_tables import (
+    class_effects_table,
+    model_fit_table,
+    numeric_predictors,
+    pred_slope_table,
+)
 from hlm_core.images import export_style
 from hlm_core.result import fixed_for_export
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of what computed the numbers (for the report and the workbook)."""
+    """Versions of what computed the numbers (for the report and the workbook); looked up once
+    per process (they don't change while it runs), a fresh dict each call."""
+    return dict(_package_versions())
+
+
+@functools.cache
+def _package_versions() -> dict[str, str]:
     import platform
     from importlib import metadata
 
@@ -30,31 +44,47 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def report_figures(result, *, font_scale: float = 1.0) -> dict[str, object]:
-    """The figures a report shows: a caterpillar plot per random term of the first grouping
-    level, and each group's predicted line for the first numeric predictor."""
+def report_figure_specs(result) -> list[tuple[str, Callable[[], object]]]:
+    """The report's figures as (title, build) pairs: a caterpillar plot per random term of the
+    first grouping level, and each group's predicted line for the first numeric predictor.
+
+    The titles come without drawing anything, so a page can list the figures (and offer
+    their images) on every visit and build one only when it is asked for."""
     from hlm_core.effects import ranef_table
     from hlm_core.figures import caterpillar, group_lines
 
-    figs: dict[str, object] = {}
     if not result.group_names:
-        return figs
+        return []
     group = result.group_names[0]
-    table = ranef_table(result, group)
+
+    @functools.cache
+    def effects() -> pd.DataFrame:  # one table for all the caterpillars, made on first use
+        return ranef_table(result, group)
+
+    def caterpillar_of(term: str) -> Callable[[], object]:
+        return lambda: caterpillar(effects(), term, "own",
+                                   value_title=f"Group's own value: {term}", group_title=group)
+
+    def lines() -> object:
+        predictor, table = pred_slope_table(result)
+        block = next(b for b in result.model_frame.blocks if b.group == group)
+        return group_lines(table, predictor, result.spec.outcome,
+                           f"What the model predicts, per {group}", order=block.levels)
+
+    specs: list[tuple[str, Callable[[], object]]] = []
     for term in result.random_terms(group):
         what = "Intercept" if term == "(Intercept)" else f"Effect of {term}"
-        figs[f"{what} per {group}"] = caterpillar(
-            table, term, "own", value_title=f"Group's own value: {term}", group_title=group
-        )
-    ps = pred_slope_table(result)
-    if ps is not None:
-        predictor, lines = ps
-        mf = result.model_frame
-        block = next(b for b in mf.blocks if b.group == group)
-        figs[f"Predicted {result.spec.outcome} by {predictor}, per {group}"] = group_lines(
-            lines, predictor, result.spec.outcome,
-            f"What the model predicts, per {group}", order=block.levels,
-        )
+        specs.append((f"{what} per {group}", caterpillar_of(term)))
+    predictors = numeric_predictors(result)  # pred_slope_table's predictor, without its lines
+    if predictors:
+        specs.append((f"Predicted {result.spec.outcome} by {predictors[0]}, per {group}", lines))
+    return specs
+
+
+def report_figures(result, *, font_scale: float = 1.0) -> dict[str, object]:
+    """The report's figures by title, all drawn (`report_figure_specs`), fonts scaled by
+    `font_scale` for files."""
+    figs = {title: build() for title, build in report_figure_specs(result)}
     if font_scale != 1.0:
         figs = {k: export_style(f, font_scale) for k, f in figs.items()}
     return figs

@@ -21,6 +21,7 @@ from hlm_core.export import (
     html_report,
     model_fit_table,
     package_versions,
+    report_figure_specs,
     report_figures,
     workbook,
 )
@@ -92,6 +93,35 @@ def test_html_report_embeds_plotly_once(exam_rs):
     page = html_report(exam_rs, "0" * 64, figs, package_versions())
     assert page.count("plotly.js v") == 1 and page.count("Plotly.newPlot(") == 3
     assert 'src="http' not in page and "cdn.plot.ly/plotly" not in page
+
+
+@pytest.mark.parametrize("formula, want", [
+    ("normexam ~ 1 + (1 | school)", ["Intercept per school"]),
+    ("normexam ~ sex + (1 | school)", ["Intercept per school"]),  # no numeric predictor
+    ("normexam ~ standLRT + (standLRT | school)",
+     ["Intercept per school", "Effect of standLRT per school",
+      "Predicted normexam by standLRT, per school"]),
+])
+def test_report_figure_titles_come_without_drawing(formula, want, exam_rs, monkeypatch):
+    """The Report page lists the figures from their titles and draws one only on a click:
+    the titles are report_figures' keys, in order, and making them draws nothing."""
+    import hlm_core.figures as figures
+
+    frame = read_table(FIXTURES / "exam.csv").frame
+    result = exam_rs if "standLRT |" in formula else fit(frame, parse_formula(formula))
+    drawn = report_figures(result)
+    assert list(drawn) == want
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("a figure was drawn for its title")
+
+    monkeypatch.setattr(figures, "caterpillar", no_drawing)
+    monkeypatch.setattr(figures, "group_lines", no_drawing)
+    assert [title for title, _ in report_figure_specs(result)] == want
+    monkeypatch.undo()
+    specs = report_figure_specs(result)
+    for (title, build), fig in zip(specs, drawn.values(), strict=True):
+        assert build().to_json() == fig.to_json(), title  # each builder draws its figure
 
 
 def test_figure_image_without_a_browser_says_what_to_do(exam_rs, monkeypatch):
