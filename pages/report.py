@@ -16,6 +16,7 @@ from hlm_core.export import (
     html_report,
     image_export_available,
     package_versions,
+    report_figure_specs,
     report_figures,
     workbook,
 )
@@ -106,6 +107,52 @@ def wrap_latex(line: str, width: int) -> str:
 def slug(text: str) -> str:
     """A file name part from a title that may hold column names (anything a file holds)."""
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()[:60] or "figure"
+
+
+def _figure_images() -> None:
+    """Each report figure's title with a PNG and an SVG download; the figure is drawn, and its
+    image made, when a button is pressed (both kept for this session's fit)."""
+    if not image_export_available():
+        st.info(NO_BROWSER, icon=":material/photo_camera:")
+        return
+    st.caption(
+        ":material/hourglass_top: PNG for slides and documents, SVG for print. One click draws "
+        "the image and downloads it: **this takes a few seconds**, while the button shows "
+        "that it is working. An image made once is kept for this session."
+    )
+    specs = fits.memo("report_figure_specs", fit_key, lambda: report_figure_specs(result))
+    cache = fits.export_cache(fit_key)
+
+    def image_bytes(title: str, build, fmt: str) -> bytes:
+        # runs when the button is pressed, outside the page's run: no st.* calls here
+        made = cache.get((title, fmt))
+        if made is None:
+            try:
+                fig = cache.get((title, "figure"))
+                if fig is None:
+                    fig = cache[(title, "figure")] = build()
+                made = figure_image(fig, fmt)
+            except Exception:
+                log.exception("figure export failed for %s", title)
+                raise
+            cache[(title, fmt)] = made
+        return made
+
+    for i, (title, build) in enumerate(specs):
+        cols = st.columns([4, 3, 3], vertical_alignment="center")
+        cols[0].markdown(widgets.md_text(title))
+        for fmt, col in zip(("png", "svg"), cols[1:], strict=True):
+            with col:
+                st.download_button(
+                    f"Download {fmt.upper()}",
+                    data=lambda t=title, b=build, x=fmt: image_bytes(t, b, x),
+                    file_name=f"{i + 1}_{slug(title)}.{fmt}",
+                    mime=MIME[fmt],
+                    key=f"dl_fig_{i}_{fmt}",
+                    icon=":material/download:",
+                    on_click="ignore",
+                    help="Draws the image and downloads it in one click (a few seconds).",
+                )
 
 
 # ---------------------------------------------------------------- equations
@@ -277,45 +324,14 @@ with c2:
     )
 
 # ---------------------------------------------------------------- figures as images
-st.markdown("**Figures as images**")
-figs = fits.memo("report_figures", fit_key, lambda: report_figures(result))
-cache = fits.export_cache(fit_key)
-if not image_export_available():
-    st.info(NO_BROWSER, icon=":material/photo_camera:")
-else:
-    st.caption(
-        ":material/hourglass_top: PNG for slides and documents, SVG for print. One click draws "
-        "the image and downloads it: **this takes a few seconds**, while the button shows "
-        "that it is working. An image made once is kept for this session."
-    )
-
-    def image_bytes(title: str, fig, fmt: str) -> bytes:
-        # runs when the button is pressed, outside the page's run: no st.* calls here
-        made = cache.get((title, fmt))
-        if made is None:
-            try:
-                made = figure_image(fig, fmt)
-            except Exception:
-                log.exception("figure export failed for %s", title)
-                raise
-            cache[(title, fmt)] = made
-        return made
-
-    for i, (title, fig) in enumerate(figs.items()):
-        cols = st.columns([4, 3, 3], vertical_alignment="center")
-        cols[0].markdown(widgets.md_text(title))
-        for fmt, col in zip(("png", "svg"), cols[1:], strict=True):
-            with col:
-                st.download_button(
-                    f"Download {fmt.upper()}",
-                    data=lambda t=title, f=fig, x=fmt: image_bytes(t, f, x),
-                    file_name=f"{i + 1}_{slug(title)}.{fmt}",
-                    mime=MIME[fmt],
-                    key=f"dl_fig_{i}_{fmt}",
-                    icon=":material/download:",
-                    on_click="ignore",
-                    help="Draws the image and downloads it in one click (a few seconds).",
-                )
+# A lazy expander: the list, its buttons and the browser check run only when it is open, and
+# a figure is drawn only when one of its buttons is pressed (the report's figures took most of
+# this page's first visit when they were all drawn just to list their titles).
+images_box = st.expander("Figures as images (PNG for slides, SVG for print)",
+                         key="w_report_images_open", on_change="rerun")
+if images_box.open:
+    with images_box:
+        _figure_images()
 
 # ---------------------------------------------------------------- reproducible code
 st.subheader("Reproducible code")

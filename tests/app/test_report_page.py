@@ -21,6 +21,7 @@ from apphelpers import (
     fit_by_formula,
     go,
     new_app,
+    open_expander,
     open_tab,
     reference,
     state,
@@ -258,13 +259,24 @@ def test_figures_export_as_png_and_svg(downloads, exam_csv_module):
     at = upload(new_app(), "exam.csv", exam_csv_module)
     fit_by_formula(at, "normexam ~ standLRT + (1 | school)")
     go(at, "report")
+    # the list waits behind a lazy expander: nothing of it runs (no figure is drawn, no
+    # button is sent) until it is opened (issue 11, point 3)
+    assert not [b for b in at.get("download_button") if "dl_fig_" in b.proto.id]
+    assert "this takes a few seconds" not in texts(at)
+    assert not state(at).exports and "report_figure_specs" not in state(at).memo
+    open_expander(at, "w_report_images_open")
+    assert state(at).exports[1] == {}  # listed, not drawn: a figure waits for its button
     # one click: the buttons are downloads from the start, the image is drawn when clicked
     # (issue 10, point 15), and the page says it takes a few seconds
+    assert [plain(b.label) for b in at.get("download_button") if "dl_fig_" in b.proto.id] == \
+        ["Download PNG", "Download SVG"] * 2
     assert download_button(at, "dl_fig_0_png").label == "Download PNG"
     assert "this takes a few seconds" in texts(at)
     assert not any(b.key and b.key.startswith("make_fig") for b in at.button)
     png = download_bytes(at, "dl_fig_0_png", downloads)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    drawn = sorted(k for k in state(at).exports[1] if k[1] == "figure")
+    assert drawn == [("Intercept per school", "figure")]  # only the figure asked for
     svg = download_bytes(at, "dl_fig_0_svg", downloads).decode("utf-8")
     assert svg.lstrip().startswith(("<svg", "<?xml")) and "</svg>" in svg
 
@@ -276,6 +288,7 @@ def test_without_a_browser_the_page_says_how_to_get_images(monkeypatch, exam_csv
     at = upload(new_app(), "exam.csv", exam_csv_module)
     fit_by_formula(at, "normexam ~ standLRT + (1 | school)")
     go(at, "report")
+    open_expander(at, "w_report_images_open")
     info = " ".join(str(i.value) for i in at.info)
     assert "Chrome or Chromium" in info and "camera button" in info
     assert not [b for b in at.button if b.label.startswith("Make ")]
