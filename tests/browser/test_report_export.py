@@ -105,8 +105,14 @@ def test_report_page_downloads_workbook_report_and_png(page, artifacts, exam_csv
     view.screenshot(path=str(artifacts / "report-2-html.png"), full_page=True)
     view.close()
 
-    # ---- a figure as PNG: one click draws and downloads it (issue 10, point 15)
+    # ---- a figure as PNG: one click draws and downloads it (issue 10, point 15), from the
+    # lazy expander that lists the figures (nothing of it is sent until it is opened)
+    assert page.get_by_role("button", name="Download PNG").count() == 0
+    page.get_by_test_id("stExpander").get_by_text("Figures as images").click()
+    page.get_by_text("this takes a few seconds").wait_for()
+    settle(page)
     assert page.get_by_text("this takes a few seconds").is_visible()
+    assert page.get_by_role("button", name="Download PNG").count() == 3
     with page.expect_download(timeout=120_000) as dl:
         page.get_by_role("button", name="Download PNG").first.click()
     png = Path(dl.value.path()).read_bytes()
