@@ -116,7 +116,7 @@ def memo(name: str, key: Any, compute: Callable[[], Any]) -> Any:
     or a sort over the fit's rows or groups, with no refits and no simulation — the
     Diagnostics residuals, Q-Q points (one sort; no simulated envelope) and per-group spread,
     the Class effects shrinkage and reliability, the Slopes page's per-group lines, the
-    Report's equations, paragraph and figures, Compare's A-versus-B (from the ladder's fits).
+    Report's equations, paragraph and figure list, Compare's A-versus-B (from the ladder's fits).
     On the largest data the reader accepts these take well under a second (the Data page's
     column summary, missing-code and stray-text checks on 3 million rows: ~0.16 s CPU).
     Refits, simulations and draws that grow with a user's settings go through jobs instead:
