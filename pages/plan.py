@@ -168,6 +168,7 @@ if not wi["Note"].astype(bool).any():
 st.dataframe(wi, hide_index=True, width="stretch")
 
 with st.expander("The same calculation in R (PowerUpR)"):
+    widgets.readable_code_colours()
     st.code(powerupr_call(res), language="r")
 
 # ---------------------------------------------------------------- simulation

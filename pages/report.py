@@ -37,6 +37,7 @@ widgets.page_header(
 result = nav.need_fit()
 if result is None:
     st.stop()
+widgets.readable_code_colours()  # the formula and the R and Python scripts
 
 fit_key = session().fit_key
 frame = data.working_frame()

@@ -21,6 +21,7 @@ from tests.browser.test_walkthrough import (
     settle,
     show_effects_table,
     show_fair,
+    show_report_figures,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,6 +98,10 @@ def show(page, title: str) -> None:
         show_fair(page)  # the fair comparisons wait behind a switch: judge them too
     if title == "Class effects":
         show_effects_table(page)  # and the table behind its lazy expander
+    if title == "Report & export":
+        show_report_figures(page)  # the figures as images, behind a lazy expander
+        # axe judges colours only on screen: bring the R script's highlighted code into view
+        page.get_by_role("heading", name="Reproducible code").scroll_into_view_if_needed()
     page.wait_for_timeout(800)  # charts drawn
 
 

@@ -20,6 +20,7 @@ from tests.browser.test_walkthrough import (
     settle,
     show_effects_table,
     show_fair,
+    show_report_figures,
 )
 
 PAGES = ["Data", "Model", "Results", "Class effects", "Slopes", "Compare", "Diagnostics",
@@ -117,6 +118,9 @@ def test_user_text_never_becomes_markup(browser, app_url, canary, canary_hits, a
             for tab in ("Normal Q-Q plots", "Residual spread per group"):
                 open_tab(page, tab)
                 check(f"Diagnostics {tab}")
+        if title == "Report & export":  # the figures' titles wait behind an expander
+            show_report_figures(page)
+            check("Report figures as images")
     context.close()
     for where, bad in problems.items():
         print(where, bad)

@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from tests.browser.test_walkthrough import open_page, screenshot, settle, upload
+from tests.browser.test_walkthrough import (
+    open_page,
+    screenshot,
+    settle,
+    show_report_figures,
+    upload,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 REF = json.loads((ROOT / "tests" / "fixtures" / "exam_rs.json").read_text())["reml"]
@@ -108,9 +114,7 @@ def test_report_page_downloads_workbook_report_and_png(page, artifacts, exam_csv
     # ---- a figure as PNG: one click draws and downloads it (issue 10, point 15), from the
     # lazy expander that lists the figures (nothing of it is sent until it is opened)
     assert page.get_by_role("button", name="Download PNG").count() == 0
-    page.get_by_test_id("stExpander").get_by_text("Figures as images").click()
-    page.get_by_text("this takes a few seconds").wait_for()
-    settle(page)
+    show_report_figures(page)
     assert page.get_by_text("this takes a few seconds").is_visible()
     assert page.get_by_role("button", name="Download PNG").count() == 3
     with page.expect_download(timeout=120_000) as dl:

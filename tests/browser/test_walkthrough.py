@@ -84,6 +84,16 @@ def show_effects_table(page) -> None:
     settle(page)
 
 
+def show_report_figures(page) -> None:
+    """Open the Report page's "Figures as images" (a lazy expander: its list and buttons run
+    when it is opened) and wait for its first PNG button; nothing when it is open already."""
+    buttons = page.get_by_role("button", name="Download PNG")
+    if not buttons.count():
+        page.get_by_test_id("stExpander").get_by_text("Figures as images").click()
+    buttons.first.wait_for()
+    settle(page)
+
+
 def open_tab(page, name: str) -> None:
     """Open a tab (the Diagnostics page's tabs are lazy: the open one runs on the server)."""
     page.get_by_role("tab", name=name).click()
