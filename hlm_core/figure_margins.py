@@ -36,9 +36,19 @@ LEGEND_PAD = 16  # px
 SLACK = 4  # px on every estimated side
 
 
+def _get(d, *path):
+    """d[path[0]][path[1]]... or None: figures are read through plotly's own dicts (its
+    property objects validate every look-up, ~1 ms each in the server)."""
+    for key in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(key)
+    return d
+
+
 def _font_size(*fonts) -> float:
     for f in fonts:
-        size = getattr(f, "size", None) if f is not None else None
+        size = _get(f, "size")
         if size:
             return float(size)
     return float(FONT["size"])
@@ -52,18 +62,23 @@ def _lines(text) -> int:
     return str(text).count("<br>") + 1 if text else 0
 
 
-def _values(fig: go.Figure, axis: str) -> tuple[list[np.ndarray], list[str]]:
+def _title(d) -> str | None:
+    t = _get(d, "title")
+    return t.get("text") if isinstance(t, dict) else t
+
+
+def _values(data: list[dict], axis: str) -> tuple[list[np.ndarray], list[str]]:
     """The numbers and the category names the traces put on `axis` ("x" or "y"), with error
     bars' ends."""
     numbers: list[np.ndarray] = []
     names: list[str] = []
-    for trace in fig.data:
-        if getattr(trace, f"{axis}axis", axis) not in (axis, None):  # another subplot
+    for trace in data:
+        if trace.get(f"{axis}axis", axis) != axis:  # another subplot
             continue
-        v = _array(getattr(trace, axis, None))
+        v = _array(trace.get(axis))
         if v is None:
-            start, step = getattr(trace, f"{axis}0", None), getattr(trace, f"d{axis}", None)
-            others = getattr(trace, "y" if axis == "x" else "x", None)
+            start, step = trace.get(f"{axis}0"), trace.get(f"d{axis}")
+            others = _array(trace.get("y" if axis == "x" else "x"))
             if start is not None and step is not None and others is not None:
                 n = len(others)
                 numbers.append(np.array([start, start + step * max(n - 1, 0)], dtype=float))
@@ -72,11 +87,11 @@ def _values(fig: go.Figure, axis: str) -> tuple[list[np.ndarray], list[str]]:
         if arr.dtype.kind in "biuf":
             arr = arr.astype(float)
             numbers.append(arr)
-            err = getattr(trace, f"error_{axis}", None)
-            if err is not None and err.array is not None:
-                plus = np.asarray(_array(err.array), dtype=float)
-                minus = (np.asarray(_array(err.arrayminus), dtype=float)
-                         if err.arrayminus is not None else plus)
+            err = trace.get(f"error_{axis}")
+            if isinstance(err, dict) and err.get("array") is not None:
+                plus = np.asarray(_array(err["array"]), dtype=float)
+                minus = (np.asarray(_array(err["arrayminus"]), dtype=float)
+                         if err.get("arrayminus") is not None else plus)
                 if plus.shape == arr.shape and minus.shape == arr.shape:
                     numbers += [arr + plus, arr - minus]
         elif arr.size:
@@ -118,26 +133,27 @@ def _tick_chars(lo: float, hi: float) -> int:
     return chars + (1 if lo < 0 else 0)
 
 
-def _axis_need(fig: go.Figure, axis: str) -> float | None:
+def _axis_need(layout: dict, data: list[dict], axis: str) -> float | None:
     """Room for an axis's tick labels and title across from the plot (width for y, height
     for x); None when it can't be told (e.g. dates, a log axis)."""
-    ax = getattr(fig.layout, f"{axis}axis")
-    if ax.type not in (None, "-", "linear", "category"):
+    ax = layout.get(f"{axis}axis") or {}
+    if ax.get("type") not in (None, "-", "linear", "category"):
         return None
-    tick_size = _font_size(ax.tickfont, fig.layout.font)
-    title = ax.title.text if ax.title else None
-    title_size = _font_size(ax.title.font if ax.title else None, fig.layout.font)
+    font = layout.get("font")
+    tick_size = _font_size(ax.get("tickfont"), font)
+    title = _title(ax)
+    title_size = _font_size(_get(ax, "title", "font"), font)
     need = 0.0
-    if ax.showticklabels is not False:
-        if ax.ticktext is not None:
-            labels = [str(t) for t in ax.ticktext]
+    if ax.get("showticklabels") is not False:
+        if ax.get("ticktext") is not None:
+            labels = [str(t) for t in ax["ticktext"]]
         else:
-            numbers, names = _values(fig, axis)
+            numbers, names = _values(data, axis)
             labels = names
             if numbers and not names:
                 allv = np.concatenate([a[np.isfinite(a)] for a in numbers])
-                if ax.range is not None:
-                    lo, hi = (float(v) for v in ax.range)
+                if ax.get("range") is not None:
+                    lo, hi = (float(v) for v in ax["range"])
                 elif len(allv):
                     lo, hi = float(np.min(allv)), float(np.max(allv))
                 else:
@@ -159,48 +175,53 @@ def _axis_need(fig: go.Figure, axis: str) -> float | None:
     return need
 
 
-def _legend_need(fig: go.Figure) -> tuple[str, float] | None:
+def _legend_need(layout: dict, data: list[dict]) -> tuple[str, float] | None:
     """(side, room) a legend outside the plot needs: "t" for a horizontal legend above it,
     "r" for the usual one at its right; None when it sits inside the plot or is hidden."""
-    shown = [t for t in fig.data if t.showlegend is not False and t.name]
-    if fig.layout.showlegend is False or not shown:
+    shown = [t for t in data if t.get("showlegend") is not False and t.get("name")]
+    if layout.get("showlegend") is False or not shown:
         return None
-    leg = fig.layout.legend
-    lsize = _font_size(leg.font, fig.layout.font)
-    if leg.orientation == "h":
-        if leg.y is None or leg.y < 1 or (leg.yanchor not in (None, "bottom", "auto")):
+    leg = layout.get("legend") or {}
+    lsize = _font_size(leg.get("font"), layout.get("font"))
+    if leg.get("orientation") == "h":
+        y = leg.get("y")
+        if y is None or y < 1 or leg.get("yanchor") not in (None, "bottom", "auto"):
             return None
-        widths = [LEGEND_ITEM + _text_width(t.name, lsize) for t in shown]
+        widths = [LEGEND_ITEM + _text_width(t["name"], lsize) for t in shown]
         rows = max(1, math.ceil(sum(widths) / LEGEND_WIDTH))
-        title = leg.title.text if leg.title else None
-        return "t", LEGEND_PAD + rows * LEGEND_ROW + (LINE * lsize if title else 0)
-    if leg.x is not None and leg.x <= 1:
+        return "t", LEGEND_PAD + rows * LEGEND_ROW + (LINE * lsize if _title(leg) else 0)
+    x = leg.get("x")
+    if x is not None and x <= 1:
         return None
-    return "r", max(LEGEND_ITEM + _text_width(t.name, lsize) for t in shown) + 20
+    return "r", max(LEGEND_ITEM + _text_width(t["name"], lsize) for t in shown) + 20
 
 
 def reserve_margins(fig: go.Figure) -> go.Figure:
     """`fig` (in place) with each margin at least what its labels need, so plotly draws it
     once. Figures with several subplots, or whose labels can't be told ahead (dates, log
-    axes, turned category labels), keep the margins they asked for."""
-    lay = fig.layout
-    if any(k.startswith(("xaxis", "yaxis")) and k not in ("xaxis", "yaxis")
-           for k in lay.to_plotly_json()):
+    axes, turned category labels), keep the margins they asked for. A figure done once is
+    marked and passes unchanged after (figures are kept between runs)."""
+    layout, data = fig._layout, fig._data  # plotly's own dicts: read, never written here
+    font = _font_size(layout.get("font"))
+    if getattr(fig, "_hlm_margins", None) == font:
         return fig
-    m = lay.margin
-    cur = {k: getattr(m, k) if getattr(m, k) is not None else 80 for k in "lrtb"}
+    if any(k.startswith(("xaxis", "yaxis")) and k not in ("xaxis", "yaxis") for k in layout):
+        return fig
+    m = layout.get("margin") or {}
+    cur = {k: m.get(k) if m.get(k) is not None else 80 for k in "lrtb"}
     new = dict(cur)
-    left = _axis_need(fig, "y")
-    bottom = _axis_need(fig, "x")
+    left = _axis_need(layout, data, "y")
+    bottom = _axis_need(layout, data, "x")
     if left is not None:
         new["l"] = max(cur["l"], math.ceil(left) + SLACK)
     if bottom is not None:
         new["b"] = max(cur["b"], math.ceil(bottom) + SLACK)
     top = 0.0
-    title = lay.title.text if lay.title else None
+    title = _title(layout)
     if title:
-        top += LINE * _font_size(lay.title.font, lay.font) * _lines(title) + 14
-    legend = _legend_need(fig)
+        top += LINE * _font_size(_get(layout, "title", "font"), layout.get("font")) * _lines(
+            title) + 14
+    legend = _legend_need(layout, data)
     if legend is not None:
         side, room = legend
         if side == "t":
@@ -211,4 +232,5 @@ def reserve_margins(fig: go.Figure) -> go.Figure:
         new["t"] = max(cur["t"], math.ceil(top) + SLACK)
     if new != cur:
         fig.update_layout(margin=new)
+    fig._hlm_margins = font
     return fig

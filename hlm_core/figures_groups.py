@@ -324,6 +324,7 @@ def _add_line_per_group(
         c_sorted
     ) else []
     ends: list[tuple[float, float, str]] = []
+    traces = []
     for k in range(len(bounds) - 1):
         a, b = bounds[k], bounds[k + 1]
         name = g_sorted[a]
@@ -331,7 +332,7 @@ def _add_line_per_group(
         if coloured:  # a label at the line's right end: no need to match colours
             end = a + int(np.argmax(xs[a:b]))
             ends.append((xs[end], ys[end], str(name)))
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=xs[a:b],
                 y=ys[a:b],
@@ -344,6 +345,7 @@ def _add_line_per_group(
                 showlegend=coloured,
             )
         )
+    fig.add_traces(traces)  # at once: plotly checks the figure's data once, not per trace
     _end_labels(fig, ends, ys, y_range)
 
 
@@ -356,11 +358,14 @@ def _end_labels(fig: go.Figure, ends: list[tuple[float, float, str]], ys: np.nda
     lo, hi = y_range if y_range else (float(np.nanmin(ys)), float(np.nanmax(ys)))
     gap = (hi - lo) / 24 if hi > lo else 0.0
     placed: list[float] = []
+    labels = []
     for x, y, name in sorted(ends, key=lambda e: e[1]):
         y_label = max(y, placed[-1] + gap) if placed else y
         placed.append(y_label)
-        fig.add_annotation(x=x, y=y_label, text=name, showarrow=False, xanchor="left",
-                           xshift=4, font={"color": INK, "size": 12})
+        labels.append({"x": x, "y": y_label, "text": name, "showarrow": False,
+                       "xanchor": "left", "xshift": 4, "font": {"color": INK, "size": 12}})
+    # at once: each add_annotation checks every annotation before it again
+    fig.update_layout(annotations=[*fig.layout.annotations, *labels])
 
 
 def _add_lines_in_one_trace(

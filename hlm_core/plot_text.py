@@ -83,8 +83,12 @@ def escape_figure(fig: Any) -> Any:
     _escape_title(layout)
     if layout.legend is not None:
         _escape_title(layout.legend)
-    for name in dir(layout):
-        if name.startswith(("xaxis", "yaxis")) and getattr(layout, name, None) is not None:
+    # the axes the figure sets (plotly's own layout dict: dir(layout) lists every property)
+    raw = getattr(fig, "_layout", None)
+    names = [k for k in raw if k.startswith(("xaxis", "yaxis"))] if isinstance(
+        raw, dict) else [k for k in dir(layout) if k.startswith(("xaxis", "yaxis"))]
+    for name in names:
+        if getattr(layout, name, None) is not None:
             axis = getattr(layout, name)
             _escape_title(axis)
             if axis.categoryarray is not None:
