@@ -54,6 +54,12 @@ def warm(modules: list[str] | None = None) -> int:
             importlib.import_module(name)
         except Exception:  # an optional part missing only leaves its import to first use
             log.warning("warm-up could not import %s", name, exc_info=True)
+    try:  # looked up once per process (importlib.metadata reads every installed package)
+        from hlm_core.report_html import package_versions
+
+        package_versions()
+    except Exception:
+        log.warning("warm-up could not read the package versions", exc_info=True)
     gc.collect()  # what is garbage now is freed, not frozen
     gc.freeze()
     return gc.get_freeze_count()
