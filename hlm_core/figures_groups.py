@@ -246,9 +246,12 @@ def group_lines(
         _add_line_per_group(fig, d, predictor, group_col, codes, hover, coloured, y_range)
     else:
         _add_lines_in_one_trace(fig, d, predictor, group_col, codes, hover, n_groups)
-    fig.update_xaxes(title=predictor, zeroline=False)
-    fig.update_yaxes(title=outcome, zeroline=False, range=list(y_range) if y_range else None)
+    yaxis = {"title": {"text": outcome}, "zeroline": False}
+    if y_range:
+        yaxis["range"] = list(y_range)
     fig.update_layout(
+        xaxis={"title": {"text": predictor}, "zeroline": False},
+        yaxis=yaxis,
         # the title at the top, the legend's rows between it and the plot (`_top_margin`)
         title={"text": title, "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 10}},
         height=480,

@@ -54,15 +54,49 @@ def warm(modules: list[str] | None = None) -> int:
             importlib.import_module(name)
         except Exception:  # an optional part missing only leaves its import to first use
             log.warning("warm-up could not import %s", name, exc_info=True)
-    try:  # looked up once per process (importlib.metadata reads every installed package)
-        from hlm_core.report_html import package_versions
-
-        package_versions()
+    try:
+        warm_figures()
     except Exception:
-        log.warning("warm-up could not read the package versions", exc_info=True)
+        log.warning("warm-up could not draw its figures", exc_info=True)
     gc.collect()  # what is garbage now is freed, not frozen
     gc.freeze()
     return gc.get_freeze_count()
+
+
+def warm_figures() -> None:
+    """Each kind of figure the result pages show, built once from the bundled example (500
+    rows): plotly makes the checker of each property on its first use, and its first list of
+    labels looks through every installed package's entry points (narwhals' plugins; ~25 ms
+    of file reads, measured on the Slopes page's first visit). Also the package versions the
+    Report page lists (importlib.metadata reads every installed package)."""
+    import plotly.io as pio
+
+    from hlm_core.diagnostics import fitted_and_residuals, qq_points, residual_spread
+    from hlm_core.effects import group_ols_lines, pred_slope, ranef_table
+    from hlm_core.examples import classroom
+    from hlm_core.figure_margins import reserve_margins
+    from hlm_core.figures import caterpillar, group_lines, qq_plot, residuals_vs_fitted, spread_plot
+    from hlm_core.fit import fit
+    from hlm_core.formula import parse_formula
+    from hlm_core.report_html import package_versions
+
+    package_versions()
+    frame = classroom(seed=1)
+    result = fit(frame, parse_formula("score ~ exam.prep.days + (exam.prep.days | class)"))
+    table = ranef_table(result, "class")
+    fr = fitted_and_residuals(result)
+    lines = pred_slope(result, "exam.prep.days", None, None, n=2, group="class")
+    figures = [
+        caterpillar(table, "(Intercept)", "own"),
+        group_lines(lines, "exam.prep.days", "score", "warm-up"),
+        group_lines(group_ols_lines(frame, "score", "exam.prep.days", "class"),
+                    "exam.prep.days", "score", "warm-up"),
+        residuals_vs_fitted(fr, outcome="score", max_points=400),
+        qq_plot(qq_points(fr["std_residual"].to_numpy()), "warm-up"),
+        spread_plot(residual_spread(result), result.sigma),
+    ]
+    for fig in figures:
+        pio.to_json(reserve_margins(fig), validate=False)
 
 
 def start_warm_up() -> bool:
