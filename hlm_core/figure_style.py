@@ -32,10 +32,9 @@ def translucent(colour: str, alpha: float) -> str:
 def ink(fig: go.Figure) -> None:
     """Dark text on every axis and legend, set on the axes themselves: a theme (Streamlit's
     grey #808495 ticks, 3.7:1) would otherwise override the figure-wide font colour."""
-    # nested dicts, not plotly's "tickfont_color" shorthand: each shorthand key is parsed on
-    # every call (half of this function's time)
-    # every axis the figure has (subplots too) in one update: update_xaxes/update_yaxes look
-    # the axes up by pattern, several times the work
+    # every axis the figure has (subplots too) in one update, as nested dicts: plotly parses
+    # each "tickfont_color"-style key on every call, and update_xaxes/update_yaxes look the
+    # axes up by pattern (together most of this function's time)
     axis = {"tickfont": {"color": INK}, "title": {"font": {"color": INK}}}
     names = {k for k in fig._layout if k.startswith(("xaxis", "yaxis"))} | {"xaxis", "yaxis"}
     fig.update_layout({name: axis for name in sorted(names)},
