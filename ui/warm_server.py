@@ -20,42 +20,71 @@ before; objects alive at the freeze are only never scanned again.
 from __future__ import annotations
 
 import gc
-import importlib
 import logging
-import pkgutil
 import threading
 
 log = logging.getLogger("hlm_app")
 
 _started = threading.Event()
 
-# modules that the pages import inside functions (first use), besides every module of the
-# app's own packages
-EXTRA_MODULES = ("plotly.graph_objects", "plotly.io", "scipy.stats", "scipy.optimize")
+
+def import_app_modules() -> None:
+    """Every module of hlm_core (but its command line and the fork server's own warm-up) and
+    of ui, and the libraries the pages import inside functions. Written out, not looked up by
+    name (the app imports nothing by a name it computes: tests/test_security.py);
+    tests/test_warm_server.py checks that the lists name every module there is."""
+    import plotly.graph_objects
+    import plotly.io  # noqa: F401
+    import scipy.optimize
+    import scipy.stats  # noqa: F401
+
+    _import_hlm_core()
+    _import_engines()
+    _import_ui()
 
 
-def app_modules(packages: tuple[str, ...] = ("hlm_core", "ui")) -> list[str]:
-    """Every module of the app's packages (hlm_core, ui), by name, without importing any
-    of them beyond the packages themselves."""
-    names: list[str] = []
-    for pkg_name in packages:
-        pkg = importlib.import_module(pkg_name)
-        for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{pkg_name}."):
-            if info.name.endswith(("__main__", ".jobs_warm")):  # a CLI; the fork server's own
-                continue
-            names.append(info.name)
-    return names
+def _import_hlm_core() -> None:
+    from hlm_core import (  # noqa: F401, I001
+        allocator, analysis_file, analysis_open, analysis_options, arrow_types, blas, bootstrap,
+        bootstrap_glmm, checks, ci_output, cli_print, codegen, codegen_ci, codegen_glmm,
+        codegen_python, codegen_r, codegen_shared, codegen_tutorial, coding, columns, compare,
+        condvar, crosscheck, design, design_limits, diagnostics, diagnostics_glmm, effects,
+        effects_glmm, engines, equations, equations_glmm, errors, examples, export,
+        export_tables, factors, fairness, fairness_glmm, families, figure_intervals,
+        figure_margins, figure_style, figures, figures_checks, figures_fair, figures_glmm,
+        figures_groups, figures_plan, fit, formatting, formula, formula_builder, formula_parser,
+        formula_text, formula_tokens, frame_checks, glmm, glossary, images, intervals,
+        intervals_glmm, io, io_columns, io_common, io_dates, io_excel, io_guard, io_names,
+        io_stats, io_text, jobs, jobs_background, levels, limits, missing_codes, plan_prefill,
+        plan_views, plot_text, power, power_cli, power_sim, predictors, profile, reading_notes,
+        report, report_glmm, report_html, result, safe_text, spec, structure, transforms,
+        wording, writeup, xlsx_rows
+    )
 
 
-def warm(modules: list[str] | None = None) -> int:
-    """Import `modules` (default: the app's) and EXTRA_MODULES, build each kind of figure once
+def _import_engines() -> None:
+    from hlm_core.engines import (  # noqa: F401, I001
+        compact, glmm_check, glmm_engine, glmm_scalar, glmm_scalar_start, lmm_optimize,
+        mixedlm_df, mixedlm_engine, statsmodels_engine
+    )
+
+
+def _import_ui() -> None:
+    from ui import (  # noqa: F401, I001
+        analysis, builder, builder_glmm, data, fair, fits, glmm_views, guidance, headers,
+        influence, intervals, jobs, model, nav, page_options, plan, state, text, uploads,
+        widgets
+    )
+
+
+def warm() -> int:
+    """Import the app's modules (`import_app_modules`), build each kind of figure once
     (`warm_figures`), then freeze what the process holds out of the garbage collector's
     scans. Returns the number of objects frozen."""
-    for name in [*(modules if modules is not None else app_modules()), *EXTRA_MODULES]:
-        try:
-            importlib.import_module(name)
-        except Exception:  # an optional part missing only leaves its import to first use
-            log.warning("warm-up could not import %s", name, exc_info=True)
+    try:
+        import_app_modules()
+    except Exception:  # a missing part only leaves its import to first use
+        log.warning("warm-up could not import the app's modules", exc_info=True)
     try:
         warm_figures()
     except Exception:
@@ -106,6 +135,12 @@ def start_warm_up() -> bool:
     if _started.is_set():
         return False
     _started.set()
+    # hlm_core's import sets the BLAS thread limit through threadpoolctl, which walks the
+    # loaded libraries holding the dynamic loader's lock and calls back into Python there: in
+    # the background thread it deadlocked the server (2 starts in 8) when the main thread
+    # loaded a C extension at the same moment (it holds the GIL and waits for that lock). So
+    # it is imported here, in the thread that loads app.py, before the background thread starts.
+    import hlm_core  # noqa: F401
 
     def run() -> None:
         try:
