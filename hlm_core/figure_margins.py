@@ -11,14 +11,13 @@ a label is never cut.
 
 from __future__ import annotations
 
-import base64
 import math
-from collections.abc import Iterable
 
 import numpy as np
 import plotly.graph_objects as go
 
 from hlm_core.figure_style import FONT
+from hlm_core.figures import decode_array
 
 # measured in Chromium on the app's figures (plotly 6, 13 px sans-serif): a numeric y axis
 # with a title took 40 px plus its labels' width plus 10-11, an x axis 64 px with labels and
@@ -95,26 +94,14 @@ def _values(data: list[dict], axis: str) -> tuple[list[np.ndarray], list[str]]:
                 if plus.shape == arr.shape and minus.shape == arr.shape:
                     numbers += [arr + plus, arr - minus]
         elif arr.size:
-            names += [str(x) for x in _unique(arr) if x is not None]
+            names += [str(x) for x in dict.fromkeys(arr.tolist()) if x is not None]
     return numbers, names
 
 
 def _array(v):
-    """A trace's data array as numpy: plotly keeps a copied figure's arrays base64-encoded
-    ({"dtype": "f8", "bdata": ...})."""
-    if isinstance(v, dict) and "bdata" in v and "dtype" in v:
-        arr = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
-        return arr.reshape(v["shape"]) if "shape" in v else arr
-    return v
-
-
-def _unique(arr: np.ndarray) -> Iterable:
-    """The distinct values of `arr` in order of appearance."""
-    seen: dict = {}
-    for x in arr.tolist():
-        if x not in seen:
-            seen[x] = None
-    return seen.keys()
+    """A trace's data array as numpy (plotly keeps a copied figure's arrays base64-encoded);
+    None when the trace doesn't set it."""
+    return decode_array(v) if isinstance(v, dict) else v
 
 
 def _tick_chars(lo: float, hi: float) -> int:
