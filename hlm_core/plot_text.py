@@ -84,10 +84,7 @@ def escape_figure(fig: Any) -> Any:
     if layout.legend is not None:
         _escape_title(layout.legend)
     # the axes the figure sets (plotly's own layout dict: dir(layout) lists every property)
-    raw = getattr(fig, "_layout", None)
-    names = [k for k in raw if k.startswith(("xaxis", "yaxis"))] if isinstance(
-        raw, dict) else [k for k in dir(layout) if k.startswith(("xaxis", "yaxis"))]
-    for name in names:
+    for name in [k for k in fig._layout if k.startswith(("xaxis", "yaxis"))]:
         if getattr(layout, name, None) is not None:
             axis = getattr(layout, name)
             _escape_title(axis)
